@@ -1,0 +1,251 @@
+"""Stage parameters: defaults, validation and profiles.
+
+Every parameter has its default here, in one place. A params file may leave a key out (the
+default applies) but may not carry a key the schema does not know, or a value of the wrong type
+or outside its allowed set: those are errors that name the file and the key.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ANY = object()  # marks a value whose type is checked by its own rule, not by its default
+
+
+class ParamsError(ValueError):
+    """A params file or dict that does not match the schema; the message names file and key."""
+
+
+#: stage -> nested defaults. A leaf tuple (default, allowed) restricts the value to `allowed`.
+SCHEMA: dict[str, dict[str, Any]] = {
+    "prepare": {
+        "seed": 0,
+        "image_size": 64,
+        "workers": 2,
+        "source": {
+            "kind": ("synthetic", ("synthetic", "folder", "voc")),
+            "root": None,
+            "aliases": {},
+        },
+        "synthetic": {
+            "n_images": 1500,
+            "render_size": 64,
+            "classes": ["no_mask", "cloth", "surgical", "n95", "n95_valve"],
+            "spurious_cue": {"label": None, "fraction": 0.8},
+        },
+        "voc": {
+            "margin": 0.15,
+            "min_box_side": 10,
+            "incorrect": ("keep", ("keep", "drop")),
+        },
+        "quality": {
+            "hash_distance": 32,
+            "candidate_distance": 12,
+            "min_inliers": 30,
+            "min_correlation": 0.85,
+            "min_side": 32,
+            "aspect_min": 0.25,
+            "aspect_max": 4.0,
+            "dark_mean": 5.0,
+            "bright_mean": 250.0,
+            "max_pixels": 60_000_000,
+        },
+        "split": {
+            "test_fraction": 0.2,
+            "val_fraction": 0.1,
+            "folds": 5,
+            "plant_bias": {"where": {}, "keep": 1.0},
+        },
+    },
+    "eda": {
+        "samples_per_class": 8,
+        "duplicate_pairs_shown": 8,
+        "problems_shown": 30,
+        "shortcut_margin": 0.1,
+        "dpi": 90,
+    },
+}
+
+#: keys whose value may be None or of the given type(s), where the default alone cannot tell.
+OPTIONAL_TYPES = {
+    "prepare.source.root": (str,),
+    "prepare.synthetic.spurious_cue.label": (str,),
+}
+#: keys whose values are free-form mappings (names chosen by the user, not by the schema).
+FREE_MAPS = {"prepare.source.aliases", "prepare.split.plant_bias.where"}
+
+RANGES = {
+    "prepare.image_size": (8, 1024),
+    "prepare.workers": (1, 64),
+    "prepare.synthetic.n_images": (10, 10_000_000),
+    "prepare.synthetic.render_size": (16, 1024),
+    "prepare.synthetic.spurious_cue.fraction": (0.0, 0.95),
+    "prepare.voc.margin": (0.0, 2.0),
+    "prepare.voc.min_box_side": (1, 10_000),
+    "prepare.quality.hash_distance": (0, 128),
+    "prepare.quality.candidate_distance": (0, 32),
+    "prepare.quality.min_inliers": (6, 200),
+    "prepare.quality.min_correlation": (0.0, 1.0),
+    "prepare.quality.min_side": (1, 100_000),
+    "prepare.quality.max_pixels": (1_000_000, 2_000_000_000),
+    "prepare.split.test_fraction": (0.05, 0.5),
+    "prepare.split.val_fraction": (0.0, 0.5),
+    "prepare.split.folds": (2, 20),
+    "prepare.split.plant_bias.keep": (0.0, 1.0),
+    "eda.samples_per_class": (1, 64),
+    "eda.duplicate_pairs_shown": (0, 200),
+    "eda.problems_shown": (0, 10_000),
+    "eda.shortcut_margin": (0.0, 1.0),
+    "eda.dpi": (30, 300),
+}
+
+
+def defaults(stage: str) -> dict[str, Any]:
+    """The default params of a stage as a plain nested dict."""
+    if stage not in SCHEMA:
+        raise ParamsError(f"unknown stage {stage!r}; stages are {', '.join(SCHEMA)}")
+    return _strip(SCHEMA[stage])
+
+
+def _strip(node):
+    if isinstance(node, dict):
+        return {k: _strip(v) for k, v in node.items()}
+    if isinstance(node, tuple):
+        return copy.deepcopy(node[0])
+    return copy.deepcopy(node)
+
+
+def validate(stage: str, params: dict[str, Any] | None, origin: str = "params") -> dict[str, Any]:
+    """Defaults overlaid with `params`, checked key by key; raises ParamsError naming the key."""
+    if stage not in SCHEMA:
+        raise ParamsError(f"unknown stage {stage!r}; stages are {', '.join(SCHEMA)}")
+    return _merge(SCHEMA[stage], params or {}, stage, origin)
+
+
+def _merge(schema: dict, given: Any, path: str, origin: str) -> dict:
+    if not isinstance(given, dict):
+        raise ParamsError(f"{origin}: '{_key(path)}' must be a mapping, got {given!r}")
+    unknown = sorted(set(given) - set(schema))
+    if unknown:
+        raise ParamsError(
+            f"{origin}: unknown key '{_key(path + '.' + str(unknown[0]))}'"
+            f" (known keys here: {', '.join(schema)})"
+        )
+    out = {}
+    for name, rule in schema.items():
+        full = f"{path}.{name}"
+        if name not in given:
+            out[name] = _strip(rule)
+        elif isinstance(rule, dict) and full not in FREE_MAPS:
+            out[name] = _merge(rule, given[name], full, origin)
+        else:
+            out[name] = _check_leaf(rule, given[name], full, origin)
+    return out
+
+
+def _check_leaf(rule, value, full: str, origin: str):
+    key = _key(full)
+    if isinstance(rule, tuple):
+        default, allowed = rule
+        if value not in allowed:
+            raise ParamsError(f"{origin}: '{key}' is {value!r}; allowed: {', '.join(map(str, allowed))}")
+        return value
+    if full in FREE_MAPS:
+        if not isinstance(value, dict):
+            raise ParamsError(f"{origin}: '{key}' must be a mapping, got {value!r}")
+        return dict(value)
+    if full in OPTIONAL_TYPES:
+        if value is not None and not isinstance(value, OPTIONAL_TYPES[full]):
+            raise ParamsError(f"{origin}: '{key}' must be null or text, got {value!r}")
+        return value
+    _check_type(rule, value, key, origin)
+    if full in RANGES and isinstance(value, (int, float)):
+        lo, hi = RANGES[full]
+        if not lo <= value <= hi:
+            raise ParamsError(f"{origin}: '{key}' is {value!r}; must be between {lo} and {hi}")
+    return value
+
+
+def _check_type(default, value, key: str, origin: str) -> None:
+    if isinstance(default, bool) or isinstance(value, bool):
+        ok = isinstance(value, bool) and isinstance(default, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float))
+    elif isinstance(default, list):
+        ok = isinstance(value, list) and all(isinstance(v, type(default[0])) for v in value) if default else isinstance(value, list)
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise ParamsError(f"{origin}: '{key}' must be {type(default).__name__}, got {value!r}")
+
+
+def _key(full: str) -> str:
+    """'prepare.split.folds' -> 'split.folds' (the key as written in params/prepare.yaml)."""
+    return full.split(".", 1)[1] if "." in full else full
+
+
+def load(stage: str, path: str | Path) -> dict[str, Any]:
+    """Read and validate one stage's params file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"params file {path} not found")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML: {exc}") from exc
+    return validate(stage, raw, origin=str(path))
+
+
+# ---- profiles ---------------------------------------------------------------------------------
+
+def read_profile(path: str | Path) -> dict[str, dict]:
+    """A profile file: {stage: {key: value}} overlays; stages and keys are checked."""
+    path = Path(path)
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ParamsError(f"{path}: a profile maps stage names to params")
+    for stage, overlay in data.items():
+        if stage not in SCHEMA:
+            raise ParamsError(f"{path}: unknown stage '{stage}'; stages are {', '.join(SCHEMA)}")
+        validate(stage, overlay, origin=f"{path} ({stage})")
+    return data
+
+
+def compose(profile_paths: list[Path]) -> dict[str, dict]:
+    """Every stage's params: defaults, then each profile's overlay in the order given."""
+    result = {stage: defaults(stage) for stage in SCHEMA}
+    for path in profile_paths:
+        for stage, overlay in read_profile(path).items():
+            result[stage] = validate(stage, _deep_update(result[stage], overlay), origin=str(path))
+    return result
+
+
+def _deep_update(base: dict, overlay: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in overlay.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and v:
+            out[k] = _deep_update(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def write_params(params_dir: Path, profile_names: list[str]) -> list[Path]:
+    """Write params/<stage>.yaml for the named profiles (from params/profiles/NAME.yaml)."""
+    paths = []
+    for name in profile_names:
+        path = params_dir / "profiles" / f"{name}.yaml"
+        if not path.is_file():
+            known = sorted(p.stem for p in (params_dir / "profiles").glob("*.yaml"))
+            raise ParamsError(f"no profile {name!r} (looked for {path}); profiles: {', '.join(known)}")
+        paths.append(path)
+    written = []
+    header = f"# Written by `maskutils profile {' '.join(profile_names) or '(defaults)'}`; README lists every key.\n"
+    for stage, params in compose(paths).items():
+        out = params_dir / f"{stage}.yaml"
+        out.write_text(header + yaml.safe_dump(params, sort_keys=False))
+        written.append(out)
+    return written

@@ -1,0 +1,54 @@
+"""Canonical classes, the folder-name alias table, and the two tasks of the study."""
+from __future__ import annotations
+
+import re
+
+#: The five mask types of the study, plus the generic and VOC-only classes some datasets bring.
+MASK_TYPES = ("no_mask", "cloth", "surgical", "n95", "n95_valve")
+CLASSES = MASK_TYPES + ("mask", "incorrect")
+TASKS = ("mask_type", "binary")
+
+_ALIASES = {
+    "no_mask": ["no_mask", "nomask", "no mask", "nfm", "without_mask", "without mask", "unmasked", "face"],
+    "cloth": ["cloth", "cloth_mask", "clothmask", "cloth mask", "fabric"],
+    "surgical": ["surgical", "surgicalmask", "surgical_mask", "surgical mask", "srg", "medical"],
+    "n95": ["n95", "n95mask", "n95_mask", "n95 mask", "ffp2", "kn95"],
+    "n95_valve": ["n95_valve", "n95-valve", "n95 valve", "n95v", "with_valve", "n95valve", "n95 with valve"],
+    "mask": ["mask", "with_mask", "with mask", "masked"],
+    "incorrect": ["incorrect", "mask_weared_incorrect", "mask_worn_incorrectly", "incorrect_mask"],
+}
+
+
+def normalise(name: str) -> str:
+    """Lower-case, and treat '-', ' ' and '_' alike, so 'Cloth mask' and 'cloth-mask' match."""
+    return re.sub(r"[\s_\-]+", "_", name.strip().lower())
+
+
+def alias_table(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Normalised alias -> canonical class; `extra` (from params) adds or overrides entries."""
+    table = {normalise(a): cls for cls, names in _ALIASES.items() for a in names}
+    for alias, cls in (extra or {}).items():
+        if cls not in CLASSES:
+            raise ValueError(f"alias {alias!r} maps to unknown class {cls!r}; classes are {', '.join(CLASSES)}")
+        table[normalise(alias)] = cls
+    return table
+
+
+def canonical(name: str, table: dict[str, str]) -> str | None:
+    """The canonical class of a folder or VOC name, or None when the table does not know it."""
+    return table.get(normalise(name))
+
+
+def task_label(label: str, task: str) -> str:
+    """The label of one image under a task: `binary` folds every mask type into `mask`."""
+    if task == "mask_type":
+        return label
+    if task == "binary":
+        return "no_mask" if label == "no_mask" else "mask"
+    raise ValueError(f"unknown task {task!r}; tasks are {', '.join(TASKS)}")
+
+
+def task_classes(labels, task: str) -> list[str]:
+    """The classes of a task present in `labels`, in canonical order."""
+    present = {task_label(lab, task) for lab in labels}
+    return [c for c in CLASSES if c in present]

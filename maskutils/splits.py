@@ -1,0 +1,72 @@
+"""Stratified train/val/test split and k-fold assignment that keep near-duplicate groups whole."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedGroupKFold
+
+
+def _one_fold(labels, groups, fraction: float, seed: int) -> np.ndarray:
+    """Boolean mask of about `fraction` of the rows, stratified by label, whole groups only."""
+    n_splits = max(2, int(round(1.0 / fraction)))
+    with warnings.catch_warnings():  # tiny classes: sklearn warns, the split is still group-safe
+        warnings.simplefilter("ignore", UserWarning)
+        cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+        _, idx = next(iter(cv.split(np.zeros(len(labels)), labels, groups)))
+    mask = np.zeros(len(labels), dtype=bool)
+    mask[idx] = True
+    return mask
+
+
+def fold_ids(labels, groups, folds: int, seed: int) -> np.ndarray:
+    """Fold number (0..folds-1) per row: stratified by label, every group inside one fold."""
+    out = np.full(len(labels), -1, dtype=int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        for k, (_, idx) in enumerate(cv.split(np.zeros(len(labels)), labels, groups)):
+            out[idx] = k
+    return out
+
+
+def assign(manifest: pd.DataFrame, test_fraction: float, val_fraction: float, folds: int, seed: int,
+           plant_bias: dict | None = None) -> pd.DataFrame:
+    """Adds `split` (train / val / test / excluded) and `fold` (-1 outside the train+val pool).
+
+    Rows with `cue` set (the planted spurious cue) may only be in the training pool, and so may
+    every row of their duplicate group. `plant_bias` ({"where": {column: value}, "keep": f})
+    keeps only a fraction f of the matching pool rows; the rest become `excluded`.
+    """
+    df = manifest.copy()
+    labels, groups = df["label"].astype(str).to_numpy(), df["dup_group"].to_numpy()
+    forced = df["cue"].fillna(False).astype(bool).to_numpy() if "cue" in df else np.zeros(len(df), bool)
+    forced = np.isin(groups, groups[forced])
+    split = np.array(["train"] * len(df), dtype=object)
+    free = np.flatnonzero(~forced)
+    fraction = min(0.9, test_fraction * len(df) / max(1, len(free)))
+    test = _one_fold(labels[free], groups[free], fraction, seed)
+    split[free[test]] = "test"
+    if plant_bias and plant_bias.get("where") and plant_bias.get("keep", 1.0) < 1.0:
+        split[_planted_drop(df, split, plant_bias, seed)] = "excluded"
+    pool = np.flatnonzero(split == "train")
+    if val_fraction > 0:
+        val = _one_fold(labels[pool], groups[pool], val_fraction, seed + 1)
+        split[pool[val]] = "val"
+    fold = np.full(len(df), -1, dtype=int)
+    fold[pool] = fold_ids(labels[pool], groups[pool], folds, seed + 2)
+    df["split"], df["fold"] = split, fold
+    return df
+
+
+def _planted_drop(df: pd.DataFrame, split: np.ndarray, plant: dict, seed: int) -> np.ndarray:
+    match = split == "train"
+    for column, value in plant["where"].items():
+        if column not in df.columns:
+            raise KeyError(f"split.plant_bias.where.{column}: the manifest has no column {column!r}")
+        match &= df[column].astype(str).to_numpy() == str(value)
+    rows = np.flatnonzero(match)
+    rng = np.random.default_rng(seed + 3)
+    n_keep = int(round(plant["keep"] * len(rows)))
+    return np.setdiff1d(rows, rng.choice(rows, n_keep, replace=False)) if len(rows) else rows

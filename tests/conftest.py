@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "datasets"
+
+
+def shared(name: str) -> Path:
+    """A real dataset from ../shared/datasets, or skip the test with the reason."""
+    path = SHARED / name
+    if not path.is_dir():
+        pytest.skip(f"{path} not present (real datasets live beside the project)")
+    return path
+
+
+def face_photo(seed: int = 0, size: int = 128) -> np.ndarray:
+    """A synthetic face as a stand-in photo (RGB uint8)."""
+    from maskutils.sources.synthetic import render, sample_specs
+    spec = sample_specs(5, ["no_mask", "cloth", "surgical", "n95", "n95_valve"], seed, None, 0)[seed % 5]
+    return render(spec, size, seed)[0]
+
+
+def save(arr_or_img, path: Path, **kw) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img = arr_or_img if isinstance(arr_or_img, Image.Image) else Image.fromarray(arr_or_img)
+    img.save(path, **kw)
+    return path

@@ -1,0 +1,64 @@
+"""`dvc repro` on the tiny profile, in a copy of the project: the stages, the HTML, the metrics."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from maskutils.report import remote_resources
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def _run(cmd, cwd):
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    out = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, f"{' '.join(cmd)} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+    return out.stdout + out.stderr
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    work = tmp_path_factory.mktemp("project")
+    for name in ("dvc.yaml", "params", "notebooks", "maskutils"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, work / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(src, work / name)
+    _run(["dvc", "init", "--no-scm", "-q"], work)
+    _run(["dvc", "config", "core.analytics", "false"], work)
+    _run(["maskutils", "profile", "tiny"], work)
+    _run(["dvc", "repro"], work)
+    return work
+
+
+def test_eda_report_and_metrics(project):
+    page = (project / "reports" / "01_eda.html").read_text()
+    assert remote_resources(page) == []
+    assert page.count("data:image/png;base64,") >= 4  # class counts, sizes, samples, duplicates
+    for heading in ("Classes", "Near-duplicates", "Shortcut check", "Split"):
+        assert heading in page
+    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in page  # no warnings shown to readers
+    metrics = json.loads((project / "reports" / "metrics" / "eda.json").read_text())
+    assert metrics["n_images"] == 150 and metrics["duplicates"]["groups_across_splits"] == 0
+
+
+def test_display_param_reruns_only_eda(project):
+    params = project / "params" / "eda.yaml"
+    params.write_text(params.read_text().replace("samples_per_class: 4", "samples_per_class: 3"))
+    log = _run(["dvc", "repro"], project)
+    assert "Stage 'prepare' didn't change" in log and "Running stage 'eda'" in log
+
+
+def test_param_typo_fails_the_stage(project):
+    params = project / "params" / "eda.yaml"
+    params.write_text(params.read_text() + "sample_per_clas: 2\n")
+    out = subprocess.run(["dvc", "repro"], cwd=project, capture_output=True, text=True,
+                         env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
+    assert out.returncode != 0 and "unknown key 'sample_per_clas'" in out.stdout + out.stderr
