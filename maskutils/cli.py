@@ -20,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("check-params", help="validate a stage's params file")
     p.add_argument("stage", choices=sorted(config.SCHEMA))
     p.add_argument("file")
+    p = sub.add_parser("predict", help="classify image files and folders with a trained model")
+    p.add_argument("paths", nargs="+", help="image files or folders (searched recursively)")
+    p.add_argument("--model", default="models/cnn.pt")
+    p.add_argument("--out", default="predictions.csv", help="CSV with every class probability")
     p = sub.add_parser("html", help="render an executed notebook to offline HTML")
     p.add_argument("executed")
     p.add_argument("html")
@@ -43,6 +47,18 @@ def _run(args) -> int:
     elif args.command == "check-params":
         config.load(args.stage, args.file)
         print(f"{args.file}: ok")
+    elif args.command == "predict":
+        from .predict import classify
+        table, problems = classify(args.paths, args.model)
+        if len(table):
+            print(table[["file", "class", "probability"]].to_string(index=False, float_format="%.3f"))
+            table.to_csv(args.out, index=False)
+            print(f"\n{len(table)} images classified -> {args.out}")
+        for p in problems:
+            print(f"skipped {p['file']}: {p['reason']}", file=sys.stderr)
+        if not len(table):
+            print("maskutils predict: error: no readable image among the paths given", file=sys.stderr)
+            return 2
     elif args.command == "html":
         from .report import to_html
         print(f"wrote {to_html(args.executed, args.html)}")

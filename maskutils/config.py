@@ -60,6 +60,37 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "plant_bias": {"where": {}, "keep": 1.0},
         },
     },
+    "train": {
+        "seed": 0,
+        "task": ("mask_type", ("mask_type", "binary")),
+        "device": ("auto", ("auto", "cpu", "cuda", "mps")),
+        "epochs": 20,
+        "batch_size": 64,
+        "lr": 0.003,
+        "weight_decay": 0.0001,
+        "class_weights": "auto",
+        "label_smoothing": 0.0,
+        "patience": 6,
+        "schedule": ("onecycle", ("none", "cosine", "onecycle")),
+        "augment": {"flip": True, "rotation": 30.0, "brightness": 0.2, "crop": 0.8, "noise": 0.03},
+        "cnn": {
+            "preset": ("small", ("small", "tiny3", "study5_leaky", "study5_relu")),
+            "channels": None, "pool_after": None, "activation": None, "fc": None, "dropout": None,
+        },
+        "transfer": {
+            "backbone": ("none", ("none", "mobilenet_v2", "mobilenet_v3_small", "resnet50",
+                                                "densenet121", "inception_v3", "xception")),
+            "weights": None,
+            "freeze": False,
+            "head_epochs": 0,
+            "finetune_lr_factor": 0.1,
+            "epochs": 10,
+        },
+        "baseline": {"enabled": True, "components": 60, "image_size": 32},
+        "evaluate": {"bootstrap": 1000, "confidence": 0.95, "positive": "no_mask"},
+        "external": {"kind": ("none", ("none", "folder", "voc")), "root": None},
+        "report": {"gallery": 12, "dpi": 90},
+    },
     "eda": {
         "samples_per_class": 8,
         "duplicate_pairs_shown": 8,
@@ -73,6 +104,22 @@ SCHEMA: dict[str, dict[str, Any]] = {
 OPTIONAL_TYPES = {
     "prepare.source.root": (str,),
     "prepare.synthetic.spurious_cue.label": (str,),
+    "train.transfer.weights": (str,),
+    "train.external.root": (str,),
+    "train.cnn.dropout": (float, int),
+}
+_INTS = lambda v: isinstance(v, list) and v and all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in v)  # noqa: E731
+#: keys whose value has a rule of its own: (check, what it must be).
+CHECKS = {
+    "train.class_weights": (lambda v: v in ("auto", "none") or (isinstance(v, list) and v and all(
+        isinstance(i, (int, float)) and not isinstance(i, bool) and i >= 0 for i in v)),
+        "'auto', 'none' or a list of non-negative numbers, one per class"),
+    "train.cnn.channels": (lambda v: v is None or _INTS(v), "null or a list of positive integers"),
+    "train.cnn.pool_after": (lambda v: v is None or (isinstance(v, list) and all(isinstance(i, int) for i in v)),
+                             "null or a list of block indices"),
+    "train.cnn.fc": (lambda v: v is None or (isinstance(v, list) and all(isinstance(i, int) and i > 0 for i in v)),
+                     "null or a list of hidden sizes"),
+    "train.cnn.activation": (lambda v: v in (None, "relu", "leaky_relu"), "null, relu or leaky_relu"),
 }
 #: keys whose values are free-form mappings (names chosen by the user, not by the schema).
 FREE_MAPS = {"prepare.source.aliases", "prepare.split.plant_bias.where"}
@@ -95,6 +142,26 @@ RANGES = {
     "prepare.split.val_fraction": (0.0, 0.5),
     "prepare.split.folds": (2, 20),
     "prepare.split.plant_bias.keep": (0.0, 1.0),
+    "train.epochs": (1, 1000),
+    "train.batch_size": (1, 4096),
+    "train.lr": (1e-6, 1.0),
+    "train.weight_decay": (0.0, 1.0),
+    "train.label_smoothing": (0.0, 0.5),
+    "train.patience": (1, 1000),
+    "train.augment.rotation": (0.0, 180.0),
+    "train.augment.brightness": (0.0, 0.9),
+    "train.augment.crop": (0.3, 1.0),
+    "train.augment.noise": (0.0, 1.0),
+    "train.cnn.dropout": (0.0, 0.9),
+    "train.transfer.head_epochs": (0, 1000),
+    "train.transfer.finetune_lr_factor": (1e-4, 1.0),
+    "train.transfer.epochs": (1, 1000),
+    "train.baseline.components": (2, 2000),
+    "train.baseline.image_size": (8, 128),
+    "train.evaluate.bootstrap": (100, 100_000),
+    "train.evaluate.confidence": (0.5, 0.999),
+    "train.report.gallery": (1, 100),
+    "train.report.dpi": (30, 300),
     "eda.samples_per_class": (1, 64),
     "eda.duplicate_pairs_shown": (0, 200),
     "eda.problems_shown": (0, 10_000),
@@ -152,6 +219,11 @@ def _check_leaf(rule, value, full: str, origin: str):
         default, allowed = rule
         if value not in allowed:
             raise ParamsError(f"{origin}: '{key}' is {value!r}; allowed: {', '.join(map(str, allowed))}")
+        return value
+    if full in CHECKS:
+        check, what = CHECKS[full]
+        if not check(value):
+            raise ParamsError(f"{origin}: '{key}' must be {what}, got {value!r}")
         return value
     if full in FREE_MAPS:
         if not isinstance(value, dict):
@@ -249,3 +321,8 @@ def write_params(params_dir: Path, profile_names: list[str]) -> list[Path]:
         out.write_text(header + yaml.safe_dump(params, sort_keys=False))
         written.append(out)
     return written
+
+
+def from_namespace(stage: str, namespace: dict, origin: str = "notebook parameters") -> dict[str, Any]:
+    """A stage's params from a notebook's variables (papermill -f injects one per top-level key)."""
+    return validate(stage, {k: namespace[k] for k in SCHEMA[stage] if k in namespace}, origin)

@@ -1,8 +1,6 @@
 """Tables and figures of the EDA report (notebooks/01_eda.ipynb), computed from prepare's outputs."""
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -11,25 +9,9 @@ import pandas as pd
 import seaborn as sns
 
 from . import manifest as mf
-from .images import load_cache
+from .data import Prepared
 from .labels import CLASSES
 from .quality import duplicate_summary
-
-
-@dataclass
-class Prepared:
-    manifest: pd.DataFrame
-    problems: pd.DataFrame
-    info: dict
-    images: np.ndarray  # N x 3 x S x S uint8, row i = manifest row i
-
-
-def load(prepared_dir: str | Path) -> Prepared:
-    d = Path(prepared_dir)
-    df = mf.read(d / "manifest.csv")
-    info = json.loads((d / "info.json").read_text())
-    images = load_cache(d / "images.npy", df["image_id"].tolist(), info["image_size"])
-    return Prepared(df, pd.read_csv(d / "problems.csv", dtype=str), info, images)
 
 
 def class_order(df: pd.DataFrame) -> list[str]:

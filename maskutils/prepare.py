@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import manifest as mf
 from .images import BadImage, crop, decode, resize, save_cache
@@ -69,8 +69,11 @@ def process_item(item, size: int, q: dict, voc: dict):
     return rows, images, prints, problems
 
 
-def run(params: dict, out_dir: Path, progress: bool = True) -> dict:
-    """Writes manifest.csv, problems.csv, images.npy (+ .json) and info.json into out_dir."""
+def run(params: dict, out_dir: Path, progress: bool = True, splits: bool = True) -> dict:
+    """Writes manifest.csv, problems.csv, images.npy (+ .json) and info.json into out_dir.
+
+    splits=False (an external test set): every image is `test`, no folds.
+    """
     t0 = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     listing = list_source(params, out_dir)
@@ -98,7 +101,10 @@ def run(params: dict, out_dir: Path, progress: bool = True) -> dict:
     df["dup_group"] = duplicate_groups(pairs, len(df))
     df["dup_size"] = df.groupby("dup_group")["image_id"].transform("size")
     sp = params["split"]
-    df = assign(df, sp["test_fraction"], sp["val_fraction"], sp["folds"], params["seed"], sp["plant_bias"])
+    if splits:
+        df = assign(df, sp["test_fraction"], sp["val_fraction"], sp["folds"], params["seed"], sp["plant_bias"])
+    else:
+        df["split"], df["fold"] = "test", -1
     df = df[[c for c in mf.CORE if c in df.columns] + mf.attribute_columns(df)]
     mf.write(df, out_dir / "manifest.csv")
     pd.DataFrame(problems, columns=["file", "reason"]).to_csv(out_dir / "problems.csv", index=False)

@@ -23,6 +23,9 @@ def _one_fold(labels, groups, fraction: float, seed: int) -> np.ndarray:
 def fold_ids(labels, groups, folds: int, seed: int) -> np.ndarray:
     """Fold number (0..folds-1) per row: stratified by label, every group inside one fold."""
     out = np.full(len(labels), -1, dtype=int)
+    if len(np.unique(groups)) < folds or np.unique(labels, return_counts=True)[1].max() < folds:
+        raise ValueError(f"split.folds={folds} needs at least {folds} images of one class (in separate "
+                         f"duplicate groups) in the training pool; it has {len(labels)} images")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)

@@ -100,3 +100,14 @@ def test_each_stage_tracks_its_own_params_file():
 
 def test_dvc_analytics_off():
     assert "analytics = false" in (ROOT / ".dvc" / "config").read_text()
+
+
+def test_notebook_parameter_cells_match_the_schema():
+    import ast
+    import nbformat
+    for nb_name, stage in (("01_eda.ipynb", "eda"), ("02_train.ipynb", "train")):
+        nb = nbformat.read(ROOT / "notebooks" / nb_name, as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        values = {t.targets[0].id: ast.literal_eval(t.value) for t in ast.parse(cell.source).body}
+        assert {k: values[k] for k in config.SCHEMA[stage]} == config.defaults(stage), nb_name
+        assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{nb_name} has outputs"

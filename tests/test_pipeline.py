@@ -49,11 +49,22 @@ def test_eda_report_and_metrics(project):
     assert metrics["n_images"] == 150 and metrics["duplicates"]["groups_across_splits"] == 0
 
 
+def test_train_report_models_and_metrics(project):
+    page = (project / "reports" / "02_train.html").read_text()
+    assert remote_resources(page) == [] and 'data-mime-type="application/vnd.jupyter.stderr"' not in page
+    for heading in ("Model comparison", "Training curves", "Test results of the CNN", "Where it goes wrong"):
+        assert heading in page
+    metrics = json.loads((project / "reports" / "metrics" / "train.json").read_text())
+    assert set(metrics["models"]) == {"cnn", "baseline"} and metrics["split"]["test"] == 30
+    assert (project / "models" / "cnn.pt").is_file() and (project / "data" / "train" / "predictions_cnn.csv").is_file()
+
+
 def test_display_param_reruns_only_eda(project):
     params = project / "params" / "eda.yaml"
     params.write_text(params.read_text().replace("samples_per_class: 4", "samples_per_class: 3"))
     log = _run(["dvc", "repro"], project)
     assert "Stage 'prepare' didn't change" in log and "Running stage 'eda'" in log
+    assert "Stage 'train' didn't change" in log
 
 
 def test_param_typo_fails_the_stage(project):

@@ -1,0 +1,132 @@
+"""Training throughput: our trainer vs the study's plain loop, same model and data, one run.
+
+Both read the same photos: JPEG files at their own size (synthetic faces drawn at 256 px, or a
+class-folder dataset with --data). Plain: each epoch decodes every file with PIL, resizes it and
+augments it with torchvision transforms, through a DataLoader, NCHW, fp32 (how the study's
+notebooks train). Ours: files decoded and resized once into the uint8 cache (its one-off cost is
+printed), then batched tensor augmentation on the device, channels_last, bf16 autocast on GPU.
+
+    python benchmarks/train_throughput.py                      # CPU, small CNN, 64 px
+    python benchmarks/train_throughput.py --data ../shared/datasets/mask4-attributes
+    python benchmarks/train_throughput.py --device cuda --preset study5_leaky --size 128 --images 4000
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms
+
+from maskutils.config import defaults
+from maskutils.images import decode, resize
+from maskutils.labels import MASK_TYPES
+from maskutils.models import build_cnn
+from maskutils.sources.synthetic import generate
+from maskutils.train import fit, resolve_device
+
+
+class Files(Dataset):
+    def __init__(self, files, labels, size):
+        self.files, self.labels = files, labels
+        self.tf = transforms.Compose([
+            transforms.Resize((size, size)), transforms.RandomHorizontalFlip(), transforms.RandomRotation(30),
+            transforms.RandomResizedCrop(size, scale=(0.8, 1.0)), transforms.ColorJitter(brightness=0.2),
+            transforms.ToTensor(), transforms.Normalize([0.5] * 3, [0.25] * 3)])
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, i):
+        return self.tf(Image.open(self.files[i]).convert("RGB")), self.labels[i]
+
+
+def plain_loop(model, files, labels, size, epochs, batch, device, workers) -> float:
+    """images/s of the study-style loop (first epoch excluded as warm-up)."""
+    model = model.to(device).train()
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    loader = DataLoader(Files(files, labels, size), batch_size=batch, shuffle=True, num_workers=workers,
+                        persistent_workers=workers > 0)
+    rates = []
+    for _ in range(epochs):
+        t0, n = time.perf_counter(), 0
+        for xb, yb in loader:
+            xb, yb = xb.to(device), yb.to(device)
+            loss = loss_fn(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            n += len(xb)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        rates.append(n / (time.perf_counter() - t0))
+    return float(np.mean(rates[1:] if len(rates) > 1 else rates))
+
+
+def _photos(args, tmp: Path) -> tuple[list[str], np.ndarray]:
+    if args.data:
+        files, names = [], []
+        for folder in sorted(p for p in Path(args.data).iterdir() if p.is_dir()):
+            picked = sorted(folder.glob("*.jpg"))[: args.images // 4]
+            files += [str(f) for f in picked]
+            names += [folder.name] * len(picked)
+        classes = sorted(set(names))
+        return files, np.array([classes.index(n) for n in names])
+    rows = generate(tmp / "png", args.images, 256, list(MASK_TYPES), seed=0)
+    files = []
+    for r in rows:  # photos are JPEGs
+        jpg = Path(r["file"]).with_suffix(".jpg")
+        Image.open(r["file"]).save(jpg, quality=90)
+        files.append(str(jpg))
+    return files, np.array([MASK_TYPES.index(r["label"]) for r in rows])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--preset", default="small")
+    ap.add_argument("--size", type=int, default=64)
+    ap.add_argument("--images", type=int, default=1000)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--workers", type=int, nargs="+", default=[0, 2],
+                    help="DataLoader workers of the plain loop, one run each (0 is PyTorch's default)")
+    ap.add_argument("--data", help="a class-folder dataset to read instead of synthetic 256 px photos")
+    args = ap.parse_args()
+    device = resolve_device(args.device)
+    with tempfile.TemporaryDirectory() as tmp:
+        files, labels = _photos(args, Path(tmp))
+        t0 = time.perf_counter()
+        cached = np.stack([resize(decode(f)[0], args.size).transpose(2, 0, 1) for f in files])
+        cache_seconds = time.perf_counter() - t0
+        plain = {}
+        for workers in args.workers:
+            torch.manual_seed(0)
+            plain[workers] = plain_loop(build_cnn(args.preset, int(labels.max()) + 1, args.size), files, labels,
+                                        args.size, args.epochs, args.batch, device, workers)
+    cfg = {**defaults("train"), "epochs": args.epochs, "batch_size": args.batch, "patience": args.epochs + 1,
+           "device": str(device), "lr": 1e-3, "schedule": "none"}
+    torch.manual_seed(0)
+    n_classes = int(labels.max()) + 1
+    res = fit(build_cnn(args.preset, n_classes, args.size), cached, labels, cached[:64], labels[:64], cfg, n_classes,
+              progress=False)
+    rates = res.history["train_images_per_second"].to_numpy()
+    ours = float(np.mean(rates[1:] if len(rates) > 1 else rates))
+    name = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    print(f"device: {name} · model: {args.preset} · {len(files)} photos -> {args.size} px · "
+          f"batch {args.batch} · {args.epochs} epochs (first excluded) · cache built once in {cache_seconds:.1f} s")
+    print(f"maskutils trainer (uint8 cache, tensor augmentation, channels_last"
+          f"{', bf16' if device.type == 'cuda' else ''}): {ours:8.0f} images/s")
+    for workers, rate in plain.items():
+        print(f"plain loop (PIL + torchvision transforms, DataLoader num_workers={workers}, NCHW fp32): {rate:8.0f} images/s"
+              f"  -> ratio {ours / rate:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

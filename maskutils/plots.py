@@ -1,0 +1,61 @@
+"""Figures of the train report: curves, confusion matrices, PR curves, image galleries."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+
+def training_curves(histories: dict[str, pd.DataFrame]):
+    """Train vs validation loss and macro-F1 per epoch, one row per model."""
+    fig, axes = plt.subplots(len(histories), 2, figsize=(10, 3 * len(histories)), squeeze=False)
+    for row, (name, h) in zip(axes, histories.items()):
+        row[0].plot(h["epoch"], h["train_loss"], label="train")
+        row[0].plot(h["epoch"], h["val_loss"], label="validation")
+        row[0].set(title=f"{name}: loss", xlabel="epoch", ylabel="cross-entropy")
+        row[1].plot(h["epoch"], h["train_accuracy"], label="train accuracy", linestyle=":")
+        row[1].plot(h["epoch"], h["val_macro_f1"], label="validation macro-F1")
+        row[1].set(title=f"{name}: validation macro-F1", xlabel="epoch", ylabel="score (0-1)", ylim=(0, 1.02))
+        for ax in row:
+            ax.legend(loc="best", fontsize=8)
+    return fig
+
+
+def confusion(metrics: dict, title: str):
+    """Counts and row-normalised confusion matrices side by side."""
+    classes = metrics["classes"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, key, fmt, name in ((axes[0], "confusion", "d", "counts"), (axes[1], "confusion_normalized", ".2f", "share of true class")):
+        sns.heatmap(np.array(metrics[key]), annot=True, fmt=fmt, cmap="Blues", cbar=False, ax=ax,
+                    xticklabels=classes, yticklabels=classes)
+        ax.set(title=f"{title}: {name}", xlabel="predicted class", ylabel="true class")
+    return fig
+
+
+def pr_curves(curves: dict[str, dict], title: str):
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for c, cv in curves.items():
+        axes[0].plot(cv["recall"], cv["precision"], label=f"{c} (AUC {cv['pr_auc']:.3f})")
+        axes[1].plot(cv["fpr"], cv["tpr"], label=f"{c} (AUC {cv['roc_auc']:.3f})")
+    axes[0].set(title=f"{title}: precision-recall (one vs rest)", xlabel="recall", ylabel="precision", ylim=(0, 1.02))
+    axes[1].plot([0, 1], [0, 1], color="grey", linestyle=":")
+    axes[1].set(title=f"{title}: ROC (one vs rest)", xlabel="false positive rate", ylabel="true positive rate")
+    for ax in axes:
+        ax.legend(loc="lower left", fontsize=8)
+    return fig
+
+
+def gallery(images: np.ndarray, rows: list[int], captions: list[str], title: str, per_row: int = 6):
+    """Thumbnails of manifest rows with a caption each."""
+    if not rows:
+        return None
+    nrow = -(-len(rows) // per_row)
+    fig, axes = plt.subplots(nrow, per_row, figsize=(1.7 * per_row, 2.0 * nrow + 0.4), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, r, cap in zip(axes.flat, rows, captions):
+        ax.imshow(images[r].transpose(1, 2, 0))
+        ax.set_title(cap, fontsize=7)
+    fig.suptitle(title)
+    return fig
