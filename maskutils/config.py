@@ -91,6 +91,12 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "external": {"kind": ("none", ("none", "folder", "voc")), "root": None},
         "report": {"gallery": 12, "dpi": 90},
     },
+    "kfold": {
+        "concurrent": ("auto", ("auto", "on", "off")),
+        "overrides": {"epochs": 12},
+        "confidence": 0.95,
+        "dpi": 90,
+    },
     "eda": {
         "samples_per_class": 8,
         "duplicate_pairs_shown": 8,
@@ -122,7 +128,7 @@ CHECKS = {
     "train.cnn.activation": (lambda v: v in (None, "relu", "leaky_relu"), "null, relu or leaky_relu"),
 }
 #: keys whose values are free-form mappings (names chosen by the user, not by the schema).
-FREE_MAPS = {"prepare.source.aliases", "prepare.split.plant_bias.where"}
+FREE_MAPS = {"prepare.source.aliases", "prepare.split.plant_bias.where", "kfold.overrides"}
 
 RANGES = {
     "prepare.image_size": (8, 1024),
@@ -162,6 +168,8 @@ RANGES = {
     "train.evaluate.confidence": (0.5, 0.999),
     "train.report.gallery": (1, 100),
     "train.report.dpi": (30, 300),
+    "kfold.confidence": (0.5, 0.999),
+    "kfold.dpi": (30, 300),
     "eda.samples_per_class": (1, 64),
     "eda.duplicate_pairs_shown": (0, 200),
     "eda.problems_shown": (0, 10_000),
@@ -321,6 +329,11 @@ def write_params(params_dir: Path, profile_names: list[str]) -> list[Path]:
         out.write_text(header + yaml.safe_dump(params, sort_keys=False))
         written.append(out)
     return written
+
+
+def kfold_train_params(train: dict, kfold: dict) -> dict[str, Any]:
+    """The train params k-fold uses: the train stage's, with `kfold.overrides` applied (checked)."""
+    return validate("train", _deep_update(train, kfold["overrides"]), origin="params/kfold.yaml (overrides)")
 
 
 def from_namespace(stage: str, namespace: dict, origin: str = "notebook parameters") -> dict[str, Any]:

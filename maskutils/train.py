@@ -71,79 +71,114 @@ def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int = 256, devi
     return torch.cat(out).numpy() if out else np.empty((0, 0))
 
 
-def fit(model: nn.Module, x_train, y_train, x_val, y_val, cfg: dict, n_classes: int,
-        head_only_epochs: int = 0, head_params=None, progress: bool = True) -> FitResult:
-    """Train with Adam and early stopping on validation macro-F1; restores the best weights.
+class Trainer:
+    """One model's training, an epoch per `epoch()` call, so several can run interleaved.
 
+    Adam, early stopping on validation macro-F1 (the best weights are restored by `result()`).
     cfg: the `train` params (epochs, batch_size, lr, weight_decay, class_weights,
-    label_smoothing, patience, schedule, finetune_lr_factor) plus `augment` and `device`.
+    label_smoothing, patience, schedule, finetune_lr_factor, augment, device, seed).
     With head_only_epochs > 0, the first epochs train only `head_params` (the backbone frozen),
-    then everything at lr x finetune_lr_factor.
+    then everything at lr x finetune_lr_factor. The training step never waits for the device:
+    losses are summed there and read once per epoch, so steps of several trainers overlap on a GPU.
     """
-    device = resolve_device(cfg["device"])
-    seed_everything(cfg["seed"])
-    gen = torch.Generator(device=device).manual_seed(cfg["seed"])
-    model = model.to(device).to(memory_format=torch.channels_last)
-    xt = torch.as_tensor(np.ascontiguousarray(x_train)).to(device)
-    yt = torch.as_tensor(y_train, dtype=torch.long).to(device)
-    weight = class_weights(np.asarray(y_train), n_classes, cfg["class_weights"])
-    loss_fn = nn.CrossEntropyLoss(weight=None if weight is None else weight.to(device),
-                                  label_smoothing=cfg["label_smoothing"])
-    epochs, bs = cfg["epochs"], cfg["batch_size"]
-    steps = max(1, -(-len(xt) // bs))
-    phase_params = head_params if head_only_epochs > 0 else list(model.parameters())
-    opt, sched = _optimiser(phase_params, cfg["lr"], cfg, epochs if head_only_epochs == 0 else head_only_epochs, steps)
-    rows, best, best_f1, best_epoch, stale = [], None, -1.0, 0, 0
-    t0, seen = time.perf_counter(), 0
-    bar = tqdm(range(epochs), desc="train", unit="epoch", disable=not progress or None, leave=False)
-    for epoch in bar:
-        if head_only_epochs and epoch == head_only_epochs:  # phase 2: everything, lower lr
-            opt, sched = _optimiser(list(model.parameters()), cfg["lr"] * cfg["finetune_lr_factor"], cfg,
-                                    epochs - epoch, steps)
-        _set_trainable(model, head_params if head_only_epochs and epoch < head_only_epochs else None)
-        te = time.perf_counter()
-        model.train()
-        order = torch.randperm(len(xt), generator=gen, device=device)
-        total, correct, loss_sum = 0, 0, 0.0
-        for i in range(0, len(xt), bs):
-            idx = order[i:i + bs]
-            xb = augment(xt[idx], cfg["augment"], gen).contiguous(memory_format=torch.channels_last)
-            yb = yt[idx]
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                out = model(xb)
+
+    def __init__(self, model: nn.Module, x_train, y_train, x_val, y_val, cfg: dict, n_classes: int,
+                 head_only_epochs: int = 0, head_params=None):
+        self.device = device = resolve_device(cfg["device"])
+        seed_everything(cfg["seed"])
+        self.gen = torch.Generator(device=device).manual_seed(cfg["seed"])
+        # Dropout draws from the global generator: each trainer keeps its own state of it, so
+        # trainers interleaved epoch by epoch (k-fold on a GPU) compute what they would alone.
+        self.rng_state = self._global_rng()
+        self.model = model.to(device).to(memory_format=torch.channels_last)
+        self.xt = torch.as_tensor(np.ascontiguousarray(x_train)).to(device)
+        self.yt = torch.as_tensor(y_train, dtype=torch.long).to(device)
+        self.x_val, self.y_val, self.cfg, self.n_classes = x_val, y_val, cfg, n_classes
+        weight = class_weights(np.asarray(y_train), n_classes, cfg["class_weights"])
+        self.loss_fn = nn.CrossEntropyLoss(weight=None if weight is None else weight.to(device),
+                                           label_smoothing=cfg["label_smoothing"])
+        self.steps = max(1, -(-len(self.xt) // cfg["batch_size"]))
+        self.head_only, self.head_params = head_only_epochs, head_params
+        params = head_params if head_only_epochs > 0 else list(self.model.parameters())
+        self.opt, self.sched = _optimiser(params, cfg["lr"], cfg, head_only_epochs or cfg["epochs"], self.steps)
+        self.rows, self.best, self.best_f1, self.best_epoch, self.stale = [], None, -1.0, 0, 0
+        self.epochs_done, self.done, self.seconds = 0, False, 0.0
+
+    def epoch(self) -> dict:
+        """Trains one epoch and validates; sets `done` when early stopping or the last epoch says so."""
+        cfg, epoch, te = self.cfg, self.epochs_done, time.perf_counter()
+        self._global_rng(self.rng_state)
+        if self.head_only and epoch == self.head_only:  # phase 2: everything, lower lr
+            self.opt, self.sched = _optimiser(list(self.model.parameters()), cfg["lr"] * cfg["finetune_lr_factor"],
+                                              cfg, cfg["epochs"] - epoch, self.steps)
+        _set_trainable(self.model, self.head_params if self.head_only and epoch < self.head_only else None)
+        self.model.train()
+        order = torch.randperm(len(self.xt), generator=self.gen, device=self.device)
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), dtype=torch.long, device=self.device)
+        for i in range(0, len(self.xt), cfg["batch_size"]):
+            idx = order[i:i + cfg["batch_size"]]
+            xb = augment(self.xt[idx], cfg["augment"], self.gen).contiguous(memory_format=torch.channels_last)
+            yb = self.yt[idx]
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+                out = self.model(xb)
                 if isinstance(out, tuple):  # inception_v3 in training: (logits, aux_logits)
-                    loss = loss_fn(out[0].float(), yb) + 0.4 * loss_fn(out[1].float(), yb)
+                    loss = self.loss_fn(out[0].float(), yb) + 0.4 * self.loss_fn(out[1].float(), yb)
                     out = out[0]
                 else:
-                    loss = loss_fn(out.float(), yb)
-            opt.zero_grad(set_to_none=True)
+                    loss = self.loss_fn(out.float(), yb)
+            self.opt.zero_grad(set_to_none=True)
             loss.backward()
-            opt.step()
-            if sched is not None:
-                sched.step()
-            loss_sum += float(loss.detach()) * len(idx)
-            correct += int((out.argmax(1) == yb).sum())
-            total += len(idx)
-        seen += total
+            self.opt.step()
+            if self.sched is not None:
+                self.sched.step()
+            loss_sum += loss.detach() * len(idx)
+            correct += (out.argmax(1) == yb).sum()
+        self.rng_state = self._global_rng()
+        n = len(self.xt)
         train_time = time.perf_counter() - te
-        row = {"epoch": epoch + 1, "train_loss": loss_sum / total, "train_accuracy": correct / total}
-        row.update(_validate(model, x_val, y_val, loss_fn, device, n_classes))
+        row = {"epoch": epoch + 1, "train_loss": float(loss_sum) / n, "train_accuracy": int(correct) / n}
+        row.update(_validate(self.model, self.x_val, self.y_val, self.loss_fn, self.device, self.n_classes))
         row["seconds"] = time.perf_counter() - te
-        row["train_images_per_second"] = total / train_time
-        rows.append(row)
-        bar.set_postfix(val_f1=f"{row['val_macro_f1']:.3f}")
-        if row["val_macro_f1"] > best_f1:
-            best_f1, best_epoch, stale = row["val_macro_f1"], epoch + 1, 0
-            best = copy.deepcopy(model.state_dict())
+        row["train_images_per_second"] = n / train_time
+        self.rows.append(row)
+        self.seconds += row["seconds"]
+        self.epochs_done += 1
+        if row["val_macro_f1"] > self.best_f1:
+            self.best_f1, self.best_epoch, self.stale = row["val_macro_f1"], epoch + 1, 0
+            self.best = copy.deepcopy(self.model.state_dict())
         else:
-            stale += 1
-            if stale >= cfg["patience"]:
-                break
-    model.load_state_dict(best)
-    _set_trainable(model, None)
-    seconds = time.perf_counter() - t0
-    return FitResult(model.eval(), pd.DataFrame(rows), best_epoch, seconds, str(device),
-                     images_per_second=seen / sum(r["seconds"] for r in rows))
+            self.stale += 1
+        self.done = self.stale >= cfg["patience"] or self.epochs_done >= cfg["epochs"]
+        return row
+
+    def _global_rng(self, state=None):
+        """Get (or set) the global CPU and, on CUDA, device generator states."""
+        cuda = self.device.type == "cuda"
+        if state is None:
+            return torch.get_rng_state(), torch.cuda.get_rng_state(self.device) if cuda else None
+        torch.set_rng_state(state[0])
+        if cuda:
+            torch.cuda.set_rng_state(state[1], self.device)
+
+    def result(self) -> FitResult:
+        self.model.load_state_dict(self.best)
+        _set_trainable(self.model, None)
+        history = pd.DataFrame(self.rows)
+        return FitResult(self.model.eval(), history, self.best_epoch, self.seconds, str(self.device),
+                         images_per_second=len(self.xt) * len(history) / max(self.seconds, 1e-9))
+
+
+def fit(model: nn.Module, x_train, y_train, x_val, y_val, cfg: dict, n_classes: int,
+        head_only_epochs: int = 0, head_params=None, progress: bool = True) -> FitResult:
+    """Trains one model to the end (see `Trainer`); a progress bar in a terminal, quiet elsewhere."""
+    trainer = Trainer(model, x_train, y_train, x_val, y_val, cfg, n_classes, head_only_epochs, head_params)
+    with tqdm(total=cfg["epochs"], desc="train", unit="epoch", disable=not progress or None, leave=False) as bar:
+        while not trainer.done:
+            row = trainer.epoch()
+            bar.update()
+            bar.set_postfix(val_f1=f"{row['val_macro_f1']:.3f}")
+    return trainer.result()
 
 
 def _optimiser(params, lr, cfg, epochs, steps):

@@ -59,12 +59,20 @@ def test_train_report_models_and_metrics(project):
     assert (project / "models" / "cnn.pt").is_file() and (project / "data" / "train" / "predictions_cnn.csv").is_file()
 
 
+def test_kfold_report_and_metrics(project):
+    page = (project / "reports" / "03_kfold.html").read_text()
+    assert remote_resources(page) == [] and 'data-mime-type="application/vnd.jupyter.stderr"' not in page
+    metrics = json.loads((project / "reports" / "metrics" / "kfold.json").read_text())
+    assert metrics["k"] == 3 and len(metrics["per_fold"]) == 3 and "macro_f1" in metrics["summary"]
+    assert len(list((project / "data" / "kfold").glob("fold*_predictions.csv"))) == 3
+
+
 def test_display_param_reruns_only_eda(project):
     params = project / "params" / "eda.yaml"
     params.write_text(params.read_text().replace("samples_per_class: 4", "samples_per_class: 3"))
     log = _run(["dvc", "repro"], project)
     assert "Stage 'prepare' didn't change" in log and "Running stage 'eda'" in log
-    assert "Stage 'train' didn't change" in log
+    assert "Stage 'train' didn't change" in log and "Stage 'kfold' didn't change" in log
 
 
 def test_param_typo_fails_the_stage(project):

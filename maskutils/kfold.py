@@ -1,0 +1,161 @@
+"""K-fold cross-validation over the train+val pool, with out-of-fold predictions for every image.
+
+Folds come from the manifest (stratified, near-duplicate groups inside one fold). Each fold's
+model trains on the other folds, early-stopping on a duplicate-aware 10% of them, and predicts
+its own fold. Finished folds are saved with a key of everything that decides them, so an
+interrupted run resumes where it stopped. On a GPU the folds train concurrently: every fold has
+its own model, data, optimiser and BatchNorm statistics, its epochs run in turn on its own CUDA
+stream, so their kernels overlap; interleaving does not change any fold's arithmetic.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import stats
+
+from . import metrics as m
+from .data import Prepared
+from .evaluate import predictions_table
+from .models import build_cnn, cnn_spec
+from .splits import _one_fold
+from .train import Trainer, predict_proba, resolve_device, seed_everything
+
+
+@dataclass
+class KFoldRun:
+    classes: list[str]
+    folds: pd.DataFrame          # one row per fold: metrics, epochs, seconds
+    oof: pd.DataFrame            # out-of-fold predictions: the predictions table plus `fold`
+    histories: dict[int, pd.DataFrame]
+    confusions: dict[int, np.ndarray]
+    trained: list[int]           # folds trained by this run (the rest were resumed from disk)
+    concurrent: bool
+
+
+def plan(p: Prepared, y: np.ndarray, val_fraction: float, seed: int) -> list[dict]:
+    """Per fold: the rows it trains on, validates on (inside the training folds) and tests on."""
+    df = p.manifest
+    pool = np.flatnonzero(df["fold"].to_numpy() >= 0)
+    folds = df["fold"].to_numpy()
+    out = []
+    for k in sorted(np.unique(folds[pool])):
+        rest = pool[folds[pool] != k]
+        val = _one_fold(y[rest], df["dup_group"].to_numpy()[rest], val_fraction, seed + k)
+        out.append({"fold": int(k), "train": rest[~val], "val": rest[val], "test": pool[folds[pool] == k]})
+    return out
+
+
+def fold_key(p: Prepared, cfg: dict, fold: dict) -> str:
+    """What decides a fold's result: params, image size and exactly which images go where."""
+    ids = p.manifest["image_id"].to_numpy()
+    blob = json.dumps({"cfg": cfg, "size": p.info["image_size"],
+                       **{part: ids[fold[part]].tolist() for part in ("train", "val", "test")}}, sort_keys=True)
+    return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+def run(p: Prepared, cfg: dict, out_dir: Path, concurrent: bool | None = None, progress: bool = True) -> KFoldRun:
+    """Trains the folds not already on disk (concurrently on a GPU unless told otherwise)."""
+    classes, y = p.task(cfg["task"])
+    device = resolve_device(cfg["device"])
+    concurrent = device.type == "cuda" if concurrent is None else concurrent
+    folds = plan(p, y, 0.1, cfg["seed"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pending = [f for f in folds if not _load(out_dir, f["fold"], fold_key(p, cfg, f))]
+    trainers = {f["fold"]: _trainer(p, y, f, cfg, len(classes)) for f in pending}
+    streams = {k: torch.cuda.Stream() for k in trainers} if concurrent and device.type == "cuda" else {}
+    if concurrent:
+        while not all(t.done for t in trainers.values()):
+            for k, t in trainers.items():
+                if not t.done:
+                    with torch.cuda.stream(streams[k]) if k in streams else contextlib.nullcontext():
+                        t.epoch()
+    else:
+        for t in trainers.values():
+            while not t.done:
+                t.epoch()
+    for f in pending:
+        _save(out_dir, f, fold_key(p, cfg, f), trainers[f["fold"]], p, y, classes)
+    return _collect(out_dir, folds, classes, [f["fold"] for f in pending], concurrent)
+
+
+def _trainer(p, y, f, cfg, n_classes) -> Trainer:
+    preset = cfg["cnn"]["preset"]
+    seed_everything(cfg["seed"] + f["fold"])
+    model = build_cnn(preset, n_classes, p.info["image_size"],
+                      cnn_spec(preset, {k: v for k, v in cfg["cnn"].items() if k != "preset"}))
+    return Trainer(model, p.images[f["train"]], y[f["train"]], p.images[f["val"]], y[f["val"]],
+                   {**cfg, "seed": cfg["seed"] + f["fold"]}, n_classes)
+
+
+def _paths(out_dir: Path, k: int) -> dict[str, Path]:
+    return {s: out_dir / f"fold{k}_{s}" for s in ("meta.json", "predictions.csv", "history.csv")}
+
+
+def _save(out_dir, f, key, trainer, p, y, classes) -> None:
+    res = trainer.result()
+    probs = predict_proba(res.model, p.images[f["test"]])
+    table = predictions_table(p.manifest["image_id"].to_numpy()[f["test"]], y[f["test"]], probs, classes)
+    table.insert(1, "fold", f["fold"])
+    paths = _paths(out_dir, f["fold"])
+    table.to_csv(paths["predictions.csv"], index=False)
+    res.history.to_csv(paths["history.csv"], index=False)
+    meta = {"key": key, "epochs": len(res.history), "best_epoch": res.best_epoch, "seconds": res.seconds,
+            "n_train": len(f["train"]), "n_val": len(f["val"]), "n_test": len(f["test"])}
+    paths["meta.json"].write_text(json.dumps(meta))  # written last: its presence marks the fold done
+
+
+def _load(out_dir: Path, k: int, key: str) -> bool:
+    paths = _paths(out_dir, k)
+    if not all(path.is_file() for path in paths.values()):
+        return False
+    return json.loads(paths["meta.json"].read_text()).get("key") == key
+
+
+def _collect(out_dir, folds, classes, trained, concurrent) -> KFoldRun:
+    rows, tables, histories, confusions = [], [], {}, {}
+    for f in folds:
+        k, paths = f["fold"], _paths(out_dir, f["fold"])
+        meta = json.loads(paths["meta.json"].read_text())
+        table = pd.read_csv(paths["predictions.csv"], dtype={"image_id": str})
+        histories[k] = pd.read_csv(paths["history.csv"])
+        index = {c: i for i, c in enumerate(classes)}
+        cm = m.confusion(table["true"].map(index), table["pred"].map(index), len(classes))
+        confusions[k] = cm
+        pc = m.per_class(cm)
+        rows.append({"fold": k, "n": int(cm.sum()), "accuracy": float(np.trace(cm) / cm.sum()),
+                     "macro_precision": float(pc["precision"][pc["support"] > 0].mean()),
+                     "macro_recall": float(pc["recall"][pc["support"] > 0].mean()),
+                     "macro_f1": float(m.macro_f1_from(cm)),
+                     **{f"f1_{c}": float(pc["f1"][i]) for i, c in enumerate(classes)},
+                     "epochs": meta["epochs"], "best_epoch": meta["best_epoch"], "seconds": meta["seconds"]})
+        tables.append(table)
+    return KFoldRun(classes, pd.DataFrame(rows), pd.concat(tables, ignore_index=True), histories, confusions,
+                    trained, concurrent)
+
+
+def mean_ci(values, confidence: float = 0.95) -> dict:
+    """Mean, standard deviation and a t-interval of the mean across folds."""
+    v = np.asarray(values, dtype=float)
+    mean, sd = float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
+    half = float(stats.t.ppf((1 + confidence) / 2, len(v) - 1) * sd / np.sqrt(len(v))) if len(v) > 1 else float("nan")
+    return {"mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half}
+
+
+def summary(run: KFoldRun, confidence: float = 0.95) -> dict:
+    """The metrics file: per fold and across folds (no timings, so equal runs give equal bytes)."""
+    cols = ["accuracy", "macro_precision", "macro_recall", "macro_f1"] + [f"f1_{c}" for c in run.classes]
+    total = sum(run.confusions.values())
+    return {
+        "classes": run.classes, "k": len(run.folds), "n": int(total.sum()),
+        "per_fold": run.folds[["fold", "n", *cols, "epochs", "best_epoch"]].to_dict("records"),
+        "summary": {c: mean_ci(run.folds[c], confidence) for c in cols},
+        "confusion": total.tolist(),
+        "pooled_macro_f1": float(m.macro_f1_from(total)),
+    }

@@ -1,0 +1,79 @@
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from maskutils import config, kfold
+from maskutils.data import load_prepared
+from maskutils.prepare import run as prepare
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    out = tmp_path_factory.mktemp("prepared")
+    prepare(config.validate("prepare", {"image_size": 24, "workers": 1, "split": {"folds": 3},
+                                        "synthetic": {"n_images": 150, "render_size": 32}}), out, progress=False)
+    return load_prepared(out)
+
+
+CFG = config.validate("train", {"epochs": 2, "batch_size": 32, "cnn": {"preset": "small"}})  # has dropout
+
+
+def test_folds_partition_the_pool_and_keep_groups_and_proportions(prepared):
+    classes, y = prepared.task("mask_type")
+    plan = kfold.plan(prepared, y, 0.1, 0)
+    pool = set(np.flatnonzero(prepared.manifest["fold"].to_numpy() >= 0))
+    tests = [set(f["test"]) for f in plan]
+    assert set().union(*tests) == pool and sum(map(len, tests)) == len(pool)
+    groups = prepared.manifest["dup_group"].to_numpy()
+    for f in plan:
+        assert not set(f["test"]) & (set(f["train"]) | set(f["val"]))
+        assert not set(groups[f["test"]]) & set(groups[f["train"]])
+        share = np.bincount(y[f["test"]], minlength=len(classes)) / len(f["test"])
+        assert np.abs(share - np.bincount(y[list(pool)], minlength=len(classes)) / len(pool)).max() < 0.08
+
+
+def test_concurrent_equals_sequential(prepared, tmp_path):
+    seq = kfold.run(prepared, CFG, tmp_path / "seq", concurrent=False, progress=False)
+    con = kfold.run(prepared, CFG, tmp_path / "con", concurrent=True, progress=False)
+    cols = ["accuracy", "macro_f1", "epochs"]
+    assert np.allclose(seq.folds[cols].to_numpy(float), con.folds[cols].to_numpy(float), atol=1e-6)
+    assert np.allclose(seq.oof.filter(like="p_").to_numpy(), con.oof.filter(like="p_").to_numpy(), atol=1e-5)
+
+
+def test_oof_covers_every_pool_image_once_and_confusion_sums(prepared, tmp_path):
+    run = kfold.run(prepared, CFG, tmp_path, progress=False)
+    pool = prepared.manifest[prepared.manifest["fold"] >= 0]
+    assert sorted(run.oof["image_id"]) == sorted(pool["image_id"])
+    merged = run.oof.merge(pool[["image_id", "fold"]], on="image_id", suffixes=("", "_manifest"))
+    assert (merged["fold"] == merged["fold_manifest"]).all()
+    s = kfold.summary(run)
+    assert np.array_equal(np.array(s["confusion"]), sum(run.confusions.values()))
+    assert s["n"] == len(pool) == sum(r["n"] for r in s["per_fold"])
+
+
+def test_resume_skips_finished_folds(prepared, tmp_path):
+    first = kfold.run(prepared, CFG, tmp_path, progress=False)
+    assert first.trained == [0, 1, 2]
+    (tmp_path / "fold1_meta.json").unlink()  # as if interrupted while fold 1 trained
+    again = kfold.run(prepared, CFG, tmp_path, progress=False)
+    assert again.trained == [1] and again.folds.equals(first.folds.assign(seconds=again.folds["seconds"]))
+    changed = kfold.run(prepared, {**CFG, "lr": 0.002}, tmp_path, progress=False)
+    assert changed.trained == [0, 1, 2]  # other params: nothing is reused
+
+
+def test_mean_ci_arithmetic():
+    v = [0.8, 0.9, 0.85, 0.95, 0.75]
+    r = kfold.mean_ci(v)
+    half = stats.t.ppf(0.975, 4) * np.std(v, ddof=1) / np.sqrt(5)
+    assert r["mean"] == pytest.approx(0.85) and r["ci_high"] - r["mean"] == pytest.approx(half)
+    assert r["sd"] == pytest.approx(np.std(v, ddof=1))
+
+
+def test_overrides_are_checked():
+    train = config.defaults("train")
+    assert config.kfold_train_params(train, {"overrides": {"epochs": 3}})["epochs"] == 3
+    with pytest.raises(config.ParamsError, match="unknown key 'epoch'"):
+        config.kfold_train_params(train, {"overrides": {"epoch": 3}})
+    json.dumps(config.defaults("kfold"))
