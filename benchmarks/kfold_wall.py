@@ -45,7 +45,7 @@ def main() -> None:
             if resolve_device(args.device).type == "cuda":
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
-            run = kfold.run(p, cfg, Path(tmp) / name, concurrent=concurrent, progress=False)
+            run = kfold.run(p, cfg, Path(tmp) / name, concurrent=concurrent)
             walls[name] = time.perf_counter() - t0
             print(f"{name:>10}: {walls[name]:6.1f} s  (mean macro-F1 {run.folds['macro_f1'].mean():.3f})")
     device = resolve_device(args.device)

@@ -12,9 +12,6 @@ from typing import Any
 
 import yaml
 
-ANY = object()  # marks a value whose type is checked by its own rule, not by its default
-
-
 class ParamsError(ValueError):
     """A params file or dict that does not match the schema; the message names file and key."""
 
@@ -238,8 +235,12 @@ def _check_leaf(rule, value, full: str, origin: str):
             raise ParamsError(f"{origin}: '{key}' must be a mapping, got {value!r}")
         return dict(value)
     if full in OPTIONAL_TYPES:
-        if value is not None and not isinstance(value, OPTIONAL_TYPES[full]):
-            raise ParamsError(f"{origin}: '{key}' must be null or text, got {value!r}")
+        types = OPTIONAL_TYPES[full]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
+            what = "text" if types == (str,) else "a number"
+            raise ParamsError(f"{origin}: '{key}' must be null or {what}, got {value!r}")
+        if value is not None and full in RANGES and not RANGES[full][0] <= value <= RANGES[full][1]:
+            raise ParamsError(f"{origin}: '{key}' is {value!r}; must be between {RANGES[full][0]} and {RANGES[full][1]}")
         return value
     _check_type(rule, value, key, origin)
     if full in RANGES and isinstance(value, (int, float)):

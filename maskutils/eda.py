@@ -1,8 +1,6 @@
 """Tables and figures of the EDA report (notebooks/01_eda.ipynb), computed from prepare's outputs."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import auc, precision_recall_curve, roc_curve
+from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
 
 from . import metrics as m
 
@@ -40,8 +40,8 @@ def report(table: pd.DataFrame, classes: list[str], positive: str | None = None,
         "accuracy": _with_ci(float(np.trace(cm) / len(y)), acc_samples, confidence),
         "macro_f1": _with_ci(float(m.macro_f1_from(cm)), m.macro_f1_from(boot), confidence),
         "weighted_f1": float((pc["f1"] * support).sum() / max(support.sum(), 1)),
-        "macro_precision": float(pc["precision"][support > 0].mean()),
-        "macro_recall": float(pc["recall"][support > 0].mean()),
+        "macro_precision": float(pc["precision"][m.present(cm)].mean()),
+        "macro_recall": float(pc["recall"][m.present(cm)].mean()),
         "per_class": {c: {k: float(pc[k][i]) if k != "support" else int(pc[k][i]) for k in pc}
                       for i, c in enumerate(classes)},
         "confusion": cm.tolist(),
@@ -64,7 +64,8 @@ def _with_ci(value: float, samples, confidence: float) -> dict:
 
 
 def curves(table: pd.DataFrame, classes: list[str]) -> dict[str, dict]:
-    """One-vs-rest ROC and precision-recall curves with their areas, per class present."""
+    """One-vs-rest ROC and precision-recall curves per class present, with the ROC area and the
+    average precision (the PR area without optimistic interpolation)."""
     out = {}
     for c in classes:
         truth = (table["true"] == c).to_numpy()
@@ -74,5 +75,5 @@ def curves(table: pd.DataFrame, classes: list[str]) -> dict[str, dict]:
         fpr, tpr, _ = roc_curve(truth, score)
         prec, rec, _ = precision_recall_curve(truth, score)
         out[c] = {"fpr": fpr, "tpr": tpr, "roc_auc": float(auc(fpr, tpr)),
-                  "precision": prec, "recall": rec, "pr_auc": float(auc(rec, prec))}
+                  "precision": prec, "recall": rec, "pr_auc": float(average_precision_score(truth, score))}
     return out

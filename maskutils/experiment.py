@@ -143,7 +143,8 @@ def summary(run: TrainRun) -> dict:
         out["models"][r.kind] = {"name": r.name, "parameters": r.parameters, "best_epoch": r.best_epoch,
                                  **{k: r.metrics[k] for k in ("n", "accuracy", "macro_f1", "weighted_f1",
                                                               "macro_precision", "macro_recall", "per_class")},
-                                 **{k: r.metrics[k] for k in ("specificity", "npv", "sensitivity") if k in r.metrics}}
+                                 **{k: r.metrics[k] for k in ("positive", "sensitivity", "specificity", "precision", "npv")
+                                    if k in r.metrics}}
     if run.external is not None:
         e = run.external
         out["external"] = {"root": e.root, "n_images": e.n_images, "removed_duplicates": e.n_duplicates,

@@ -52,36 +52,56 @@ def plan(p: Prepared, y: np.ndarray, val_fraction: float, seed: int) -> list[dic
     return out
 
 
+#: train params that cannot change a k-fold result (other models, report display, external set)
+_UNUSED = ("transfer", "baseline", "evaluate", "external", "report")
+_CODE = ("kfold.py", "train.py", "models.py", "augment.py", "metrics.py")
+
+
 def fold_key(p: Prepared, cfg: dict, fold: dict) -> str:
-    """What decides a fold's result: params, image size and exactly which images go where."""
+    """What decides a fold's result: the params it uses, which images go where, their pixels and
+    the training code. A saved fold with another key is trained again."""
     ids = p.manifest["image_id"].to_numpy()
-    blob = json.dumps({"cfg": cfg, "size": p.info["image_size"],
-                       **{part: ids[fold[part]].tolist() for part in ("train", "val", "test")}}, sort_keys=True)
-    return hashlib.sha1(blob.encode()).hexdigest()[:16]
+    h = hashlib.sha1(json.dumps({"cfg": {k: v for k, v in cfg.items() if k not in _UNUSED},
+                                 **{part: ids[fold[part]].tolist() for part in ("train", "val", "test")}},
+                                sort_keys=True).encode())
+    for part in ("train", "val", "test"):
+        h.update(np.ascontiguousarray(p.images[np.sort(fold[part])]).tobytes())
+    here = Path(__file__).parent
+    for name in _CODE:
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:16]
 
 
-def run(p: Prepared, cfg: dict, out_dir: Path, concurrent: bool | None = None, progress: bool = True) -> KFoldRun:
+def run(p: Prepared, cfg: dict, out_dir: Path, concurrent: bool | None = None) -> KFoldRun:
     """Trains the folds not already on disk (concurrently on a GPU unless told otherwise)."""
     classes, y = p.task(cfg["task"])
     device = resolve_device(cfg["device"])
     concurrent = device.type == "cuda" if concurrent is None else concurrent
     folds = plan(p, y, 0.1, cfg["seed"])
     out_dir.mkdir(parents=True, exist_ok=True)
-    pending = [f for f in folds if not _load(out_dir, f["fold"], fold_key(p, cfg, f))]
-    trainers = {f["fold"]: _trainer(p, y, f, cfg, len(classes)) for f in pending}
-    streams = {k: torch.cuda.Stream() for k in trainers} if concurrent and device.type == "cuda" else {}
-    if concurrent:
-        while not all(t.done for t in trainers.values()):
-            for k, t in trainers.items():
-                if not t.done:
-                    with torch.cuda.stream(streams[k]) if k in streams else contextlib.nullcontext():
-                        t.epoch()
+    keys = {f["fold"]: fold_key(p, cfg, f) for f in folds}
+    pending = [f for f in folds if not _load(out_dir, f["fold"], keys[f["fold"]])]
+    n = len(classes)
+    if concurrent:  # every pending fold's trainer at once, their epochs in turn
+        trainers = {f["fold"]: _trainer(p, y, f, cfg, n) for f in pending}
+        streams = {k: torch.cuda.Stream() for k in trainers} if device.type == "cuda" else {}
+        for stream in streams.values():  # the data uploads ran on the default stream
+            stream.wait_stream(torch.cuda.current_stream())
+        todo = list(pending)
+        while todo:
+            for f in list(todo):
+                t = trainers[f["fold"]]
+                with torch.cuda.stream(streams[f["fold"]]) if streams else contextlib.nullcontext():
+                    t.epoch()
+                    if t.done:  # saved as soon as it finishes: an interruption keeps it
+                        _save(out_dir, f, keys[f["fold"]], t, p, y, classes)
+                        todo.remove(f)
     else:
-        for t in trainers.values():
+        for f in pending:
+            t = _trainer(p, y, f, cfg, n)
             while not t.done:
                 t.epoch()
-    for f in pending:
-        _save(out_dir, f, fold_key(p, cfg, f), trainers[f["fold"]], p, y, classes)
+            _save(out_dir, f, keys[f["fold"]], t, p, y, classes)
     return _collect(out_dir, folds, classes, [f["fold"] for f in pending], concurrent)
 
 
@@ -130,8 +150,8 @@ def _collect(out_dir, folds, classes, trained, concurrent) -> KFoldRun:
         confusions[k] = cm
         pc = m.per_class(cm)
         rows.append({"fold": k, "n": int(cm.sum()), "accuracy": float(np.trace(cm) / cm.sum()),
-                     "macro_precision": float(pc["precision"][pc["support"] > 0].mean()),
-                     "macro_recall": float(pc["recall"][pc["support"] > 0].mean()),
+                     "macro_precision": float(pc["precision"][m.present(cm)].mean()),
+                     "macro_recall": float(pc["recall"][m.present(cm)].mean()),
                      "macro_f1": float(m.macro_f1_from(cm)),
                      **{f"f1_{c}": float(pc["f1"][i]) for i, c in enumerate(classes)},
                      "epochs": meta["epochs"], "best_epoch": meta["best_epoch"], "seconds": meta["seconds"]})

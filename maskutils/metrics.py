@@ -25,11 +25,16 @@ def _prf(cm: np.ndarray):
     return precision, recall, f1, true, pred
 
 
+def present(cm: np.ndarray) -> np.ndarray:
+    """Classes that occur as truth or prediction: what every macro average averages over
+    (scikit-learn's convention)."""
+    return (cm.sum(-1) + cm.sum(-2)) > 0
+
+
 def macro_f1_from(cm: np.ndarray) -> np.ndarray:
-    """Mean F1 over classes that occur as truth or prediction (scikit-learn's convention)."""
-    _, _, f1, true, pred = _prf(cm)
-    present = (true + pred) > 0
-    return (f1 * present).sum(-1) / np.maximum(present.sum(-1), 1)
+    """Mean F1 over the classes `present` in (one or many) confusion matrices."""
+    f1, mask = _prf(cm)[2], present(cm)
+    return (f1 * mask).sum(-1) / np.maximum(mask.sum(-1), 1)
 
 
 def macro_f1(y_true, y_pred, n: int) -> float:

@@ -1,7 +1,7 @@
 """The study's CNNs and the transfer-learning backbones.
 
-`build(spec, n_classes, image_size)` makes either a from-scratch CNN (a preset, optionally with
-overrides) or a torchvision/timm backbone with a new head. Pretrained weights are read from a
+`build_cnn` makes a from-scratch CNN (a preset, optionally with overrides); `build_transfer` a
+torchvision/timm backbone with a new head. Pretrained weights are read from a
 local file only; nothing is downloaded. Asked for and absent is an error saying where to put it.
 """
 from __future__ import annotations

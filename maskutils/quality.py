@@ -154,7 +154,9 @@ def duplicate_summary(manifest: pd.DataFrame) -> dict:
         "images_in_groups": int(len(multi)),
         "groups_across_classes": int((by["label"].nunique() > 1).sum()),
         "groups_across_sources": int((by["source"].nunique() > 1).sum()),
-        "groups_across_splits": int((by["split"].apply(lambda s: s.replace("val", "train").nunique()) > 1).sum()),
+        # val and excluded (planted bias) rows belong to the training pool: only pool vs test counts
+        "groups_across_splits": int((by["split"].apply(
+            lambda s: s.replace({"val": "train", "excluded": "train"}).nunique()) > 1).sum()),
     }
 
 

@@ -51,8 +51,6 @@ class FitResult:
     history: pd.DataFrame
     best_epoch: int
     seconds: float
-    device: str
-    images_per_second: float = 0.0
 
 
 @torch.no_grad()
@@ -76,9 +74,9 @@ class Trainer:
 
     Adam, early stopping on validation macro-F1 (the best weights are restored by `result()`).
     cfg: the `train` params (epochs, batch_size, lr, weight_decay, class_weights,
-    label_smoothing, patience, schedule, finetune_lr_factor, augment, device, seed).
-    With head_only_epochs > 0, the first epochs train only `head_params` (the backbone frozen),
-    then everything at lr x finetune_lr_factor. The training step never waits for the device:
+    label_smoothing, patience, schedule, augment, device, seed, transfer.finetune_lr_factor).
+    With head_only_epochs > 0, the first epochs train only `head_params` (the backbone and its
+    BatchNorm statistics frozen), then everything at lr x transfer.finetune_lr_factor. The training step never waits for the device:
     losses are summed there and read once per epoch, so steps of several trainers overlap on a GPU.
     """
 
@@ -109,10 +107,17 @@ class Trainer:
         cfg, epoch, te = self.cfg, self.epochs_done, time.perf_counter()
         self._global_rng(self.rng_state)
         if self.head_only and epoch == self.head_only:  # phase 2: everything, lower lr
-            self.opt, self.sched = _optimiser(list(self.model.parameters()), cfg["lr"] * cfg["finetune_lr_factor"],
-                                              cfg, cfg["epochs"] - epoch, self.steps)
-        _set_trainable(self.model, self.head_params if self.head_only and epoch < self.head_only else None)
+            self.opt, self.sched = _optimiser(list(self.model.parameters()),
+                                              cfg["lr"] * cfg["transfer"]["finetune_lr_factor"], cfg,
+                                              cfg["epochs"] - epoch, self.steps)
+        head_phase = self.head_only and epoch < self.head_only
+        _set_trainable(self.model, self.head_params if head_phase else None)
         self.model.train()
+        if head_phase:  # a frozen backbone keeps its BatchNorm statistics too
+            head = {id(q) for q in self.head_params}
+            for mod in self.model.modules():
+                if isinstance(mod, nn.modules.batchnorm._BatchNorm) and not any(id(q) in head for q in mod.parameters()):
+                    mod.eval()
         order = torch.randperm(len(self.xt), generator=self.gen, device=self.device)
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), dtype=torch.long, device=self.device)
@@ -164,9 +169,7 @@ class Trainer:
     def result(self) -> FitResult:
         self.model.load_state_dict(self.best)
         _set_trainable(self.model, None)
-        history = pd.DataFrame(self.rows)
-        return FitResult(self.model.eval(), history, self.best_epoch, self.seconds, str(self.device),
-                         images_per_second=len(self.xt) * len(history) / max(self.seconds, 1e-9))
+        return FitResult(self.model.eval(), pd.DataFrame(self.rows), self.best_epoch, self.seconds)
 
 
 def fit(model: nn.Module, x_train, y_train, x_val, y_val, cfg: dict, n_classes: int,

@@ -30,3 +30,15 @@ def save(arr_or_img, path: Path, **kw) -> Path:
     img = arr_or_img if isinstance(arr_or_img, Image.Image) else Image.fromarray(arr_or_img)
     img.save(path, **kw)
     return path
+
+
+def prepared_synthetic(tmp_path_factory, n_images: int, size: int, folds: int):
+    """Runs `prepare` on a small synthetic set and loads it (for module-scoped fixtures)."""
+    from maskutils import config
+    from maskutils.data import load_prepared
+    from maskutils.prepare import run
+
+    out = tmp_path_factory.mktemp("prepared")
+    run(config.validate("prepare", {"image_size": size, "workers": 1, "split": {"folds": folds},
+                                    "synthetic": {"n_images": n_images, "render_size": 32}}), out, progress=False)
+    return load_prepared(out)

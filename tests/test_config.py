@@ -111,3 +111,10 @@ def test_notebook_parameter_cells_match_the_schema():
         values = {t.targets[0].id: ast.literal_eval(t.value) for t in ast.parse(cell.source).body}
         assert {k: values[k] for k in config.SCHEMA[stage]} == config.defaults(stage), nb_name
         assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{nb_name} has outputs"
+
+
+@pytest.mark.parametrize("dropout, words", [(5, "between 0.0 and 0.9"), (True, "null or a number"), ("x", "null or a number")])
+def test_optional_numbers_are_range_checked(dropout, words):
+    with pytest.raises(ParamsError, match=words):
+        config.validate("train", {"cnn": {"dropout": dropout}})
+    assert config.validate("train", {"cnn": {"dropout": 0.3}})["cnn"]["dropout"] == 0.3

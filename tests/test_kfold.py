@@ -5,16 +5,13 @@ import pytest
 from scipy import stats
 
 from maskutils import config, kfold
-from maskutils.data import load_prepared
-from maskutils.prepare import run as prepare
+
+from .conftest import prepared_synthetic
 
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
-    out = tmp_path_factory.mktemp("prepared")
-    prepare(config.validate("prepare", {"image_size": 24, "workers": 1, "split": {"folds": 3},
-                                        "synthetic": {"n_images": 150, "render_size": 32}}), out, progress=False)
-    return load_prepared(out)
+    return prepared_synthetic(tmp_path_factory, 150, 24, 3)
 
 
 CFG = config.validate("train", {"epochs": 2, "batch_size": 32, "cnn": {"preset": "small"}})  # has dropout
@@ -35,15 +32,15 @@ def test_folds_partition_the_pool_and_keep_groups_and_proportions(prepared):
 
 
 def test_concurrent_equals_sequential(prepared, tmp_path):
-    seq = kfold.run(prepared, CFG, tmp_path / "seq", concurrent=False, progress=False)
-    con = kfold.run(prepared, CFG, tmp_path / "con", concurrent=True, progress=False)
+    seq = kfold.run(prepared, CFG, tmp_path / "seq", concurrent=False)
+    con = kfold.run(prepared, CFG, tmp_path / "con", concurrent=True)
     cols = ["accuracy", "macro_f1", "epochs"]
     assert np.allclose(seq.folds[cols].to_numpy(float), con.folds[cols].to_numpy(float), atol=1e-6)
     assert np.allclose(seq.oof.filter(like="p_").to_numpy(), con.oof.filter(like="p_").to_numpy(), atol=1e-5)
 
 
 def test_oof_covers_every_pool_image_once_and_confusion_sums(prepared, tmp_path):
-    run = kfold.run(prepared, CFG, tmp_path, progress=False)
+    run = kfold.run(prepared, CFG, tmp_path)
     pool = prepared.manifest[prepared.manifest["fold"] >= 0]
     assert sorted(run.oof["image_id"]) == sorted(pool["image_id"])
     merged = run.oof.merge(pool[["image_id", "fold"]], on="image_id", suffixes=("", "_manifest"))
@@ -54,12 +51,13 @@ def test_oof_covers_every_pool_image_once_and_confusion_sums(prepared, tmp_path)
 
 
 def test_resume_skips_finished_folds(prepared, tmp_path):
-    first = kfold.run(prepared, CFG, tmp_path, progress=False)
+    first = kfold.run(prepared, CFG, tmp_path)
     assert first.trained == [0, 1, 2]
     (tmp_path / "fold1_meta.json").unlink()  # as if interrupted while fold 1 trained
-    again = kfold.run(prepared, CFG, tmp_path, progress=False)
+    assert (tmp_path / "fold2_meta.json").is_file()  # each fold is saved when it finishes
+    again = kfold.run(prepared, CFG, tmp_path)
     assert again.trained == [1] and again.folds.equals(first.folds.assign(seconds=again.folds["seconds"]))
-    changed = kfold.run(prepared, {**CFG, "lr": 0.002}, tmp_path, progress=False)
+    changed = kfold.run(prepared, {**CFG, "lr": 0.002}, tmp_path)
     assert changed.trained == [0, 1, 2]  # other params: nothing is reused
 
 

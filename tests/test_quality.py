@@ -74,3 +74,10 @@ def test_shortcut_check_sees_metadata_that_predicts_the_label():
     hi, lo = shortcut_check(leaky), shortcut_check(fair)
     assert hi["tree"] > 0.95 and abs(hi["baseline"] - 1 / 3) < 1e-9
     assert lo["tree"] < hi["baseline"] + 0.15
+
+
+def test_excluded_rows_count_with_the_training_pool():
+    from maskutils.quality import duplicate_summary
+    df = pd.DataFrame({"dup_group": [0, 0, 1, 1], "dup_size": [2, 2, 2, 2], "label": ["a"] * 4,
+                       "source": ["s"] * 4, "split": ["train", "excluded", "val", "test"]})
+    assert duplicate_summary(df)["groups_across_splits"] == 1

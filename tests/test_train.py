@@ -6,24 +6,19 @@ import torch
 
 from maskutils import checkpoint, config, experiment
 from maskutils.augment import augment, to_float
-from maskutils.data import load_prepared
 from maskutils.models import build_cnn, build_transfer, head_parameters
 from maskutils.predict import classify
-from maskutils.prepare import run as prepare
 from maskutils.report import write_metrics
-from maskutils.train import class_weights, fit
+from maskutils.train import Trainer, class_weights, fit
 
-from .conftest import face_photo, save
+from .conftest import face_photo, prepared_synthetic, save
 
 NO_AUG = {"flip": False, "rotation": 0.0, "brightness": 0.0, "crop": 1.0, "noise": 0.0}
 
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
-    out = tmp_path_factory.mktemp("prepared")
-    prepare(config.validate("prepare", {"image_size": 32, "workers": 1, "split": {"folds": 2},
-                                        "synthetic": {"n_images": 200, "render_size": 32}}), out, progress=False)
-    return load_prepared(out)
+    return prepared_synthetic(tmp_path_factory, 200, 32, 2)
 
 
 def _cfg(**kw):
@@ -77,6 +72,21 @@ def test_frozen_backbone_phase_trains_only_the_head(tmp_path):
     fit(net, x, y, x, y, _cfg(epochs=1), 2, head_only_epochs=1, head_params=head_parameters(net), progress=False)
     changed = {k for k, v in net.named_parameters() if not torch.equal(v.cpu(), before[k])}
     assert changed and all(id(dict(net.named_parameters())[k]) in head for k in changed)
+
+
+def test_two_phase_transfer_reaches_phase_two_with_a_lower_rate():
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 255, (16, 3, 32, 32), dtype=np.uint8), np.arange(16) % 2
+    net = build_transfer("mobilenet_v3_small", 2)
+    bn = next(m for n, m in net.named_modules() if isinstance(m, torch.nn.BatchNorm2d))
+    trainer = Trainer(net, x, y, x, y, _cfg(epochs=3, patience=5, schedule="none"), 2, head_only_epochs=1,
+                      head_params=head_parameters(net))
+    stats_before = bn.running_mean.clone()
+    trainer.epoch()  # head only: the backbone's BatchNorm statistics stay as they were
+    assert torch.equal(bn.running_mean, stats_before)
+    trainer.epoch()  # phase two: everything, at lr x finetune_lr_factor
+    assert trainer.opt.param_groups[0]["lr"] == pytest.approx(0.003 * 0.1)
+    assert not torch.equal(bn.running_mean, stats_before)
 
 
 def test_cpu_runs_repeat_exactly(prepared, tmp_path):
