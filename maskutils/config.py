@@ -235,14 +235,14 @@ def _check_leaf(rule, value, full: str, origin: str):
             raise ParamsError(f"{origin}: '{key}' must be a mapping, got {value!r}")
         return dict(value)
     if full in OPTIONAL_TYPES:
+        if value is None:
+            return value
         types = OPTIONAL_TYPES[full]
-        if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
+        if isinstance(value, bool) or not isinstance(value, types):
             what = "text" if types == (str,) else "a number"
             raise ParamsError(f"{origin}: '{key}' must be null or {what}, got {value!r}")
-        if value is not None and full in RANGES and not RANGES[full][0] <= value <= RANGES[full][1]:
-            raise ParamsError(f"{origin}: '{key}' is {value!r}; must be between {RANGES[full][0]} and {RANGES[full][1]}")
-        return value
-    _check_type(rule, value, key, origin)
+    else:
+        _check_type(rule, value, key, origin)
     if full in RANGES and isinstance(value, (int, float)):
         lo, hi = RANGES[full]
         if not lo <= value <= hi:

@@ -76,8 +76,9 @@ class Trainer:
     cfg: the `train` params (epochs, batch_size, lr, weight_decay, class_weights,
     label_smoothing, patience, schedule, augment, device, seed, transfer.finetune_lr_factor).
     With head_only_epochs > 0, the first epochs train only `head_params` (the backbone and its
-    BatchNorm statistics frozen), then everything at lr x transfer.finetune_lr_factor. The training step never waits for the device:
-    losses are summed there and read once per epoch, so steps of several trainers overlap on a GPU.
+    BatchNorm statistics frozen), then everything at lr x transfer.finetune_lr_factor.
+    The training step never waits for the device: losses are summed there and read once per
+    epoch, so steps of several trainers overlap on a GPU.
     """
 
     def __init__(self, model: nn.Module, x_train, y_train, x_val, y_val, cfg: dict, n_classes: int,
