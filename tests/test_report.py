@@ -5,7 +5,7 @@ from maskutils.report import remote_resources, to_html, write_metrics
 
 def test_remote_resources_are_detected():
     page = '<script src="https://cdn.example/x.js"></script><img src="data:image/png;base64,AA"><a href="https://x.org">x</a>'
-    assert remote_resources(page) == ['<script src="https://']
+    assert remote_resources(page) == ["line 1: <script src> https://cdn.example/x.js"]
     assert remote_resources('<link rel="stylesheet" href="//cdn.x/y.css">')
 
 
