@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: report test install clean-data
+.PHONY: report test install clean-data check-reports
 
 report: $(VENV)/.installed
 	$(BIN)/dvc repro
@@ -14,6 +14,12 @@ test: $(VENV)/.installed
 
 install: $(VENV)/.installed
 
+# Opens reports/index.html and every reports/NN_*.html in headless Chromium (apt install chromium);
+# fails on a broken image, console error, uncaught exception or any request but file:/data:.
+# Screenshots: reports/screenshots/NAME.png (not tracked).
+check-reports: $(VENV)/.installed
+	$(BIN)/python -m maskutils.browser_check reports --screenshots reports/screenshots
+
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11'"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,4 +28,4 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 clean-data:
-	rm -rf data models reports/*.html
+	rm -rf data models reports/*.html reports/screenshots
