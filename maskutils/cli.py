@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--params", default="params/prepare.yaml")
     p.add_argument("--out", default="data/prepared")
     p = sub.add_parser("profile", help="write params/*.yaml from defaults and the named profiles")
-    p.add_argument("names", nargs="*", help="profiles in params/profiles/, applied in order (none: defaults)")
+    p.add_argument("names", nargs="*", help="profiles in params/profiles/, applied in order (none: default)")
     p.add_argument("--params-dir", default="params")
     p = sub.add_parser("check-params", help="validate a stage's params file")
     p.add_argument("stage", choices=sorted(config.SCHEMA))
@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("paths", nargs="+", help="image files or folders (searched recursively)")
     p.add_argument("--model", default="models/cnn.pt")
     p.add_argument("--out", default="predictions.csv", help="CSV with every class probability")
+    from . import index
+    index.add_arguments(sub.add_parser("index", help="write reports/index.html: headline numbers, links, params, provenance"))
     p = sub.add_parser("html", help="render an executed notebook to offline HTML")
     p.add_argument("executed")
     p.add_argument("html")
@@ -59,6 +61,10 @@ def _run(args) -> int:
         if not len(table):
             print("maskutils predict: error: no readable image among the paths given", file=sys.stderr)
             return 2
+    elif args.command == "index":
+        from .index import build_index
+        out = build_index(args.reports, args.params, args.out)
+        print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KB)")
     elif args.command == "html":
         from .report import to_html
         print(f"wrote {to_html(args.executed, args.html)}")

@@ -94,6 +94,34 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "confidence": 0.95,
         "dpi": 90,
     },
+    "bias": {
+        "attributes": "auto",
+        "intersections": "auto",
+        "min_group": 30,
+        "bootstrap": 1000,
+        "permutations": 1000,
+        "confidence": 0.95,
+        "mitigation": {
+            "method": ("both", ("none", "reweight", "oversample", "both")),
+            "by": "auto",
+            "oversample_cap": 4.0,
+        },
+        "dpi": 90,
+    },
+    "gradcam": {
+        "method": ("gradcam", ("gradcam", "gradcam++", "scorecam", "eigencam")),
+        "target_layer": None,
+        "target": ("pred", ("pred", "true")),
+        "splits": ["test"],
+        "images_per_class": 4,
+        "batch_size": 32,
+        "removal": 0.2,
+        "bootstrap": 1000,
+        "confidence": 0.95,
+        "seed": 0,
+        "shortcut": {"enabled": True, "label": None, "n": 100, "splits": ["test", "val", "train"]},
+        "dpi": 90,
+    },
     "eda": {
         "samples_per_class": 8,
         "duplicate_pairs_shown": 8,
@@ -110,8 +138,11 @@ OPTIONAL_TYPES = {
     "train.transfer.weights": (str,),
     "train.external.root": (str,),
     "train.cnn.dropout": (float, int),
+    "gradcam.target_layer": (str,),
+    "gradcam.shortcut.label": (str,),
 }
 _INTS = lambda v: isinstance(v, list) and v and all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in v)  # noqa: E731
+_NAMES = lambda v: isinstance(v, list) and v and all(isinstance(i, str) and i for i in v)  # noqa: E731
 #: keys whose value has a rule of its own: (check, what it must be).
 CHECKS = {
     "train.class_weights": (lambda v: v in ("auto", "none") or (isinstance(v, list) and v and all(
@@ -123,6 +154,12 @@ CHECKS = {
     "train.cnn.fc": (lambda v: v is None or (isinstance(v, list) and all(isinstance(i, int) and i > 0 for i in v)),
                      "null or a list of hidden sizes"),
     "train.cnn.activation": (lambda v: v in (None, "relu", "leaky_relu"), "null, relu or leaky_relu"),
+    "bias.attributes": (lambda v: v == "auto" or _NAMES(v), "'auto' or a list of manifest column names"),
+    "bias.intersections": (lambda v: v == "auto" or (isinstance(v, list) and all(_NAMES(i) and len(i) >= 2 for i in v)),
+                           "'auto' or a list of column-name lists, e.g. [[gender, age]]"),
+    "bias.mitigation.by": (lambda v: v == "auto" or _NAMES(v), "'auto' or a list of manifest column names"),
+    "gradcam.splits": (lambda v: _NAMES(v) and set(v) <= {"train", "val", "test", "excluded"}, "a list of splits (train, val, test, excluded)"),
+    "gradcam.shortcut.splits": (lambda v: _NAMES(v) and set(v) <= {"train", "val", "test", "excluded"}, "a list of splits (train, val, test, excluded)"),
 }
 #: keys whose values are free-form mappings (names chosen by the user, not by the schema).
 FREE_MAPS = {"prepare.source.aliases", "prepare.split.plant_bias.where", "kfold.overrides"}
@@ -167,6 +204,19 @@ RANGES = {
     "train.report.dpi": (30, 300),
     "kfold.confidence": (0.5, 0.999),
     "kfold.dpi": (30, 300),
+    "bias.min_group": (1, 100_000),
+    "bias.bootstrap": (100, 100_000),
+    "bias.permutations": (100, 100_000),
+    "bias.confidence": (0.5, 0.999),
+    "bias.mitigation.oversample_cap": (1.0, 100.0),
+    "bias.dpi": (30, 300),
+    "gradcam.images_per_class": (1, 50),
+    "gradcam.batch_size": (1, 1024),
+    "gradcam.removal": (0.01, 0.9),
+    "gradcam.bootstrap": (100, 100_000),
+    "gradcam.confidence": (0.5, 0.999),
+    "gradcam.shortcut.n": (1, 10_000),
+    "gradcam.dpi": (30, 300),
     "eda.samples_per_class": (1, 64),
     "eda.duplicate_pairs_shown": (0, 200),
     "eda.problems_shown": (0, 10_000),
@@ -315,7 +365,9 @@ def _deep_update(base: dict, overlay: dict) -> dict:
 
 
 def write_params(params_dir: Path, profile_names: list[str]) -> list[Path]:
-    """Write params/<stage>.yaml for the named profiles (from params/profiles/NAME.yaml)."""
+    """Write params/<stage>.yaml for the named profiles (params/profiles/NAME.yaml) applied in order
+    over the schema's defaults; no names: the `default` profile."""
+    profile_names = list(profile_names) or ["default"]
     paths = []
     for name in profile_names:
         path = params_dir / "profiles" / f"{name}.yaml"
@@ -324,7 +376,7 @@ def write_params(params_dir: Path, profile_names: list[str]) -> list[Path]:
             raise ParamsError(f"no profile {name!r} (looked for {path}); profiles: {', '.join(known)}")
         paths.append(path)
     written = []
-    header = f"# Written by `maskutils profile {' '.join(profile_names) or '(defaults)'}`; README lists every key.\n"
+    header = f"# Written by `maskutils profile {' '.join(profile_names)}`; README lists every key.\n"
     for stage, params in compose(paths).items():
         out = params_dir / f"{stage}.yaml"
         out.write_text(header + yaml.safe_dump(params, sort_keys=False))

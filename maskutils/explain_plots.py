@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import matplotlib
 import numpy as np
+import pandas as pd
 from matplotlib import pyplot as plt
 
 from .explain import Explanation, gallery, mean_maps
@@ -76,3 +77,25 @@ def probe_figure(arrays: dict, n: int = 4, dpi: int = 90):
             ax.set_xticks([]), ax.set_yticks([])
     fig.tight_layout()
     return fig
+
+
+def _cell(ci: dict) -> str:
+    if ci.get("value") is None:
+        return "n/a"
+    lo, hi = ci.get("ci_low"), ci.get("ci_high")
+    return f"{ci['value']:.3f}" + (f" [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else "") + f" (n={ci.get('n', '?')})"
+
+
+def measures_table(block: dict) -> pd.DataFrame:
+    """A localisation or faithfulness block of `explain.measures`: rows overall and per class,
+    columns the measures as 'value [low, high] (n=...)'."""
+    rows = {"all classes": block["overall"], **block["per_class"]}
+    return pd.DataFrame({name: {k: _cell(v) for k, v in vals.items()} for name, vals in rows.items()}).T
+
+
+def probe_table(probe: dict) -> pd.DataFrame:
+    """The shortcut probe: each background and each paired difference, per measure."""
+    keys = [k for k in ("original", "control", "cue", "cue_minus_control", "cue_minus_original", "control_minus_original")
+            if k in probe]
+    return pd.DataFrame({k: {m: _cell(v) for m, v in probe[k].items() if m != "roi_area_share" or "minus" not in k}
+                         for k in keys}).T

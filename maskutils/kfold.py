@@ -23,6 +23,7 @@ from scipy import stats
 from . import metrics as m
 from .data import Prepared
 from .evaluate import predictions_table
+from .mitigation import rebalance
 from .models import build_cnn, cnn_spec
 from .splits import _one_fold
 from .train import Trainer, predict_proba, resolve_device, seed_everything
@@ -40,13 +41,15 @@ class KFoldRun:
 
 
 def plan(p: Prepared, y: np.ndarray, val_fraction: float, seed: int) -> list[dict]:
-    """Per fold: the rows it trains on, validates on (inside the training folds) and tests on."""
+    """Per fold: the rows it trains on, validates on (inside the training folds) and tests on.
+    Rows `excluded` by a planted bias are tested in their fold and never trained or validated on."""
     df = p.manifest
     pool = np.flatnonzero(df["fold"].to_numpy() >= 0)
     folds = df["fold"].to_numpy()
+    trainable = df["split"].to_numpy() != "excluded"
     out = []
     for k in sorted(np.unique(folds[pool])):
-        rest = pool[folds[pool] != k]
+        rest = pool[(folds[pool] != k) & trainable[pool]]
         val = _one_fold(y[rest], df["dup_group"].to_numpy()[rest], val_fraction, seed + k)
         out.append({"fold": int(k), "train": rest[~val], "val": rest[val], "test": pool[folds[pool] == k]})
     return out
@@ -54,14 +57,14 @@ def plan(p: Prepared, y: np.ndarray, val_fraction: float, seed: int) -> list[dic
 
 #: train params that cannot change a k-fold result (other models, report display, external set)
 _UNUSED = ("transfer", "baseline", "evaluate", "external", "report")
-_CODE = ("kfold.py", "train.py", "models.py", "augment.py", "metrics.py")
+_CODE = ("kfold.py", "train.py", "models.py", "augment.py", "metrics.py", "mitigation.py")
 
 
-def fold_key(p: Prepared, cfg: dict, fold: dict) -> str:
+def fold_key(p: Prepared, cfg: dict, fold: dict, mitigation: dict | None = None) -> str:
     """What decides a fold's result: the params it uses, which images go where, their pixels and
     the training code. A saved fold with another key is trained again."""
     ids = p.manifest["image_id"].to_numpy()
-    h = hashlib.sha1(json.dumps({"cfg": {k: v for k, v in cfg.items() if k not in _UNUSED},
+    h = hashlib.sha1(json.dumps({"cfg": {k: v for k, v in cfg.items() if k not in _UNUSED}, "mitigation": mitigation,
                                  **{part: ids[fold[part]].tolist() for part in ("train", "val", "test")}},
                                 sort_keys=True).encode())
     for part in ("train", "val", "test"):
@@ -72,18 +75,20 @@ def fold_key(p: Prepared, cfg: dict, fold: dict) -> str:
     return h.hexdigest()[:16]
 
 
-def run(p: Prepared, cfg: dict, out_dir: Path, concurrent: bool | None = None) -> KFoldRun:
-    """Trains the folds not already on disk (concurrently on a GPU unless told otherwise)."""
+def run(p: Prepared, cfg: dict, out_dir: Path, concurrent: bool | None = None,
+        mitigation: dict | None = None) -> KFoldRun:
+    """Trains the folds not already on disk (concurrently on a GPU unless told otherwise).
+    `mitigation` rebalances each fold's training rows (see `maskutils.mitigation.rebalance`)."""
     classes, y = p.task(cfg["task"])
     device = resolve_device(cfg["device"])
     concurrent = device.type == "cuda" if concurrent is None else concurrent
     folds = plan(p, y, 0.1, cfg["seed"])
     out_dir.mkdir(parents=True, exist_ok=True)
-    keys = {f["fold"]: fold_key(p, cfg, f) for f in folds}
+    keys = {f["fold"]: fold_key(p, cfg, f, mitigation) for f in folds}
     pending = [f for f in folds if not _load(out_dir, f["fold"], keys[f["fold"]])]
     n = len(classes)
     if concurrent:  # every pending fold's trainer at once, their epochs in turn
-        trainers = {f["fold"]: _trainer(p, y, f, cfg, n) for f in pending}
+        trainers = {f["fold"]: _trainer(p, y, f, cfg, n, mitigation) for f in pending}
         streams = {k: torch.cuda.Stream() for k in trainers} if device.type == "cuda" else {}
         for stream in streams.values():  # the data uploads ran on the default stream
             stream.wait_stream(torch.cuda.current_stream())
@@ -98,20 +103,34 @@ def run(p: Prepared, cfg: dict, out_dir: Path, concurrent: bool | None = None) -
                         todo.remove(f)
     else:
         for f in pending:
-            t = _trainer(p, y, f, cfg, n)
+            t = _trainer(p, y, f, cfg, n, mitigation)
             while not t.done:
                 t.epoch()
             _save(out_dir, f, keys[f["fold"]], t, p, y, classes)
     return _collect(out_dir, folds, classes, [f["fold"] for f in pending], concurrent)
 
 
-def _trainer(p, y, f, cfg, n_classes) -> Trainer:
-    preset = cfg["cnn"]["preset"]
-    seed_everything(cfg["seed"] + f["fold"])
+def load(p: Prepared, cfg: dict, out_dir: Path) -> KFoldRun:
+    """The finished k-fold run in out_dir; an error if a fold is missing or was made otherwise."""
+    classes, y = p.task(cfg["task"])
+    folds = plan(p, y, 0.1, cfg["seed"])
+    stale = [f["fold"] for f in folds if not _load(out_dir, f["fold"], fold_key(p, cfg, f))]
+    if stale:
+        raise FileNotFoundError(f"{out_dir}: folds {stale} are missing or were trained with other params, "
+                                "data or code: run `dvc repro kfold` first")
+    return _collect(out_dir, folds, classes, [], False)
+
+
+def _trainer(p, y, f, cfg, n_classes, mitigation=None) -> Trainer:
+    preset, seed = cfg["cnn"]["preset"], cfg["seed"] + f["fold"]
+    rows, weight = rebalance(p.manifest, f["train"], y, mitigation or {"method": "none"}, seed)
+    if weight is not None:  # inverse cell frequency balances the classes already
+        cfg = {**cfg, "class_weights": "none"}
+    seed_everything(seed)
     model = build_cnn(preset, n_classes, p.info["image_size"],
                       cnn_spec(preset, {k: v for k, v in cfg["cnn"].items() if k != "preset"}))
-    return Trainer(model, p.images[f["train"]], y[f["train"]], p.images[f["val"]], y[f["val"]],
-                   {**cfg, "seed": cfg["seed"] + f["fold"]}, n_classes)
+    return Trainer(model, p.images[rows], y[rows], p.images[f["val"]], y[f["val"]],
+                   {**cfg, "seed": seed}, n_classes, sample_weight=weight)
 
 
 def _paths(out_dir: Path, k: int) -> dict[str, Path]:

@@ -89,3 +89,26 @@ def per_class_f1(folds: "pd.DataFrame", classes: list[str]):
     sns.stripplot(data=long, x="class", y="F1", order=classes, color="#08519c", size=5, ax=ax)
     ax.set(title="F1 per class across folds (dots: folds, bars: mean)", xlabel="class", ylabel="F1 (0-1)", ylim=(0, 1.02))
     return fig
+
+
+def group_before_after(result: dict, metric: str, label: str, title: str):
+    """A metric per group with its interval, before and after mitigation; groups too small to
+    judge are drawn hollow."""
+    groups = list(result["groups"])
+    x = np.arange(len(groups))
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.8 * len(groups) + 2.5), 3.4))
+    models = [mod for mod in ("before", "after") if mod in result["groups"][groups[0]][metric]]
+    for j, (mod, colour) in enumerate(zip(models, ("#cb181d", "#2171b5"))):
+        cells = [result["groups"][g][metric] for g in groups]
+        val = np.array([np.nan if c[mod]["value"] is None else c[mod]["value"] for c in cells])
+        lo = np.array([np.nan if c[mod]["ci_low"] is None else c[mod]["ci_low"] for c in cells])
+        hi = np.array([np.nan if c[mod]["ci_high"] is None else c[mod]["ci_high"] for c in cells])
+        judged = np.array([c["judged"] for c in cells])
+        xs = x + (j - (len(models) - 1) / 2) * 0.22
+        ax.errorbar(xs, val, yerr=[val - lo, hi - val], fmt="none", ecolor=colour, capsize=3)
+        ax.scatter(xs[judged], val[judged], color=colour, label=mod, zorder=3)
+        ax.scatter(xs[~judged], val[~judged], facecolors="white", edgecolors=colour, zorder=3)
+    ax.set_xticks(x, groups, rotation=30 if len(groups) > 4 else 0, ha="right" if len(groups) > 4 else "center")
+    ax.set(title=title, xlabel="group", ylabel=f"{label} (0-1)")
+    ax.legend(fontsize=8, loc="lower left")
+    return fig

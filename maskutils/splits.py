@@ -36,11 +36,13 @@ def fold_ids(labels, groups, folds: int, seed: int) -> np.ndarray:
 
 def assign(manifest: pd.DataFrame, test_fraction: float, val_fraction: float, folds: int, seed: int,
            plant_bias: dict | None = None) -> pd.DataFrame:
-    """Adds `split` (train / val / test / excluded) and `fold` (-1 outside the train+val pool).
+    """Adds `split` (train / val / test / excluded) and `fold` (-1 for test rows).
 
     Rows with `cue` set (the planted spurious cue) may only be in the training pool, and so may
     every row of their duplicate group. `plant_bias` ({"where": {column: value}, "keep": f})
-    keeps only a fraction f of the matching pool rows; the rest become `excluded`.
+    keeps only a fraction f of the matching pool rows for training; the rest become `excluded`:
+    never trained on, but still given a fold, so k-fold predicts them out of fold and the bias
+    audit sees the whole under-represented cell.
     """
     df = manifest.copy()
     labels, groups = df["label"].astype(str).to_numpy(), df["dup_group"].to_numpy()
@@ -53,10 +55,11 @@ def assign(manifest: pd.DataFrame, test_fraction: float, val_fraction: float, fo
     split[free[test]] = "test"
     if plant_bias and plant_bias.get("where") and plant_bias.get("keep", 1.0) < 1.0:
         split[_planted_drop(df, split, plant_bias, seed)] = "excluded"
-    pool = np.flatnonzero(split == "train")
+    pool = np.flatnonzero(split != "test")
+    trainable = np.flatnonzero(split == "train")
     if val_fraction > 0:
-        val = _one_fold(labels[pool], groups[pool], val_fraction, seed + 1)
-        split[pool[val]] = "val"
+        val = _one_fold(labels[trainable], groups[trainable], val_fraction, seed + 1)
+        split[trainable[val]] = "val"
     fold = np.full(len(df), -1, dtype=int)
     fold[pool] = fold_ids(labels[pool], groups[pool], folds, seed + 2)
     df["split"], df["fold"] = split, fold

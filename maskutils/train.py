@@ -77,12 +77,14 @@ class Trainer:
     label_smoothing, patience, schedule, augment, device, seed, transfer.finetune_lr_factor).
     With head_only_epochs > 0, the first epochs train only `head_params` (the backbone and its
     BatchNorm statistics frozen), then everything at lr x transfer.finetune_lr_factor.
+    `sample_weight` (one per training image) weighs each image's loss: a batch's loss is the
+    weighted mean (the bias mitigation's group x class reweighting).
     The training step never waits for the device: losses are summed there and read once per
     epoch, so steps of several trainers overlap on a GPU.
     """
 
     def __init__(self, model: nn.Module, x_train, y_train, x_val, y_val, cfg: dict, n_classes: int,
-                 head_only_epochs: int = 0, head_params=None):
+                 head_only_epochs: int = 0, head_params=None, sample_weight=None):
         self.device = device = resolve_device(cfg["device"])
         seed_everything(cfg["seed"])
         self.gen = torch.Generator(device=device).manual_seed(cfg["seed"])
@@ -96,6 +98,9 @@ class Trainer:
         weight = class_weights(np.asarray(y_train), n_classes, cfg["class_weights"])
         self.loss_fn = nn.CrossEntropyLoss(weight=None if weight is None else weight.to(device),
                                            label_smoothing=cfg["label_smoothing"])
+        self.wt = None if sample_weight is None else torch.as_tensor(sample_weight, dtype=torch.float32).to(device)
+        self.loss_each = nn.CrossEntropyLoss(weight=self.loss_fn.weight, reduction="none",
+                                             label_smoothing=cfg["label_smoothing"])
         self.steps = max(1, -(-len(self.xt) // cfg["batch_size"]))
         self.head_only, self.head_params = head_only_epochs, head_params
         params = head_params if head_only_epochs > 0 else list(self.model.parameters())
@@ -129,10 +134,10 @@ class Trainer:
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
                 out = self.model(xb)
                 if isinstance(out, tuple):  # inception_v3 in training: (logits, aux_logits)
-                    loss = self.loss_fn(out[0].float(), yb) + 0.4 * self.loss_fn(out[1].float(), yb)
+                    loss = self._loss(out[0], yb, idx) + 0.4 * self._loss(out[1], yb, idx)
                     out = out[0]
                 else:
-                    loss = self.loss_fn(out.float(), yb)
+                    loss = self._loss(out, yb, idx)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             self.opt.step()
@@ -157,6 +162,12 @@ class Trainer:
             self.stale += 1
         self.done = self.stale >= cfg["patience"] or self.epochs_done >= cfg["epochs"]
         return row
+
+    def _loss(self, logits, yb, idx):
+        if self.wt is None:
+            return self.loss_fn(logits.float(), yb)
+        w = self.wt[idx]
+        return (self.loss_each(logits.float(), yb) * w).sum() / w.sum()
 
     def _global_rng(self, state=None):
         """Get (or set) the global CPU and, on CUDA, device generator states."""

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import numpy as np
@@ -75,3 +76,26 @@ def test_overrides_are_checked():
     with pytest.raises(config.ParamsError, match="unknown key 'epoch'"):
         config.kfold_train_params(train, {"overrides": {"epoch": 3}})
     json.dumps(config.defaults("kfold"))
+
+
+def test_planted_rows_are_tested_out_of_fold_but_never_trained_on(prepared):
+    df = prepared.manifest.copy()
+    pool = np.flatnonzero(df["fold"].to_numpy() >= 0)
+    df.loc[df.index[pool[:10]], "split"] = "excluded"
+    p = dataclasses.replace(prepared, manifest=df)
+    _, y = p.task("mask_type")
+    plan = kfold.plan(p, y, 0.1, 0)
+    excluded = set(pool[:10])
+    assert all(not excluded & (set(f["train"]) | set(f["val"])) for f in plan)
+    assert excluded <= set().union(*(set(f["test"]) for f in plan))
+
+
+def test_load_needs_every_fold_and_mitigation_changes_the_key(prepared, tmp_path):
+    with pytest.raises(FileNotFoundError, match="dvc repro kfold"):
+        kfold.load(prepared, CFG, tmp_path)
+    run = kfold.run(prepared, CFG, tmp_path)
+    assert kfold.load(prepared, CFG, tmp_path).folds.equals(run.folds)
+    _, y = prepared.task("mask_type")
+    f = kfold.plan(prepared, y, 0.1, 0)[0]
+    plan = {"method": "reweight", "by": ["gender"], "oversample_cap": 4.0}
+    assert kfold.fold_key(prepared, CFG, f) != kfold.fold_key(prepared, CFG, f, plan)

@@ -63,5 +63,8 @@ def test_planted_bias_keeps_a_fraction_of_the_pool_cell():
     assert abs(kept - 0.1 * pool_before.sum()) <= 1
     assert (out.loc[out["split"] == "excluded", "label"] == "cloth").all()
     assert ((out["split"] == "test") & cell).sum() > 0  # the test set keeps its female cloth images
+    excluded = out["split"] == "excluded"
+    assert (out.loc[excluded, "fold"] >= 0).all()  # still in a fold: predicted out of fold, audited
+    assert (out.loc[out["split"] == "test", "fold"] == -1).all()
     with pytest.raises(KeyError, match="plant_bias.where.hair"):
         assign(df, 0.2, 0.1, 5, seed=0, plant_bias={"where": {"hair": "long"}, "keep": 0.5})
