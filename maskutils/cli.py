@@ -20,10 +20,21 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("check-params", help="validate a stage's params file")
     p.add_argument("stage", choices=sorted(config.SCHEMA))
     p.add_argument("file")
-    p = sub.add_parser("predict", help="classify image files and folders with a trained model")
-    p.add_argument("paths", nargs="+", help="image files or folders (searched recursively)")
+    p = sub.add_parser("predict", help="classify image files and folders with a trained model; "
+                                       "with --faces, find and classify every face in scenes")
+    p.add_argument("paths", nargs="*", help="image files or folders (searched recursively), each one face")
     p.add_argument("--model", default="models/cnn.pt")
-    p.add_argument("--out", default="predictions.csv", help="CSV with every class probability")
+    p.add_argument("--out", default="predictions.csv", help="CSV with every class probability (or every face)")
+    p.add_argument("--faces", nargs="+", metavar="SCENE", default=[],
+                   help="scene images or folders: detect faces (OpenCV Haar cascade), classify each")
+    p.add_argument("--out-dir", help="with --faces: write <scene>.faces.png (boxes drawn) and <scene>.faces.json")
+    p.add_argument("--detector", default="frontal", help="cascade(s): frontal, frontal_alt, frontal_alt2, "
+                   "frontal_alt_tree, profile; join with '+' to merge (default frontal)")
+    p.add_argument("--scale-factor", type=float, default=1.1)
+    p.add_argument("--min-neighbors", type=int, default=5)
+    p.add_argument("--min-size", type=int, default=24, help="smallest face side in pixels of the scene")
+    p.add_argument("--upscale", type=float, default=1.0, help="enlarge scenes by this before detecting")
+    p.add_argument("--margin", type=float, default=0.15, help="crop margin around a face, share of its side")
     from . import index
     index.add_arguments(sub.add_parser("index", help="write reports/index.html: headline numbers, links, params, provenance"))
     p = sub.add_parser("html", help="render an executed notebook to offline HTML")
@@ -49,7 +60,12 @@ def _run(args) -> int:
     elif args.command == "check-params":
         config.load(args.stage, args.file)
         print(f"{args.file}: ok")
+    elif args.command == "predict" and args.faces:
+        return _predict_faces(args)
     elif args.command == "predict":
+        if not args.paths:
+            print("maskutils predict: error: give image paths, or scenes with --faces", file=sys.stderr)
+            return 2
         from .predict import classify
         table, problems = classify(args.paths, args.model)
         if len(table):
@@ -68,6 +84,35 @@ def _run(args) -> int:
     elif args.command == "html":
         from .report import to_html
         print(f"wrote {to_html(args.executed, args.html)}")
+    return 0
+
+
+def _predict_faces(args) -> int:
+    import pandas as pd
+
+    from .detect import annotate_files
+
+    if args.paths:
+        print("maskutils predict: error: give scenes after --faces only, not also as plain paths", file=sys.stderr)
+        return 2
+    detector = {"kind": args.detector, "scale_factor": args.scale_factor, "min_neighbors": args.min_neighbors,
+                "min_size": args.min_size, "upscale": args.upscale}
+    results, problems = annotate_files(args.faces, args.model, args.out_dir, detector, args.margin)
+    rows = [{"file": r["file"], "face": k, **{c: f[c] for c in ("x0", "y0", "x1", "y1", "class", "probability")},
+             **{f"p_{c}": v for c, v in f["probabilities"].items()}}
+            for r in results for k, f in enumerate(r["faces"])]
+    for r in results:
+        found = ", ".join(f"{f['class']} {f['probability']:.2f}" for f in r["faces"]) or "no face found"
+        print(f"{r['file']}: {len(r['faces'])} face(s): {found}" + (f" -> {r['annotated']}" if "annotated" in r else ""))
+    if results:
+        pd.DataFrame(rows, columns=["file", "face", "x0", "y0", "x1", "y1", "class", "probability"]
+                     + [k for k in (rows[0] if rows else {}) if k.startswith("p_")]).to_csv(args.out, index=False)
+        print(f"\n{len(rows)} faces in {len(results)} scenes -> {args.out}")
+    for p in problems:
+        print(f"skipped {p['file']}: {p['reason']}", file=sys.stderr)
+    if not results:
+        print("maskutils predict: error: no readable scene among the paths given", file=sys.stderr)
+        return 2
     return 0
 
 
