@@ -307,11 +307,15 @@ def summary(ev: DetectEval, confidence: float = 0.95, reps: int = 1000, seed: in
             out["classification"]["exact_class"] = {
                 "matched": ratio(ms["pred"] == ms["label"], ms["scene"], next(counter)),
                 "oracle_all": ratio(fs["oracle_pred"] == fs["label"], fs["scene"], next(counter))}
-    secs = ev.scenes["seconds"] if len(ev.scenes) else pd.Series(dtype=float)
-    out["seconds_per_scene"] = {"mean": float(secs.mean()) if len(secs) else None,
-                                "median": float(secs.median()) if len(secs) else None,
-                                "total": float(secs.sum())}
     return out
+
+
+def seconds_per_scene(ev: DetectEval) -> dict:
+    """Detection and classification time per scene (kept out of the metrics file, which must not
+    change between equal runs)."""
+    secs = ev.scenes["seconds"] if len(ev.scenes) else pd.Series(dtype=float)
+    return {"mean": float(secs.mean()) if len(secs) else None,
+            "median": float(secs.median()) if len(secs) else None, "total": float(secs.sum())}
 
 
 # ---- the report gallery -----------------------------------------------------------------------

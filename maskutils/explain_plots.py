@@ -19,11 +19,12 @@ def overlay(image: np.ndarray, cam: np.ndarray, alpha: float = 0.45) -> np.ndarr
 def triplets(images, maps, titles, boxes=None, dpi: int = 90):
     """One row per image: image, heatmap, overlay (with the ROI box when given)."""
     n = len(images)
-    fig, axes = plt.subplots(max(n, 1), 3, figsize=(6, 2 * max(n, 1)), dpi=dpi, squeeze=False)
+    fig, axes = plt.subplots(max(n, 1), 3, figsize=(4.2, 1.45 * max(n, 1)), dpi=dpi, squeeze=False)
     for i in range(n):
         for j, im in enumerate((images[i].transpose(1, 2, 0), maps[i], overlay(images[i], maps[i]))):
             ax = axes[i, j]
-            ax.imshow(im, cmap="jet" if j == 1 else None, vmin=0, vmax=1 if j == 1 else None)
+            ax.imshow(im, cmap="jet" if j == 1 else None, vmin=0, vmax=1 if j == 1 else None,
+                      interpolation="nearest")  # blocky pixels: true to the input, and small PNGs
             ax.set_xticks([]), ax.set_yticks([])
             if boxes is not None and j != 1:
                 x0, y0, x1, y1 = boxes[i]
@@ -61,7 +62,7 @@ def mean_maps_figure(ex: Explanation, correct_only: bool = False, dpi: int = 90)
 
 
 def probe_figure(arrays: dict, n: int = 4, dpi: int = 90):
-    """The shortcut probe's faces on each background (from `shortcut_probe(..., return_arrays=True)`):
+    """The shortcut probe's faces on each background (from `shortcut.probe(..., return_arrays=True)`):
     overlays of the maps, the ROI boxed, p(label) in the title."""
     bgs = [b for b in ("original", "control", "cue") if b in arrays]
     n = min(n, len(arrays[bgs[0]]["images"]))

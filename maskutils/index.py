@@ -132,11 +132,56 @@ def kfold_headlines(m: dict, params: dict) -> list[Headline]:
     return rows
 
 
+def _ci(c: dict) -> str:
+    return fmt_ci(c["value"], c["ci_low"], c["ci_high"]) if c.get("ci_low") is not None else fmt(c.get("value"))
+
+
+def bias_headlines(m: dict, params: dict) -> list[Headline]:
+    rows = [("images audited (out of fold)", fmt(m["n"])),
+            ("mitigation", f"{m['mitigation']['method']} by {' x '.join(m['mitigation']['by']) or '-'} x class")]
+    supported = [(name, metric, g) for name, a in m["attributes"].items() for metric, g in a["gaps"].items() if g["supported"]]
+    rows.append(("gaps supported by the data", f"{len(supported)} of {sum(len(a['gaps']) for a in m['attributes'].values())}"))
+    pl = m.get("planted")
+    if pl and pl.get("audited"):
+        rows.append((f"planted: recall of {pl['class']} for {pl['group']}", _ci(pl["group_recall"]["before"])
+                     + f" · worst with a separate interval: {fmt(pl['worst_with_separate_interval'])}"))
+        if "gap_change" in pl:
+            rows.append(("planted gap before -> after mitigation", f"{_ci(pl['gap_before'])} -> {_ci(pl['gap_after'])}"))
+    if "change_after" in m["overall"]:
+        rows.append(("change in macro-F1 from mitigation", _ci(m["overall"]["change_after"]["macro_f1"])))
+    return rows
+
+
+def gradcam_headlines(m: dict, params: dict) -> list[Headline]:
+    rows = [("maps", f"{m['method']} at {m['target_layer']}, {fmt(m['n_images'])} images")]
+    loc = m["localisation"]
+    if loc.get("available"):
+        o = loc["overall"]
+        rows.append(("CAM energy inside the ROI (no-information map: "
+                     f"{fmt(o['roi_area_share']['value'])})", _ci(o["roi_energy"])))
+        rows.append(("pointing game hits (random map: " f"{fmt(o['pointing_hit_random']['value'])})", _ci(o["pointing_hit"])))
+    f = m["faithfulness"]["overall"]
+    rows.append(("probability drop, top of map removed (random map: " f"{fmt(f['drop_random']['value'])})", _ci(f["drop"])))
+    return rows
+
+
+def detect_headlines(m: dict, params: dict) -> list[Headline]:
+    r = lambda x: fmt_ci(x["value"], *x["ci"]) if x.get("ci") else fmt(x.get("value"))  # noqa: E731
+    rows = [("scenes / annotated faces", f"{fmt(m['n_scenes'])} / {fmt(m['n_faces'])}"),
+            ("detection recall at IoU 0.5", r(m["recall"])), ("detection precision", r(m["precision"]))]
+    if "classification" in m:
+        rows.append(("binary accuracy on detected faces / oracle crops",
+                     f"{r(m['classification']['matched'])} / {r(m['classification']['oracle_all'])}"))
+    return rows
+
+
 HEADLINES: dict[str, Callable[[dict, dict], list[Headline]]] = {
     "eda": eda_headlines,
     "train": train_headlines,
     "kfold": kfold_headlines,
-    # bias, gradcam, detect: not written yet; their metrics show through generic_headlines until then.
+    "bias": bias_headlines,
+    "gradcam": gradcam_headlines,
+    "detect": detect_headlines,
 }
 
 

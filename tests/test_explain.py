@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from maskutils import config, explain as E
+from maskutils import config, explain as E, shortcut as S
 from maskutils.augment import to_float
 from maskutils.models import BACKBONES, PRESETS, build_cnn, build_transfer
 
@@ -220,11 +220,11 @@ def test_real_data_without_roi_skips_localisation(prepared):
 
 
 def test_redraw_original_is_the_stored_image(prepared):
-    rows = E.probe_rows(prepared, "cloth", 5, splits=("train", "val", "test"))
-    orig, boxes = E.redraw(prepared, rows, "original")
+    rows = S.probe_rows(prepared, "cloth", 5, splits=("train", "val", "test"))
+    orig, boxes = S.redraw(prepared, rows, "original")
     assert np.array_equal(orig, prepared.images[rows])
     assert np.allclose(boxes, E.roi_boxes(prepared.manifest.iloc[rows], 32))
-    cue, cue_boxes = E.redraw(prepared, rows, "cue")
+    cue, cue_boxes = S.redraw(prepared, rows, "cue")
     assert np.array_equal(cue_boxes, boxes) and not np.array_equal(cue, orig)
     corner = cue[:, :, :3, :3].reshape(len(rows), 3, -1).mean(2)  # the background: green dominates
     assert (corner[:, 1] > corner[:, 0] + 40).all() and (corner[:, 1] > corner[:, 2] + 40).all()
@@ -254,7 +254,7 @@ class GreenDetector(nn.Module):
 def test_shortcut_probe_sees_a_model_that_looks_at_the_background(prepared):
     classes, _ = prepared.task("mask_type")
     model = GreenDetector(len(classes), classes.index("cloth"))
-    out = E.shortcut_probe(model, prepared, label="cloth", n=8, splits=("train", "val", "test"), reps=200)
+    out = S.probe(model, prepared, label="cloth", n=8, splits=("train", "val", "test"), reps=200)
     assert out["available"] and out["n"] == 8 and out["target_layer"] == "act"
     # on the cue background the evidence is the background: ROI energy below the ROI's area share
     assert out["cue"]["roi_energy"]["value"] < out["cue"]["roi_area_share"]["value"]
@@ -267,7 +267,7 @@ def test_shortcut_probe_needs_synthetic_data(prepared):
     import dataclasses
     real = dataclasses.replace(prepared, info={**prepared.info, "params": {"source": {"kind": "folder"}}})
     with pytest.raises(ValueError, match="not synthetic"):
-        E.shortcut_probe(build_cnn("tiny3", 5, 32), real)
+        S.probe(build_cnn("tiny3", 5, 32), real)
 
 
 def test_figures_draw(prepared):
@@ -280,7 +280,7 @@ def test_figures_draw(prepared):
     assert figs and all(len(f.axes) % 3 == 0 for f in figs.values())
     assert len(P.mean_maps_figure(ex).axes) == len(set(ex.table["true"]))
     classes, _ = prepared.task("mask_type")
-    _, arrays = E.shortcut_probe(GreenDetector(len(classes), classes.index("cloth")), prepared, n=2,
+    _, arrays = S.probe(GreenDetector(len(classes), classes.index("cloth")), prepared, n=2,
                                  splits=("train", "val", "test"), reps=100, return_arrays=True)
     assert len(P.probe_figure(arrays, 2).axes) == 6
     plt.close("all")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from maskutils.report import remote_resources
+from maskutils.report import check_offline, remote_resources
 
 from .conftest import ROOT
 
@@ -72,7 +72,8 @@ def test_display_param_reruns_only_eda(project):
     params.write_text(params.read_text().replace("samples_per_class: 4", "samples_per_class: 3"))
     log = _run(["dvc", "repro"], project)
     assert "Stage 'prepare' didn't change" in log and "Running stage 'eda'" in log
-    assert "Stage 'train' didn't change" in log and "Stage 'kfold' didn't change" in log
+    for stage in ("train", "kfold", "bias", "gradcam", "detect"):
+        assert f"Stage '{stage}' didn't change" in log
 
 
 def test_param_typo_fails_the_stage(project):
@@ -81,3 +82,41 @@ def test_param_typo_fails_the_stage(project):
     out = subprocess.run(["dvc", "repro"], cwd=project, capture_output=True, text=True,
                          env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
     assert out.returncode != 0 and "unknown key 'sample_per_clas'" in out.stdout + out.stderr
+
+
+def test_bias_report_and_metrics(project):
+    page = (project / "reports" / "04_bias.html").read_text()
+    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in page
+    for heading in ("What the data supports", "The planted bias", "Per group", "Gaps"):
+        assert heading in page
+    metrics = json.loads((project / "reports" / "metrics" / "bias.json").read_text())
+    assert set(metrics["attributes"]) == {"gender", "age", "skin_tone", "gender x age"}
+    assert metrics["mitigation"]["method"] == "both" and metrics["n"] == 120  # the pool, out of fold
+    assert len(list((project / "data" / "bias").glob("fold*_predictions.csv"))) == 3
+
+
+def test_gradcam_report_and_metrics(project):
+    page = (project / "reports" / "05_gradcam.html").read_text()
+    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in page
+    metrics = json.loads((project / "reports" / "metrics" / "gradcam.json").read_text())
+    assert metrics["localisation"]["available"] and metrics["n_images"] == 30
+    assert metrics["shortcut"]["available"] and metrics["shortcut"]["n"] == 10
+
+
+def test_detect_report_and_metrics(project):
+    page = (project / "reports" / "06_detect.html").read_text()
+    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in page
+    metrics = json.loads((project / "reports" / "metrics" / "detect.json").read_text())
+    assert metrics["n_scenes"] == 3 and metrics["n_faces"] > 0 and "classification" in metrics
+
+
+def test_every_report_opens_offline_and_the_index_links_them(project):
+    pages = sorted((project / "reports").glob("*.html"))
+    assert [p.name for p in pages] == ["01_eda.html", "02_train.html", "03_kfold.html", "04_bias.html",
+                                       "05_gradcam.html", "06_detect.html", "index.html"]
+    for page in pages:
+        assert check_offline(page) == [], page.name
+        assert page.stat().st_size < 4_000_000, page.name
+    index = (project / "reports" / "index.html").read_text()
+    for page in pages[:-1]:
+        assert f'href="{page.name}"' in index

@@ -43,11 +43,16 @@ def sample_specs(n: int, classes: list[str], seed: int, cue_label: str | None, c
     return specs
 
 
-def render(spec: dict, size: int, seed: int) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """(size x size x 3 uint8 image, ROI box x0, y0, x1, y1 in output pixels) for one spec."""
+def render(spec: dict, size: int, seed: int, flat_background: tuple[int, int, int] | None = None
+           ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """(size x size x 3 uint8 image, ROI box x0, y0, x1, y1 in output pixels) for one spec.
+    `flat_background` swaps the background for one flat colour and leaves everything else as it
+    was (the random stream included): the Grad-CAM shortcut probe's counterfactual faces."""
     rng = np.random.default_rng([seed, 2, spec["index"]])
     big = size * SUPERSAMPLE
     canvas = _background(rng, big, spec["cue"])
+    if flat_background is not None:
+        canvas = Image.new("RGBA", (big, big), tuple(flat_background) + (255,))
     layer = Image.new("RGBA", (big, big), (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
     face = _face_geometry(rng, big, spec)
