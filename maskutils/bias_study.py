@@ -34,8 +34,8 @@ class BiasStudy:
 def mitigation_plan(manifest: pd.DataFrame, params: dict) -> dict:
     mit = params["mitigation"]
     by = mit["by"]
-    if by == "auto":
-        by = [a for a in ("gender", "age") if a in manifest.columns and manifest[a].notna().any()]
+    if by == "auto":  # gender, else the first other known attribute the data have
+        by = [a for a in ("gender", "age", "skin_tone") if a in manifest.columns and manifest[a].notna().any()][:1]
     for a in by:
         if a not in manifest.columns:
             raise KeyError(f"bias: mitigation.by names {a!r}, which the manifest does not have")
@@ -72,8 +72,9 @@ def run(p: Prepared, cfg: dict, params: dict, kfold_dir: Path, out_dir: Path, co
 
 def planted_check(results: dict, plant: dict, task: str, classes: list[str]) -> dict | None:
     """For a bias planted as {attribute: group, label: class}: is that group the worst on that
-    class's recall with an interval below every other judged group's, and did mitigation narrow
-    the gap between it and the best group?"""
+    class's recall, its interval below every other judged group's value and the gap supported
+    (`found`)? Are the intervals disjoint too (a stricter test than needed: two overlapping
+    intervals can still differ)? Did mitigation narrow the gap to the best group?"""
     where = dict(plant.get("where") or {})
     label = where.pop("label", None)
     if plant.get("keep", 1.0) >= 1.0 or label is None or len(where) != 1:
@@ -87,11 +88,15 @@ def planted_check(results: dict, plant: dict, task: str, classes: list[str]) -> 
     cell = res["groups"][group][metric]
     others = {g: v[metric]["before"] for g, v in res["groups"].items() if g != group and v[metric]["judged"]}
     gap = res["gaps"].get(metric, {})
-    separated = bool(cell["judged"] and others and all(
-        cell["before"]["ci_high"] < o["ci_low"] for o in others.values()))
+    judged = bool(cell["judged"] and others)
+    worst = gap.get("worst") == group
+    excludes = judged and all(cell["before"]["ci_high"] < o["value"] for o in others.values())
+    disjoint = judged and all(cell["before"]["ci_high"] < o["ci_low"] for o in others.values())
     out = {"attribute": attribute, "group": group, "class": cls, "metric": metric, "audited": True,
-           "keep": plant["keep"], "group_recall": cell, "other_groups": others,
-           "worst_with_separate_interval": separated, "worst": gap.get("worst") == group}
+           "keep": plant["keep"], "group_recall": cell, "other_groups": others, "worst": worst,
+           "interval_excludes_others": excludes, "intervals_disjoint": disjoint,
+           "gap_supported": bool(worst and gap.get("supported")),
+           "found": bool(worst and excludes and gap.get("supported"))}
     if "change_after" in gap and gap.get("worst") == group:
         change = gap["change_after"]
         out.update({"gap_before": gap["before"]["difference"], "gap_after": gap["after"]["difference"],

@@ -144,7 +144,7 @@ def bias_headlines(m: dict, params: dict) -> list[Headline]:
     pl = m.get("planted")
     if pl and pl.get("audited"):
         rows.append((f"planted: recall of {pl['class']} for {pl['group']}", _ci(pl["group_recall"]["before"])
-                     + f" · worst with a separate interval: {fmt(pl['worst_with_separate_interval'])}"))
+                     + f" · found by the audit: {fmt(pl['found'])}"))
         if "gap_change" in pl:
             rows.append(("planted gap before -> after mitigation", f"{_ci(pl['gap_before'])} -> {_ci(pl['gap_after'])}"))
     if "change_after" in m["overall"]:

@@ -130,7 +130,7 @@ def _trainer(p, y, f, cfg, n_classes, mitigation=None) -> Trainer:
     model = build_cnn(preset, n_classes, p.info["image_size"],
                       cnn_spec(preset, {k: v for k, v in cfg["cnn"].items() if k != "preset"}))
     return Trainer(model, p.images[rows], y[rows], p.images[f["val"]], y[f["val"]],
-                   {**cfg, "seed": seed}, n_classes, sample_weight=weight)
+                   {**cfg, "seed": seed}, n_classes, sample_weight=weight, epoch_size=len(f["train"]))
 
 
 def _paths(out_dir: Path, k: int) -> dict[str, Path]:

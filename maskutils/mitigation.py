@@ -8,6 +8,9 @@ by gender and age). Two remedies, alone or together:
   repetition of a dozen images overfits, so the cap leaves the rest to reweighting.
 - reweight: each image's loss is weighted by the inverse frequency of its cell (normalised to
   mean 1). This balances classes too, so the train stage's class weights are turned off.
+
+Either way an epoch draws as many images as the unbalanced data has (`Trainer(epoch_size=)`):
+the remedy changes what the model sees, not how long it trains.
 """
 from __future__ import annotations
 

@@ -78,13 +78,15 @@ class Trainer:
     With head_only_epochs > 0, the first epochs train only `head_params` (the backbone and its
     BatchNorm statistics frozen), then everything at lr x transfer.finetune_lr_factor.
     `sample_weight` (one per training image) weighs each image's loss: a batch's loss is the
-    weighted mean (the bias mitigation's group x class reweighting).
+    weighted mean (the bias mitigation's group x class reweighting). `epoch_size` draws that many
+    of the training images per epoch (default: all), so training rows with oversampled repeats
+    get as many optimiser steps as the data without them.
     The training step never waits for the device: losses are summed there and read once per
     epoch, so steps of several trainers overlap on a GPU.
     """
 
     def __init__(self, model: nn.Module, x_train, y_train, x_val, y_val, cfg: dict, n_classes: int,
-                 head_only_epochs: int = 0, head_params=None, sample_weight=None):
+                 head_only_epochs: int = 0, head_params=None, sample_weight=None, epoch_size: int | None = None):
         self.device = device = resolve_device(cfg["device"])
         seed_everything(cfg["seed"])
         self.gen = torch.Generator(device=device).manual_seed(cfg["seed"])
@@ -101,7 +103,8 @@ class Trainer:
         self.wt = None if sample_weight is None else torch.as_tensor(sample_weight, dtype=torch.float32).to(device)
         self.loss_each = nn.CrossEntropyLoss(weight=self.loss_fn.weight, reduction="none",
                                              label_smoothing=cfg["label_smoothing"])
-        self.steps = max(1, -(-len(self.xt) // cfg["batch_size"]))
+        self.epoch_size = min(epoch_size or len(self.xt), len(self.xt))
+        self.steps = max(1, -(-self.epoch_size // cfg["batch_size"]))
         self.head_only, self.head_params = head_only_epochs, head_params
         params = head_params if head_only_epochs > 0 else list(self.model.parameters())
         self.opt, self.sched = _optimiser(params, cfg["lr"], cfg, head_only_epochs or cfg["epochs"], self.steps)
@@ -124,10 +127,10 @@ class Trainer:
             for mod in self.model.modules():
                 if isinstance(mod, nn.modules.batchnorm._BatchNorm) and not any(id(q) in head for q in mod.parameters()):
                     mod.eval()
-        order = torch.randperm(len(self.xt), generator=self.gen, device=self.device)
+        order = torch.randperm(len(self.xt), generator=self.gen, device=self.device)[:self.epoch_size]
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), dtype=torch.long, device=self.device)
-        for i in range(0, len(self.xt), cfg["batch_size"]):
+        for i in range(0, self.epoch_size, cfg["batch_size"]):
             idx = order[i:i + cfg["batch_size"]]
             xb = augment(self.xt[idx], cfg["augment"], self.gen).contiguous(memory_format=torch.channels_last)
             yb = self.yt[idx]
@@ -146,7 +149,7 @@ class Trainer:
             loss_sum += loss.detach() * len(idx)
             correct += (out.argmax(1) == yb).sum()
         self.rng_state = self._global_rng()
-        n = len(self.xt)
+        n = self.epoch_size
         train_time = time.perf_counter() - te
         row = {"epoch": epoch + 1, "train_loss": float(loss_sum) / n, "train_accuracy": int(correct) / n}
         row.update(_validate(self.model, self.x_val, self.y_val, self.loss_fn, self.device, self.n_classes))

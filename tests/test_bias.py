@@ -162,3 +162,18 @@ def test_uniform_sample_weights_leave_the_loss_unchanged():
     skewed = Trainer(build_cnn("tiny3", 2, 16), x, y, x, y, cfg, 2, sample_weight=np.r_[np.ones(4), np.zeros(4)])
     half = plain.loss_fn(logits[:4], torch.as_tensor(y[:4]))
     assert torch.allclose(skewed._loss(logits, torch.as_tensor(y), idx), half)
+
+
+def test_oversampled_rows_train_for_the_same_number_of_steps():
+    from maskutils import config
+    from maskutils.models import build_cnn
+    from maskutils.train import Trainer
+
+    x = np.random.default_rng(0).integers(0, 255, (12, 3, 16, 16), dtype=np.uint8)
+    y = np.array([0, 1] * 6)
+    cfg = config.validate("train", {"epochs": 1, "batch_size": 4, "device": "cpu"})
+    plain = Trainer(build_cnn("tiny3", 2, 16), x[:8], y[:8], x, y, cfg, 2)
+    repeated = Trainer(build_cnn("tiny3", 2, 16), x, y, x, y, cfg, 2, epoch_size=8)
+    assert plain.steps == repeated.steps == 2
+    repeated.epoch()
+    assert repeated.rows[0]["train_accuracy"] * 8 == round(repeated.rows[0]["train_accuracy"] * 8)  # out of 8 drawn
