@@ -13,7 +13,7 @@ def overlay(image: np.ndarray, cam: np.ndarray, alpha: float = 0.45) -> np.ndarr
     """uint8 3 x H x W image and an H x W map in [0, 1] -> H x W x 3 float RGB overlay (jet)."""
     rgb = image.transpose(1, 2, 0).astype(np.float32) / 255
     heat = matplotlib.colormaps["jet"](np.clip(cam, 0, 1))[..., :3]
-    return (1 - alpha) * rgb + alpha * heat
+    return np.clip((1 - alpha) * rgb + alpha * heat, 0, 1)  # float32 rounding can pass 1 by 1e-8
 
 
 def triplets(images, maps, titles, boxes=None, dpi: int = 90):

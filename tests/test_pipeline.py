@@ -67,23 +67,6 @@ def test_kfold_report_and_metrics(project):
     assert len(list((project / "data" / "kfold").glob("fold*_predictions.csv"))) == 3
 
 
-def test_display_param_reruns_only_eda(project):
-    params = project / "params" / "eda.yaml"
-    params.write_text(params.read_text().replace("samples_per_class: 4", "samples_per_class: 3"))
-    log = _run(["dvc", "repro"], project)
-    assert "Stage 'prepare' didn't change" in log and "Running stage 'eda'" in log
-    for stage in ("train", "kfold", "bias", "gradcam", "detect"):
-        assert f"Stage '{stage}' didn't change" in log
-
-
-def test_param_typo_fails_the_stage(project):
-    params = project / "params" / "eda.yaml"
-    params.write_text(params.read_text() + "sample_per_clas: 2\n")
-    out = subprocess.run(["dvc", "repro"], cwd=project, capture_output=True, text=True,
-                         env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
-    assert out.returncode != 0 and "unknown key 'sample_per_clas'" in out.stdout + out.stderr
-
-
 def test_bias_report_and_metrics(project):
     page = (project / "reports" / "04_bias.html").read_text()
     assert 'data-mime-type="application/vnd.jupyter.stderr"' not in page
@@ -120,3 +103,22 @@ def test_every_report_opens_offline_and_the_index_links_them(project):
     index = (project / "reports" / "index.html").read_text()
     for page in pages[:-1]:
         assert f'href="{page.name}"' in index
+
+
+# The two tests below change params in the project: they run last.
+
+def test_display_param_reruns_only_eda(project):
+    params = project / "params" / "eda.yaml"
+    params.write_text(params.read_text().replace("samples_per_class: 4", "samples_per_class: 3"))
+    log = _run(["dvc", "repro"], project)
+    assert "Stage 'prepare' didn't change" in log and "Running stage 'eda'" in log
+    for stage in ("train", "kfold", "bias", "gradcam", "detect"):
+        assert f"Stage '{stage}' didn't change" in log
+
+
+def test_param_typo_fails_the_stage(project):
+    params = project / "params" / "eda.yaml"
+    params.write_text(params.read_text() + "sample_per_clas: 2\n")
+    out = subprocess.run(["dvc", "repro"], cwd=project, capture_output=True, text=True,
+                         env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
+    assert out.returncode != 0 and "unknown key 'sample_per_clas'" in out.stdout + out.stderr
