@@ -103,7 +103,7 @@ def fig_pairs(images: np.ndarray, df: pd.DataFrame, pairs: list[tuple[int, int]]
     nrow = -(-len(pairs) // per_row)
     ratios = ([1, 1, 0.35] * per_row)[:-1]  # a gap column between pairs
     fig, axes = plt.subplots(nrow, len(ratios), figsize=(1.4 * sum(ratios), 1.75 * nrow + 0.4), squeeze=False,
-                             gridspec_kw={"width_ratios": ratios, "wspace": 0.05})
+                             layout="none", gridspec_kw={"width_ratios": ratios, "wspace": 0.05})
     for ax in axes.flat:
         ax.axis("off")
     for n, (i, j) in enumerate(pairs):
