@@ -105,7 +105,8 @@ def test_dvc_analytics_off():
 def test_notebook_parameter_cells_match_the_schema():
     import ast
     import nbformat
-    for nb_name, stage in (("01_eda.ipynb", "eda"), ("02_train.ipynb", "train"), ("03_kfold.ipynb", "kfold")):
+    for nb_name, stage in (("01_eda.ipynb", "eda"), ("02_train.ipynb", "train"), ("03_kfold.ipynb", "kfold"),
+                           ("04_bias.ipynb", "bias"), ("05_gradcam.ipynb", "gradcam"), ("06_detect.ipynb", "detect")):
         nb = nbformat.read(ROOT / "notebooks" / nb_name, as_version=4)
         cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
         values = {t.targets[0].id: ast.literal_eval(t.value) for t in ast.parse(cell.source).body}
