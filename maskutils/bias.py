@@ -216,7 +216,7 @@ def _gap(metric, names, judged, point, boot, models, confidence, p_value) -> dic
         gap[mod] = {"difference": _ci(sign * (v[best] - v[worst]), samples[mod], confidence),
                     "ratio": _ci(ratio_point, ratio, confidence)}
     lo = gap[models[0]]["difference"]["ci_low"]
-    gap["supported"] = bool(p_value < 1 - confidence and lo > 0)
+    gap["supported"] = bool(p_value < 1 - confidence and lo is not None and lo > 0)
     for mod in models[1:]:
         change = gap[models[0]]["difference"]["value"] - gap[mod]["difference"]["value"]
         gap[f"change_{mod}"] = _ci(change, samples[models[0]] - samples[mod], confidence)

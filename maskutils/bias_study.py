@@ -88,7 +88,8 @@ def planted_check(results: dict, plant: dict, task: str, classes: list[str]) -> 
     cell = res["groups"][group][metric]
     others = {g: v[metric]["before"] for g, v in res["groups"].items() if g != group and v[metric]["judged"]}
     gap = res["gaps"].get(metric, {})
-    judged = bool(cell["judged"] and others)
+    judged = bool(cell["judged"] and others and cell["before"]["ci_high"] is not None
+                  and all(o["value"] is not None and o["ci_low"] is not None for o in others.values()))
     worst = gap.get("worst") == group
     excludes = judged and all(cell["before"]["ci_high"] < o["value"] for o in others.values())
     disjoint = judged and all(cell["before"]["ci_high"] < o["ci_low"] for o in others.values())

@@ -238,6 +238,8 @@ def _scene_bootstrap(k_by_scene: np.ndarray, n_by_scene: np.ndarray, reps: int, 
     idx = rng.integers(0, len(n_by_scene), size=(reps, len(n_by_scene)))
     k, n = k_by_scene[idx].sum(1), n_by_scene[idx].sum(1)
     vals = k[n > 0] / n[n > 0]
+    if not len(vals):
+        return None
     a = (1 - confidence) / 2
     return [float(np.quantile(vals, a)), float(np.quantile(vals, 1 - a))]
 
@@ -288,7 +290,7 @@ def summary(ev: DetectEval, confidence: float = 0.95, reps: int = 1000, seed: in
         for g in ("masked", "unmasked")}
     if ev.classes is not None:
         scored = f[f["label_binary"].notna()]
-        m = scored[scored["matched"]]
+        m = scored[scored["matched"].astype(bool)]
         out["classification"] = {
             "task": "binary", "incorrect": ev.settings.get("incorrect"),
             "matched": ratio(m["correct"].astype(bool), m["scene"], next(counter)),

@@ -168,7 +168,8 @@ def gradcam_headlines(m: dict, params: dict) -> list[Headline]:
 def detect_headlines(m: dict, params: dict) -> list[Headline]:
     r = lambda x: fmt_ci(x["value"], *x["ci"]) if x.get("ci") else fmt(x.get("value"))  # noqa: E731
     rows = [("scenes / annotated faces", f"{fmt(m['n_scenes'])} / {fmt(m['n_faces'])}"),
-            ("detection recall at IoU 0.5", r(m["recall"])), ("detection precision", r(m["precision"]))]
+            (f"detection recall at IoU {m.get('settings', {}).get('iou_threshold', 0.5)}", r(m["recall"])),
+            ("detection precision", r(m["precision"]))]
     if "classification" in m:
         rows.append(("binary accuracy on detected faces / oracle crops",
                      f"{r(m['classification']['matched'])} / {r(m['classification']['oracle_all'])}"))

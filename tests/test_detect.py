@@ -246,3 +246,15 @@ def test_scene_from_file_roundtrip(tmp_path):
     assert np.allclose(back[0].boxes, scenes[0].boxes) and back[0].labels == scenes[0].labels
     assert np.array_equal(back[0].rgb(), scenes[0].image)
     assert isinstance(back[0], Scene)
+
+
+def test_no_readable_scene_still_summarises(tmp_path):
+    root = tmp_path / "voc"
+    (root / "images").mkdir(parents=True)
+    (root / "images" / "a.png").write_bytes(b"not a png")
+    _xml(root / "annotations" / "a.xml", "a.png", [("with_mask", (10, 10, 40, 40))])
+    scenes, _ = voc_scenes(root)
+    s = summary(evaluate(scenes, _model(tmp_path / "m.pt"), detect=FixedDetector({})), reps=100)
+    assert s["n_unreadable"] == 1 and s["n_faces"] == 0
+    assert s["recall"]["value"] is None and s["recall"]["ci"] is None
+    assert s["outcomes"]["n"] == 0 and s["classification"]["matched"]["value"] is None
