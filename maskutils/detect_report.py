@@ -53,6 +53,7 @@ def classification_table(s: dict) -> pd.DataFrame:
     rows.update({f"5-class {k}": _cell(v) for k, v in c.get("exact_class", {}).items()})
     out = pd.DataFrame({"binary accuracy": rows})
     o = s["outcomes"]
-    out.loc["outcomes", "binary accuracy"] = (f"{o['detected_correct']} detected and right, {o['detected_wrong']} "
-                                              f"detected and wrong, {o['missed']} missed (of {o['n']})")
+    for key, name in (("detected_correct", "detected and right"), ("detected_wrong", "detected and wrong"),
+                      ("missed", "missed by the detector")):
+        out.loc[f"faces {name}", "binary accuracy"] = f"{o[key]} of {o['n']}"
     return out
