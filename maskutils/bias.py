@@ -182,7 +182,8 @@ def audit(true, preds: dict[str, np.ndarray], groups: pd.Series, classes: list[s
         point[mod] = {k: frame[k].to_numpy(float) for k in metric_names(classes)}
     draws = _within_group_draws(g, reps, rng)
     boot = dict(zip(models, (_from_confusions(cm, classes) for cm in _confusions(y, list(p.values()), g, G, C, draws))))
-    perm_g = _within_class_permutations(g, y, permutations, rng)
+    null = _from_confusions(_permuted_confusions(y, p[models[0]], _within_class_permutations(g, y, permutations, rng), G, C),
+                            classes)
     n = np.bincount(g, minlength=G)
     support = np.stack([np.bincount(g[y == k], minlength=G) for k in range(C)], 1)
     out = {"groups": {name: {"n": int(n[i])} for i, name in enumerate(names)}, "gaps": {},
@@ -196,7 +197,7 @@ def audit(true, preds: dict[str, np.ndarray], groups: pd.Series, classes: list[s
                 **{mod: _ci(point[mod][metric][i], boot[mod][metric][:, i], confidence) for mod in models}}
         if judged.sum() >= 2:
             out["gaps"][metric] = _gap(metric, names, judged, point, boot, models, confidence,
-                                       _permutation_p(metric, y, p[models[0]], g, perm_g, judged, G, C, classes, point[models[0]]))
+                                       _permutation_p(null[metric], point[models[0]][metric], judged))
     return out
 
 
@@ -223,14 +224,19 @@ def _gap(metric, names, judged, point, boot, models, confidence, p_value) -> dic
     return gap
 
 
-def _permutation_p(metric, y, p, g, perm_g, judged, G, C, classes, observed) -> float:
-    """Share of within-class shuffles whose range across judged groups is at least the observed."""
-    stat = lambda v: np.nanmax(v[..., judged], -1) - np.nanmin(v[..., judged], -1)  # noqa: E731
+def _permuted_confusions(y, p, perm_g, n_groups, n_classes) -> np.ndarray:
+    """R x G x C x C confusion matrices with the group labels of each shuffle (rows fixed)."""
     reps = len(perm_g)
-    codes = ((np.arange(reps)[:, None] * G + perm_g) * C + y[None]) * C + p[None]
-    cms = np.bincount(codes.ravel(), minlength=reps * G * C * C).reshape(reps, G, C, C)
-    null = stat(_from_confusions(cms, classes)[metric])
-    return float((1 + np.sum(null >= stat(observed[metric]) - 1e-12)) / (reps + 1))
+    codes = ((np.arange(reps)[:, None] * n_groups + perm_g) * n_classes + y[None]) * n_classes + p[None]
+    return np.bincount(codes.ravel(), minlength=reps * n_groups * n_classes ** 2).reshape(
+        reps, n_groups, n_classes, n_classes)
+
+
+def _permutation_p(null: np.ndarray, observed: np.ndarray, judged: np.ndarray) -> float:
+    """Share of within-class shuffles (`null`: R x G values of one metric) whose range across
+    judged groups is at least the observed one."""
+    stat = lambda v: np.nanmax(v[..., judged], -1) - np.nanmin(v[..., judged], -1)  # noqa: E731
+    return float((1 + np.sum(stat(null) >= stat(observed) - 1e-12)) / (len(null) + 1))
 
 
 def overall(true, preds: dict[str, np.ndarray], classes: list[str], reps: int, confidence: float, seed: int) -> dict:
