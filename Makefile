@@ -18,7 +18,7 @@ install: $(VENV)/.installed
 # fails on a broken image, console error, uncaught exception or any request but file:/data:.
 # Screenshots: reports/screenshots/NAME.png (not tracked).
 check-reports: $(VENV)/.installed
-	$(BIN)/python -m maskutils.browser_check reports --screenshots reports/screenshots
+	$(BIN)/python -m maskutils.publish.browser_check reports --screenshots reports/screenshots
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11'"; exit 1; }

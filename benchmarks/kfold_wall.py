@@ -16,10 +16,10 @@ from pathlib import Path
 
 import torch
 
-from maskutils import config, kfold
-from maskutils.data import load_prepared
-from maskutils.prepare import run as prepare
-from maskutils.train import resolve_device
+from maskutils.core import params as config; from maskutils.stages.kfold import run as kfold
+from maskutils.prepare.prepared import load_prepared
+from maskutils.prepare.run import run as prepare
+from maskutils.modeling.fit import resolve_device
 
 
 def main() -> None:

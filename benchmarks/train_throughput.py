@@ -23,12 +23,12 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from maskutils.config import defaults
-from maskutils.images import decode, resize
-from maskutils.labels import MASK_TYPES
-from maskutils.models import build_cnn
-from maskutils.sources.synthetic import generate
-from maskutils.train import fit, resolve_device
+from maskutils.core.params import defaults
+from maskutils.core.images import decode, resize
+from maskutils.core.labels import MASK_TYPES
+from maskutils.modeling.models import build_cnn
+from maskutils.prepare.sources.synthetic import generate
+from maskutils.modeling.fit import fit, resolve_device
 
 
 class Files(Dataset):

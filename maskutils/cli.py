@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import config
+from maskutils.core import params as config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--min-size", type=int, default=24, help="smallest face side in pixels of the scene")
     p.add_argument("--upscale", type=float, default=1.0, help="enlarge scenes by this before detecting")
     p.add_argument("--margin", type=float, default=0.15, help="crop margin around a face, share of its side")
-    from . import index
+    from maskutils.publish import index
     index.add_arguments(sub.add_parser("index", help="write reports/index.html: headline numbers, links, params, provenance"))
     p = sub.add_parser("html", help="render an executed notebook to offline HTML")
     p.add_argument("executed")
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args) -> int:
     if args.command == "prepare":
-        from .prepare import run
+        from maskutils.prepare.run import run
         info = run(config.load("prepare", args.params), Path(args.out))
         print(f"prepared {info['n_images']} images from {info['n_files']} files "
               f"({info['n_problems']} problems) in {info['seconds']['total']:.1f} s -> {args.out}")
@@ -66,7 +66,7 @@ def _run(args) -> int:
         if not args.paths:
             print("maskutils predict: error: give image paths, or scenes with --faces", file=sys.stderr)
             return 2
-        from .predict import classify
+        from maskutils.modeling.predict import classify
         table, problems = classify(args.paths, args.model)
         if len(table):
             print(table[["file", "class", "probability"]].to_string(index=False, float_format="%.3f"))
@@ -78,11 +78,11 @@ def _run(args) -> int:
             print("maskutils predict: error: no readable image among the paths given", file=sys.stderr)
             return 2
     elif args.command == "index":
-        from .index import build_index
+        from maskutils.publish.index import build_index
         out = build_index(args.reports, args.params, args.out)
         print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KB)")
     elif args.command == "html":
-        from .report import to_html
+        from maskutils.publish.html import to_html
         print(f"wrote {to_html(args.executed, args.html)}")
     return 0
 
@@ -90,7 +90,7 @@ def _run(args) -> int:
 def _predict_faces(args) -> int:
     import pandas as pd
 
-    from .detect import annotate_files
+    from maskutils.modeling.detect import annotate_files
 
     if args.paths:
         print("maskutils predict: error: give scenes after --faces only, not also as plain paths", file=sys.stderr)

@@ -20,7 +20,7 @@ def shared(name: str) -> Path:
 
 def face_photo(seed: int = 0, size: int = 128) -> np.ndarray:
     """A synthetic face as a stand-in photo (RGB uint8)."""
-    from maskutils.sources.synthetic import render, sample_specs
+    from maskutils.prepare.sources.synthetic import render, sample_specs
     spec = sample_specs(5, ["no_mask", "cloth", "surgical", "n95", "n95_valve"], seed, None, 0)[seed % 5]
     return render(spec, size, seed)[0]
 
@@ -34,9 +34,9 @@ def save(arr_or_img, path: Path, **kw) -> Path:
 
 def prepared_synthetic(tmp_path_factory, n_images: int, size: int, folds: int):
     """Runs `prepare` on a small synthetic set and loads it (for module-scoped fixtures)."""
-    from maskutils import config
-    from maskutils.data import load_prepared
-    from maskutils.prepare import run
+    from maskutils.core import params as config
+    from maskutils.prepare.prepared import load_prepared
+    from maskutils.prepare.run import run
 
     out = tmp_path_factory.mktemp("prepared")
     run(config.validate("prepare", {"image_size": size, "workers": 1, "split": {"folds": folds},

@@ -3,7 +3,7 @@ import tomllib
 
 import yaml
 
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 
 def _pins(lines):

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from maskutils.report import check_offline, remote_resources
+from maskutils.publish.html import check_offline, remote_resources
 
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,226 @@
+"""The fit loop: cached uint8 tensors in, a trained model and its per-epoch history out."""
+from __future__ import annotations
+
+import copy
+import random
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from maskutils.modeling.augment import augment, to_float
+from maskutils.core.metrics import macro_f1
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def class_weights(y: np.ndarray, n_classes: int, mode) -> torch.Tensor | None:
+    """'auto': inverse class frequency, scaled to mean 1; a list: as given; 'none': None."""
+    if mode == "none":
+        return None
+    if mode == "auto":
+        counts = np.bincount(y, minlength=n_classes).astype(float)
+        w = np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 0.0)
+        return torch.tensor(w / w[counts > 0].mean(), dtype=torch.float32)
+    if len(mode) != n_classes:
+        raise ValueError(f"train.class_weights has {len(mode)} values for {n_classes} classes")
+    return torch.tensor(mode, dtype=torch.float32)
+
+
+@dataclass
+class FitResult:
+    model: nn.Module
+    history: pd.DataFrame
+    best_epoch: int
+    seconds: float
+
+
+@torch.no_grad()
+def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int = 256, device=None) -> np.ndarray:
+    """Class probabilities for uint8 images (N x 3 x S x S), in batches, in eval mode."""
+    device = device or next(model.parameters()).device
+    model.eval()
+    out = []
+    for i in range(0, len(x), batch_size):
+        xb = to_float(torch.as_tensor(x[i:i + batch_size]).to(device, non_blocking=True))
+        if device.type == "cuda":
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            logits = model(xb)
+        out.append(torch.softmax(logits.float(), 1).cpu())
+    return torch.cat(out).numpy() if out else np.empty((0, 0))
+
+
+class Trainer:
+    """One model's training, an epoch per `epoch()` call, so several can run interleaved.
+
+    Adam, early stopping on validation macro-F1 (the best weights are restored by `result()`).
+    cfg: the `train` params (epochs, batch_size, lr, weight_decay, class_weights,
+    label_smoothing, patience, schedule, augment, device, seed, transfer.finetune_lr_factor).
+    With head_only_epochs > 0, the first epochs train only `head_params` (the backbone and its
+    BatchNorm statistics frozen), then everything at lr x transfer.finetune_lr_factor.
+    `sample_weight` (one per training image) weighs each image's loss: a batch's loss is the
+    weighted mean (the bias mitigation's group x class reweighting). `epoch_size` draws that many
+    of the training images per epoch (default: all), so training rows with oversampled repeats
+    get as many optimiser steps as the data without them.
+    The training step never waits for the device: losses are summed there and read once per
+    epoch, so steps of several trainers overlap on a GPU.
+    """
+
+    def __init__(self, model: nn.Module, x_train, y_train, x_val, y_val, cfg: dict, n_classes: int,
+                 head_only_epochs: int = 0, head_params=None, sample_weight=None, epoch_size: int | None = None):
+        self.device = device = resolve_device(cfg["device"])
+        seed_everything(cfg["seed"])
+        self.gen = torch.Generator(device=device).manual_seed(cfg["seed"])
+        # Dropout draws from the global generator: each trainer keeps its own state of it, so
+        # trainers interleaved epoch by epoch (k-fold on a GPU) compute what they would alone.
+        self.rng_state = self._global_rng()
+        self.model = model.to(device).to(memory_format=torch.channels_last)
+        self.xt = torch.as_tensor(np.ascontiguousarray(x_train)).to(device)
+        self.yt = torch.as_tensor(y_train, dtype=torch.long).to(device)
+        self.x_val, self.y_val, self.cfg, self.n_classes = x_val, y_val, cfg, n_classes
+        weight = class_weights(np.asarray(y_train), n_classes, cfg["class_weights"])
+        self.loss_fn = nn.CrossEntropyLoss(weight=None if weight is None else weight.to(device),
+                                           label_smoothing=cfg["label_smoothing"])
+        self.wt = None if sample_weight is None else torch.as_tensor(sample_weight, dtype=torch.float32).to(device)
+        self.loss_each = nn.CrossEntropyLoss(weight=self.loss_fn.weight, reduction="none",
+                                             label_smoothing=cfg["label_smoothing"])
+        self.epoch_size = min(epoch_size or len(self.xt), len(self.xt))
+        self.steps = max(1, -(-self.epoch_size // cfg["batch_size"]))
+        self.head_only, self.head_params = head_only_epochs, head_params
+        params = head_params if head_only_epochs > 0 else list(self.model.parameters())
+        self.opt, self.sched = _optimiser(params, cfg["lr"], cfg, head_only_epochs or cfg["epochs"], self.steps)
+        self.rows, self.best, self.best_f1, self.best_epoch, self.stale = [], None, -1.0, 0, 0
+        self.epochs_done, self.done, self.seconds = 0, False, 0.0
+
+    def epoch(self) -> dict:
+        """Trains one epoch and validates; sets `done` when early stopping or the last epoch says so."""
+        cfg, epoch, te = self.cfg, self.epochs_done, time.perf_counter()
+        self._global_rng(self.rng_state)
+        if self.head_only and epoch == self.head_only:  # phase 2: everything, lower lr
+            self.opt, self.sched = _optimiser(list(self.model.parameters()),
+                                              cfg["lr"] * cfg["transfer"]["finetune_lr_factor"], cfg,
+                                              cfg["epochs"] - epoch, self.steps)
+        head_phase = self.head_only and epoch < self.head_only
+        _set_trainable(self.model, self.head_params if head_phase else None)
+        self.model.train()
+        if head_phase:  # a frozen backbone keeps its BatchNorm statistics too
+            head = {id(q) for q in self.head_params}
+            for mod in self.model.modules():
+                if isinstance(mod, nn.modules.batchnorm._BatchNorm) and not any(id(q) in head for q in mod.parameters()):
+                    mod.eval()
+        order = torch.randperm(len(self.xt), generator=self.gen, device=self.device)[:self.epoch_size]
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), dtype=torch.long, device=self.device)
+        for i in range(0, self.epoch_size, cfg["batch_size"]):
+            idx = order[i:i + cfg["batch_size"]]
+            xb = augment(self.xt[idx], cfg["augment"], self.gen).contiguous(memory_format=torch.channels_last)
+            yb = self.yt[idx]
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+                out = self.model(xb)
+                if isinstance(out, tuple):  # inception_v3 in training: (logits, aux_logits)
+                    loss = self._loss(out[0], yb, idx) + 0.4 * self._loss(out[1], yb, idx)
+                    out = out[0]
+                else:
+                    loss = self._loss(out, yb, idx)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+            if self.sched is not None:
+                self.sched.step()
+            loss_sum += loss.detach() * len(idx)
+            correct += (out.argmax(1) == yb).sum()
+        self.rng_state = self._global_rng()
+        n = self.epoch_size
+        train_time = time.perf_counter() - te
+        row = {"epoch": epoch + 1, "train_loss": float(loss_sum) / n, "train_accuracy": int(correct) / n}
+        row.update(_validate(self.model, self.x_val, self.y_val, self.loss_fn, self.device, self.n_classes))
+        row["seconds"] = time.perf_counter() - te
+        row["train_images_per_second"] = n / train_time
+        self.rows.append(row)
+        self.seconds += row["seconds"]
+        self.epochs_done += 1
+        if row["val_macro_f1"] > self.best_f1:
+            self.best_f1, self.best_epoch, self.stale = row["val_macro_f1"], epoch + 1, 0
+            self.best = copy.deepcopy(self.model.state_dict())
+        else:
+            self.stale += 1
+        self.done = self.stale >= cfg["patience"] or self.epochs_done >= cfg["epochs"]
+        return row
+
+    def _loss(self, logits, yb, idx):
+        if self.wt is None:
+            return self.loss_fn(logits.float(), yb)
+        w = self.wt[idx]
+        return (self.loss_each(logits.float(), yb) * w).sum() / w.sum()
+
+    def _global_rng(self, state=None):
+        """Get (or set) the global CPU and, on CUDA, device generator states."""
+        cuda = self.device.type == "cuda"
+        if state is None:
+            return torch.get_rng_state(), torch.cuda.get_rng_state(self.device) if cuda else None
+        torch.set_rng_state(state[0])
+        if cuda:
+            torch.cuda.set_rng_state(state[1], self.device)
+
+    def result(self) -> FitResult:
+        self.model.load_state_dict(self.best)
+        _set_trainable(self.model, None)
+        return FitResult(self.model.eval(), pd.DataFrame(self.rows), self.best_epoch, self.seconds)
+
+
+def fit(model: nn.Module, x_train, y_train, x_val, y_val, cfg: dict, n_classes: int,
+        head_only_epochs: int = 0, head_params=None, progress: bool = True) -> FitResult:
+    """Trains one model to the end (see `Trainer`); a progress bar in a terminal, quiet elsewhere."""
+    trainer = Trainer(model, x_train, y_train, x_val, y_val, cfg, n_classes, head_only_epochs, head_params)
+    with tqdm(total=cfg["epochs"], desc="train", unit="epoch", disable=not progress or None, leave=False) as bar:
+        while not trainer.done:
+            row = trainer.epoch()
+            bar.update()
+            bar.set_postfix(val_f1=f"{row['val_macro_f1']:.3f}")
+    return trainer.result()
+
+
+def _optimiser(params, lr, cfg, epochs, steps):
+    opt = torch.optim.Adam(params, lr=lr, weight_decay=cfg["weight_decay"])
+    if cfg["schedule"] == "cosine":
+        return opt, torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * steps)
+    if cfg["schedule"] == "onecycle":
+        return opt, torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps)
+    return opt, None
+
+
+def _set_trainable(model: nn.Module, only) -> None:
+    keep = None if only is None else {id(p) for p in only}
+    for p in model.parameters():
+        p.requires_grad_(keep is None or id(p) in keep)
+
+
+def _validate(model, x_val, y_val, loss_fn, device, n_classes) -> dict:
+    if x_val is None or len(x_val) == 0:
+        return {"val_loss": float("nan"), "val_accuracy": float("nan"), "val_macro_f1": 0.0}
+    probs = torch.as_tensor(predict_proba(model, x_val, device=device))
+    y = torch.as_tensor(y_val, dtype=torch.long)
+    pred = probs.argmax(1).numpy()
+    loss = float(nn.functional.nll_loss(torch.log(probs.clamp_min(1e-12)), y,
+                                        weight=None if loss_fn.weight is None else loss_fn.weight.cpu()))
+    return {"val_loss": loss, "val_accuracy": float((pred == y.numpy()).mean()),
+            "val_macro_f1": macro_f1(np.asarray(y_val), pred, n_classes)}

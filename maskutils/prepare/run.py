@@ -1,0 +1,118 @@
+"""The `prepare` stage: source -> manifest -> quality -> splits -> image cache."""
+from __future__ import annotations
+
+import json
+import time
+from functools import partial
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from maskutils.core import manifest as mf
+from maskutils.core.images import BadImage, crop, decode, resize, save_cache
+from maskutils.prepare.quality import duplicate_groups, fingerprint, flags, near_duplicate_pairs
+from maskutils.prepare.sources import Item, Listing, problem
+from maskutils.prepare.sources.folder import list_folder
+from maskutils.prepare.sources.synthetic import generate
+from maskutils.prepare.sources.voc import crop_box, list_voc
+from maskutils.prepare.splits import assign
+
+
+def list_source(params: dict, out_dir: Path) -> Listing:
+    """The items of the configured source (synthetic images are drawn into out_dir first)."""
+    src = params["source"]
+    if src["kind"] == "synthetic":
+        syn = params["synthetic"]
+        rows = generate(out_dir / "synthetic", syn["n_images"], syn["render_size"], syn["classes"],
+                        params["seed"], syn["spurious_cue"]["label"], syn["spurious_cue"]["fraction"])
+        items = []
+        for row in rows:
+            rel = Path(row["file"]).relative_to(out_dir).as_posix()
+            items.append(Item(file=row.pop("file"), rows=[{**row, "image_id": rel.split("/")[-1][:-4], "source": "synthetic"}]))
+        return Listing(items, [])
+    if not src["root"]:
+        raise ValueError(f"params: source.root is required for source.kind {src['kind']!r}")
+    if src["kind"] == "folder":
+        return list_folder(src["root"], src["aliases"])
+    return list_voc(src["root"], src["aliases"], params["voc"]["incorrect"])
+
+
+def process_item(item, size: int, q: dict, voc: dict):
+    """Decode one file once; returns (rows, images, fingerprints, problems) for every face in it."""
+    try:
+        rgb, fmt = decode(item.file, q["max_pixels"])
+    except BadImage as exc:
+        return [], [], [], [problem(item.file, str(exc))]
+    rows, images, prints, problems = [], [], [], []
+    for row in item.rows:
+        row = dict(row)
+        raw = row.pop("raw_box", None)
+        face = rgb
+        if raw is not None:
+            box, reason = crop_box(raw, voc["margin"], rgb.shape[1], rgb.shape[0], voc["min_box_side"])
+            if box is None:
+                problems.append(problem(f"{item.file}#{row['image_id']}", reason))
+                continue
+            face = crop(rgb, box)
+            row.update(box_x0=box[0], box_y0=box[1], box_x1=box[2], box_y1=box[3])
+        h, w = face.shape[:2]
+        mean = float(face.mean())
+        fp = fingerprint(face)
+        row.update(file=item.file, width=w, height=h, format=fmt, mean_rgb=round(mean, 2),
+                   phash=fp["phash"], phash_flip=fp["phash_flip"], quality_flags=flags(w, h, mean, q))
+        rows.append(row)
+        images.append(resize(face, size).transpose(2, 0, 1))
+        prints.append(fp)
+    return rows, images, prints, problems
+
+
+def run(params: dict, out_dir: Path, progress: bool = True, splits: bool = True) -> dict:
+    """Writes manifest.csv, problems.csv, images.npy (+ .json) and info.json into out_dir.
+
+    splits=False (an external test set): every image is `test`, no folds.
+    """
+    t0 = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    listing = list_source(params, out_dir)
+    size, q = params["image_size"], params["quality"]
+    work = partial(process_item, size=size, q=q, voc=params["voc"])
+    rows, images, prints, problems = [], [], [], list(listing.problems)
+    bar = dict(total=len(listing.items), desc="decode", unit="file", disable=not progress or None)
+    if params["workers"] > 1 and len(listing.items) > 200:
+        with get_context("spawn").Pool(params["workers"]) as pool:
+            results = pool.imap(work, listing.items, chunksize=64)
+            for r, im, fp, p in tqdm(results, **bar):
+                rows += r; images += im; prints += fp; problems += p
+    else:
+        for r, im, fp, p in tqdm(map(work, listing.items), **bar):
+            rows += r; images += im; prints += fp; problems += p
+    if not rows:
+        raise ValueError(f"no readable images in the source ({len(problems)} problems; first: {problems[:1]})")
+    t_decode = time.perf_counter() - t0
+    df = pd.DataFrame(rows)
+    if params["source"]["kind"] == "synthetic":
+        # Drawn from distinct seeds, synthetic images have no crops or copies; their flat, shared
+        # layout fools the keypoint tier into joining look-alikes, so only the hash tier runs.
+        q = {**q, "candidate_distance": 0}
+    pairs, dup_stats = near_duplicate_pairs(prints, q)
+    df["dup_group"] = duplicate_groups(pairs, len(df))
+    df["dup_size"] = df.groupby("dup_group")["image_id"].transform("size")
+    sp = params["split"]
+    if splits:
+        df = assign(df, sp["test_fraction"], sp["val_fraction"], sp["folds"], params["seed"], sp["plant_bias"])
+    else:
+        df["split"], df["fold"] = "test", -1
+    df = df[[c for c in mf.CORE if c in df.columns] + mf.attribute_columns(df)]
+    mf.write(df, out_dir / "manifest.csv")
+    pd.DataFrame(problems, columns=["file", "reason"]).to_csv(out_dir / "problems.csv", index=False)
+    save_cache(out_dir / "images.npy", np.stack(images), df["image_id"].tolist(), size)
+    info = {
+        "params": params, "n_images": len(df), "n_files": len(listing.items), "n_problems": len(problems),
+        "dropped_by_params": listing.dropped, "image_size": size, "near_duplicates": dup_stats,
+        "seconds": {"decode": round(t_decode, 2), "total": round(time.perf_counter() - t0, 2)},
+    }
+    (out_dir / "info.json").write_text(json.dumps(info, indent=2))
+    return info

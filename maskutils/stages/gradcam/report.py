@@ -1,0 +1,102 @@
+"""Figures of the Grad-CAM analysis: galleries (image / heatmap / overlay), mean maps, the probe."""
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib import pyplot as plt
+
+from maskutils.stages.gradcam.run import Explanation, gallery, mean_maps
+
+
+def overlay(image: np.ndarray, cam: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+    """uint8 3 x H x W image and an H x W map in [0, 1] -> H x W x 3 float RGB overlay (jet)."""
+    rgb = image.transpose(1, 2, 0).astype(np.float32) / 255
+    heat = matplotlib.colormaps["jet"](np.clip(cam, 0, 1))[..., :3]
+    return np.clip((1 - alpha) * rgb + alpha * heat, 0, 1)  # float32 rounding can pass 1 by 1e-8
+
+
+def triplets(images, maps, titles, boxes=None, dpi: int = 90):
+    """One row per image: image, heatmap, overlay (with the ROI box when given)."""
+    n = len(images)
+    fig, axes = plt.subplots(max(n, 1), 3, figsize=(4.2, 1.45 * max(n, 1)), dpi=dpi, squeeze=False)
+    for i in range(n):
+        for j, im in enumerate((images[i].transpose(1, 2, 0), maps[i], overlay(images[i], maps[i]))):
+            ax = axes[i, j]
+            ax.imshow(im, cmap="jet" if j == 1 else None, vmin=0, vmax=1 if j == 1 else None,
+                      interpolation="nearest")  # blocky pixels: true to the input, and small PNGs
+            ax.set_xticks([]), ax.set_yticks([])
+            if boxes is not None and j != 1:
+                x0, y0, x1, y1 = boxes[i]
+                ax.add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec="white", lw=1))
+        axes[i, 0].set_title(titles[i], fontsize=7, loc="left")
+    fig.tight_layout()
+    return fig
+
+
+def gallery_figures(ex: Explanation, per_class: int = 4, dpi: int = 90) -> dict:
+    """{group name: figure} for every non-empty group of `explain.gallery`; titles give
+    true -> predicted, p(predicted) and the no_mask logit."""
+    t, out = ex.table, {}
+    for group, idx in gallery(ex, per_class).items():
+        if not idx:
+            continue
+        titles = [f"{t['image_id'].iloc[i]}: {t['true'].iloc[i]} -> {t['pred'].iloc[i]} "
+                  f"p={t['p_' + t['pred'].iloc[i]].iloc[i]:.2f}"
+                  + (f" no_mask logit {t['logit_no_mask'].iloc[i]:.2f}" if "logit_no_mask" in t else "") for i in idx]
+        out[group] = triplets(ex.images[idx], ex.cams.maps[idx], titles,
+                              None if ex.boxes is None else ex.boxes[idx], dpi)
+    return out
+
+
+def mean_maps_figure(ex: Explanation, correct_only: bool = False, dpi: int = 90):
+    """Mean heatmap per true class."""
+    maps = mean_maps(ex, correct_only)
+    fig, axes = plt.subplots(1, max(len(maps), 1), figsize=(2.2 * max(len(maps), 1), 2.4), dpi=dpi, squeeze=False)
+    for ax, (cls, m) in zip(axes[0], maps.items()):
+        ax.imshow(m, cmap="jet", vmin=0, vmax=1)
+        ax.set_title(f"{cls} (n={int((ex.table['true'] == cls).sum())})", fontsize=8)
+        ax.set_xticks([]), ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def probe_figure(arrays: dict, n: int = 4, dpi: int = 90):
+    """The shortcut probe's faces on each background (from `shortcut.probe(..., return_arrays=True)`):
+    overlays of the maps, the ROI boxed, p(label) in the title."""
+    bgs = [b for b in ("original", "control", "cue") if b in arrays]
+    n = min(n, len(arrays[bgs[0]]["images"]))
+    fig, axes = plt.subplots(max(n, 1), len(bgs), figsize=(2.2 * len(bgs), 2.2 * max(n, 1)), dpi=dpi, squeeze=False)
+    for j, bg in enumerate(bgs):
+        a, p = arrays[bg], arrays["table"][bg]
+        for i in range(n):
+            ax = axes[i, j]
+            ax.imshow(overlay(a["images"][i], a["maps"][i]))
+            x0, y0, x1, y1 = a["boxes"][i]
+            ax.add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec="white", lw=1))
+            ax.set_title(f"{bg}: p={p['p_label'].iloc[i]:.2f} roi={p['roi_energy'].iloc[i]:.2f}", fontsize=7)
+            ax.set_xticks([]), ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def _cell(ci: dict) -> str:
+    if ci.get("value") is None:
+        return "n/a"
+    lo, hi = ci.get("ci_low"), ci.get("ci_high")
+    return f"{ci['value']:.3f}" + (f" [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else "") + f" (n={ci.get('n', '?')})"
+
+
+def measures_table(block: dict) -> pd.DataFrame:
+    """A localisation or faithfulness block of `explain.measures`: rows overall and per class,
+    columns the measures as 'value [low, high] (n=...)'."""
+    rows = {"all classes": block["overall"], **block["per_class"]}
+    return pd.DataFrame({name: {k: _cell(v) for k, v in vals.items()} for name, vals in rows.items()}).T
+
+
+def probe_table(probe: dict) -> pd.DataFrame:
+    """The shortcut probe: each background and each paired difference, per measure."""
+    keys = [k for k in ("original", "control", "cue", "cue_minus_control", "cue_minus_original", "control_minus_original")
+            if k in probe]
+    return pd.DataFrame({k: {m: _cell(v) for m, v in probe[k].items() if m != "roi_area_share" or "minus" not in k}
+                         for k in keys}).T

@@ -1,0 +1,166 @@
+"""The `train` stage: the from-scratch CNN, a transfer model and the PCA+SVM baseline, trained on
+the same split and evaluated on the same test images. The notebook only calls `run` and shows."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from maskutils.modeling import baseline
+
+from maskutils.modeling import checkpoint
+from maskutils.prepare.prepared import Prepared
+from maskutils.modeling.evaluate import predictions_table, report
+from maskutils.modeling.models import build_cnn, build_transfer, cnn_spec, count_parameters, head_parameters
+from maskutils.modeling.fit import fit, predict_proba, resolve_device, seed_everything
+
+
+@dataclass
+class ModelResult:
+    name: str           # what the comparison table calls it
+    kind: str           # cnn | transfer | baseline
+    predictions: pd.DataFrame
+    metrics: dict
+    parameters: int
+    train_seconds: float
+    inference_images_per_second: float
+    history: pd.DataFrame | None = None
+    best_epoch: int | None = None
+    model: object = None  # the trained torch model (None for the baseline)
+
+
+@dataclass
+class TrainRun:
+    classes: list[str]
+    task: str
+    device: str
+    split_sizes: dict
+    results: list[ModelResult]
+    external: object = None  # external.External when params name an external test set
+
+    def by_kind(self, kind: str) -> ModelResult | None:
+        return next((r for r in self.results if r.kind == kind), None)
+
+
+def run(p: Prepared, cfg: dict, models_dir: Path, out_dir: Path, progress: bool = True) -> TrainRun:
+    """Trains every model the params ask for; writes models/, predictions and timings."""
+    classes, y = p.task(cfg["task"])
+    split = {name: p.rows(name) for name in ("train", "val", "test")}
+    if not len(split["val"]):
+        raise ValueError("the split has no validation images: set split.val_fraction > 0 in params/prepare.yaml")
+    positive = cfg["evaluate"]["positive"] if len(classes) == 2 and cfg["evaluate"]["positive"] in classes else None
+    ev = dict(positive=positive, reps=cfg["evaluate"]["bootstrap"], confidence=cfg["evaluate"]["confidence"],
+              seed=cfg["seed"])
+    data = (p, y, split, classes, ev)
+    results = [_cnn(data, cfg, models_dir, progress)]
+    external = None
+    if cfg["external"]["kind"] != "none":
+        if not cfg["external"]["root"]:
+            raise ValueError("params: external.root is required when external.kind is set")
+        from maskutils.stages.train.external import evaluate as evaluate_external
+        external = evaluate_external(results[0].model, classes, cfg["task"], p, cfg["external"]["kind"],
+                                     cfg["external"]["root"], out_dir / "external", ev)
+    if cfg["transfer"]["backbone"] != "none":
+        results.append(_transfer(data, cfg, models_dir, progress))
+    if cfg["baseline"]["enabled"]:
+        results.append(_baseline(data, cfg))
+    _save(results, external, out_dir)
+    sizes = {name: len(rows) for name, rows in split.items()} | {"excluded": len(p.rows("excluded"))}
+    return TrainRun(classes, cfg["task"], str(resolve_device(cfg["device"])), sizes, results, external)
+
+
+def _cnn(data, cfg, models_dir, progress) -> ModelResult:
+    p, y, split, classes, ev = data
+    preset, size = cfg["cnn"]["preset"], p.info["image_size"]
+    spec = cnn_spec(preset, {k: v for k, v in cfg["cnn"].items() if k != "preset"})
+    seed_everything(cfg["seed"])  # initial weights come from the global generator
+    res = fit(build_cnn(preset, len(classes), size, spec), p.images[split["train"]], y[split["train"]],
+              p.images[split["val"]], y[split["val"]], cfg, len(classes), progress=progress)
+    checkpoint.save(res.model, models_dir / "cnn.pt", kind="cnn", name=preset, spec=spec, classes=classes,
+                    image_size=size, task=cfg["task"], params=cfg)
+    return _torch_result(f"CNN ({preset})", "cnn", res, data)
+
+
+def _transfer(data, cfg, models_dir, progress) -> ModelResult:
+    p, y, split, classes, ev = data
+    tr = cfg["transfer"]
+    seed_everything(cfg["seed"])
+    net = build_transfer(tr["backbone"], len(classes), tr["weights"])
+    res = fit(net, p.images[split["train"]], y[split["train"]], p.images[split["val"]], y[split["val"]],
+              {**cfg, "epochs": tr["epochs"]}, len(classes), head_params=head_parameters(net), progress=progress,
+              head_only_epochs=tr["epochs"] if tr["freeze"] else tr["head_epochs"])
+    checkpoint.save(res.model, models_dir / "transfer.pt", kind="transfer", name=tr["backbone"], classes=classes,
+                    image_size=p.info["image_size"], task=cfg["task"], params=cfg)
+    init = "ImageNet weights" if tr["weights"] else "random init"
+    return _torch_result(f"{tr['backbone']} ({init})", "transfer", res, data)
+
+
+def _baseline(data, cfg) -> ModelResult:
+    p, y, split, classes, ev = data
+    pool, test = np.concatenate([split["train"], split["val"]]), split["test"]
+    b = cfg["baseline"]
+    search, seconds = baseline.fit_pca_svm(p.images[pool], y[pool], b["components"], b["image_size"], cfg["seed"])
+    t0 = time.perf_counter()
+    probs = baseline.predict_proba(search, p.images[test], len(classes), b["image_size"])
+    ips = len(test) / max(time.perf_counter() - t0, 1e-9)
+    table = predictions_table(p.manifest["image_id"].to_numpy()[test], y[test], probs, classes)
+    best = search.best_estimator_
+    name = f"PCA + SVM ({best['svm'].kernel}, C={best['svm'].C:g})"
+    n_params = int(best["pca"].components_.size + best["svm"].support_vectors_.size)
+    return ModelResult(name, "baseline", table, report(table, classes, **ev), n_params, seconds, ips)
+
+
+def _save(results: list[ModelResult], external, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for r in results:
+        r.predictions.to_csv(out_dir / f"predictions_{r.kind}.csv", index=False)
+        if r.history is not None:
+            r.history.to_csv(out_dir / f"history_{r.kind}.csv", index=False)
+    if external is not None:
+        external.predictions.to_csv(out_dir / "predictions_external.csv", index=False)
+    timings = {r.kind: {"train_seconds": r.train_seconds, "inference_images_per_second": r.inference_images_per_second}
+               for r in results}
+    (out_dir / "timings.json").write_text(json.dumps(timings, indent=2))
+
+
+def _torch_result(name, kind, res, data) -> ModelResult:
+    p, y, split, classes, ev = data
+    test = split["test"]
+    t0 = time.perf_counter()
+    probs = predict_proba(res.model, p.images[test])
+    ips = len(test) / max(time.perf_counter() - t0, 1e-9)
+    table = predictions_table(p.manifest["image_id"].to_numpy()[test], y[test], probs, classes)
+    return ModelResult(name, kind, table, report(table, classes, **ev), count_parameters(res.model), res.seconds, ips,
+                       history=res.history, best_epoch=res.best_epoch, model=res.model)
+
+
+def summary(run: TrainRun) -> dict:
+    """The metrics file: deterministic numbers only (no timings), so equal runs give equal bytes."""
+    out = {"task": run.task, "classes": run.classes, "split": run.split_sizes, "models": {}}
+    for r in run.results:
+        out["models"][r.kind] = {"name": r.name, "parameters": r.parameters, "best_epoch": r.best_epoch,
+                                 **{k: r.metrics[k] for k in ("n", "accuracy", "macro_f1", "weighted_f1",
+                                                              "macro_precision", "macro_recall", "per_class")},
+                                 **{k: r.metrics[k] for k in ("positive", "sensitivity", "specificity", "precision", "npv")
+                                    if k in r.metrics}}
+    if run.external is not None:
+        e = run.external
+        out["external"] = {"root": e.root, "n_images": e.n_images, "removed_duplicates": e.n_duplicates,
+                           "removed_unknown_class": e.n_unmapped,
+                           **{k: e.metrics[k] for k in ("n", "accuracy", "macro_f1", "per_class") if k in e.metrics}}
+    return out
+
+
+def comparison_table(run: TrainRun) -> pd.DataFrame:
+    rows = []
+    for r in run.results:
+        f1, acc = r.metrics["macro_f1"], r.metrics["accuracy"]
+        rows.append({"model": r.name, "macro-F1": f"{f1['value']:.3f} [{f1['ci_low']:.3f}, {f1['ci_high']:.3f}]",
+                     "accuracy": f"{acc['value']:.3f} [{acc['ci_low']:.3f}, {acc['ci_high']:.3f}]",
+                     "parameters": f"{r.parameters:,}", "train time (s)": round(r.train_seconds, 1),
+                     "inference (images/s)": round(r.inference_images_per_second)})
+    return pd.DataFrame(rows).set_index("model")
