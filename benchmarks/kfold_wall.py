@@ -7,6 +7,7 @@ On a CPU there are no streams and the two paths take the same time.
     python benchmarks/kfold_wall.py                                  # CPU, 5 folds x 3 epochs, tiny data
     python benchmarks/kfold_wall.py --device cuda --folds 10 --epochs 10 --images 2000 --size 128 --preset study5_leaky
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,10 +17,11 @@ from pathlib import Path
 
 import torch
 
-from maskutils.core import params as config; from maskutils.stages.kfold import run as kfold
+from maskutils.core import params as config
+from maskutils.modeling.fit import resolve_device
 from maskutils.prepare.prepared import load_prepared
 from maskutils.prepare.run import run as prepare
-from maskutils.modeling.fit import resolve_device
+from maskutils.stages.kfold import run as kfold
 
 
 def main() -> None:
@@ -34,12 +36,30 @@ def main() -> None:
     args = ap.parse_args()
     source = {"kind": "folder", "root": args.data} if args.data else {"kind": "synthetic"}
     with tempfile.TemporaryDirectory() as tmp:
-        prepare(config.validate("prepare", {"image_size": args.size, "source": source, "split": {"folds": args.folds},
-                                            "synthetic": {"n_images": args.images, "render_size": args.size}}),
-                Path(tmp) / "prep", progress=False)
+        prepare(
+            config.validate(
+                "prepare",
+                {
+                    "image_size": args.size,
+                    "source": source,
+                    "split": {"folds": args.folds},
+                    "synthetic": {"n_images": args.images, "render_size": args.size},
+                },
+            ),
+            Path(tmp) / "prep",
+            progress=False,
+        )
         p = load_prepared(Path(tmp) / "prep")
-        cfg = config.validate("train", {"device": args.device, "epochs": args.epochs, "patience": args.epochs + 1,
-                                        "batch_size": 128, "cnn": {"preset": args.preset}})
+        cfg = config.validate(
+            "train",
+            {
+                "device": args.device,
+                "epochs": args.epochs,
+                "patience": args.epochs + 1,
+                "batch_size": 128,
+                "cnn": {"preset": args.preset},
+            },
+        )
         walls = {}
         for name, concurrent in (("sequential", False), ("concurrent", True)):
             if resolve_device(args.device).type == "cuda":
@@ -47,11 +67,19 @@ def main() -> None:
             t0 = time.perf_counter()
             run = kfold.run(p, cfg, Path(tmp) / name, concurrent=concurrent)
             walls[name] = time.perf_counter() - t0
-            print(f"{name:>10}: {walls[name]:6.1f} s  (mean macro-F1 {run.folds['macro_f1'].mean():.3f})")
+            print(
+                f"{name:>10}: {walls[name]:6.1f} s  (mean macro-F1 {run.folds['macro_f1'].mean():.3f})"
+            )
     device = resolve_device(args.device)
-    name = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
-    print(f"device: {name} · {args.preset} · {len(p.manifest)} images at {args.size} px · "
-          f"{args.folds} folds x {args.epochs} epochs")
+    name = (
+        torch.cuda.get_device_name()
+        if device.type == "cuda"
+        else f"CPU ({torch.get_num_threads()} threads)"
+    )
+    print(
+        f"device: {name} · {args.preset} · {len(p.manifest)} images at {args.size} px · "
+        f"{args.folds} folds x {args.epochs} epochs"
+    )
     print(f"ratio sequential / concurrent: {walls['sequential'] / walls['concurrent']:.2f}x")
 
 

@@ -10,6 +10,7 @@ printed), then batched tensor augmentation on the device, channels_last, bf16 au
     python benchmarks/train_throughput.py --data ../shared/datasets/mask4-attributes
     python benchmarks/train_throughput.py --device cuda --preset study5_leaky --size 128 --images 4000
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,21 +24,28 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from maskutils.core.params import defaults
 from maskutils.core.images import decode, resize
 from maskutils.core.labels import MASK_TYPES
+from maskutils.core.params import defaults
+from maskutils.modeling.fit import fit, resolve_device
 from maskutils.modeling.models import build_cnn
 from maskutils.prepare.sources.synthetic import generate
-from maskutils.modeling.fit import fit, resolve_device
 
 
 class Files(Dataset):
     def __init__(self, files, labels, size):
         self.files, self.labels = files, labels
-        self.tf = transforms.Compose([
-            transforms.Resize((size, size)), transforms.RandomHorizontalFlip(), transforms.RandomRotation(30),
-            transforms.RandomResizedCrop(size, scale=(0.8, 1.0)), transforms.ColorJitter(brightness=0.2),
-            transforms.ToTensor(), transforms.Normalize([0.5] * 3, [0.25] * 3)])
+        self.tf = transforms.Compose(
+            [
+                transforms.Resize((size, size)),
+                transforms.RandomHorizontalFlip(),
+                transforms.RandomRotation(30),
+                transforms.RandomResizedCrop(size, scale=(0.8, 1.0)),
+                transforms.ColorJitter(brightness=0.2),
+                transforms.ToTensor(),
+                transforms.Normalize([0.5] * 3, [0.25] * 3),
+            ]
+        )
 
     def __len__(self):
         return len(self.files)
@@ -51,8 +59,13 @@ def plain_loop(model, files, labels, size, epochs, batch, device, workers) -> fl
     model = model.to(device).train()
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
-    loader = DataLoader(Files(files, labels, size), batch_size=batch, shuffle=True, num_workers=workers,
-                        persistent_workers=workers > 0)
+    loader = DataLoader(
+        Files(files, labels, size),
+        batch_size=batch,
+        shuffle=True,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+    )
     rates = []
     for _ in range(epochs):
         t0, n = time.perf_counter(), 0
@@ -95,9 +108,16 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=1000)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--workers", type=int, nargs="+", default=[0, 2],
-                    help="DataLoader workers of the plain loop, one run each (0 is PyTorch's default)")
-    ap.add_argument("--data", help="a class-folder dataset to read instead of synthetic 256 px photos")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[0, 2],
+        help="DataLoader workers of the plain loop, one run each (0 is PyTorch's default)",
+    )
+    ap.add_argument(
+        "--data", help="a class-folder dataset to read instead of synthetic 256 px photos"
+    )
     args = ap.parse_args()
     device = resolve_device(args.device)
     with tempfile.TemporaryDirectory() as tmp:
@@ -108,24 +128,57 @@ def main() -> None:
         plain = {}
         for workers in args.workers:
             torch.manual_seed(0)
-            plain[workers] = plain_loop(build_cnn(args.preset, int(labels.max()) + 1, args.size), files, labels,
-                                        args.size, args.epochs, args.batch, device, workers)
-    cfg = {**defaults("train"), "epochs": args.epochs, "batch_size": args.batch, "patience": args.epochs + 1,
-           "device": str(device), "lr": 1e-3, "schedule": "none"}
+            plain[workers] = plain_loop(
+                build_cnn(args.preset, int(labels.max()) + 1, args.size),
+                files,
+                labels,
+                args.size,
+                args.epochs,
+                args.batch,
+                device,
+                workers,
+            )
+    cfg = {
+        **defaults("train"),
+        "epochs": args.epochs,
+        "batch_size": args.batch,
+        "patience": args.epochs + 1,
+        "device": str(device),
+        "lr": 1e-3,
+        "schedule": "none",
+    }
     torch.manual_seed(0)
     n_classes = int(labels.max()) + 1
-    res = fit(build_cnn(args.preset, n_classes, args.size), cached, labels, cached[:64], labels[:64], cfg, n_classes,
-              progress=False)
+    res = fit(
+        build_cnn(args.preset, n_classes, args.size),
+        cached,
+        labels,
+        cached[:64],
+        labels[:64],
+        cfg,
+        n_classes,
+        progress=False,
+    )
     rates = res.history["train_images_per_second"].to_numpy()
     ours = float(np.mean(rates[1:] if len(rates) > 1 else rates))
-    name = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
-    print(f"device: {name} · model: {args.preset} · {len(files)} photos -> {args.size} px · "
-          f"batch {args.batch} · {args.epochs} epochs (first excluded) · cache built once in {cache_seconds:.1f} s")
-    print(f"maskutils trainer (uint8 cache, tensor augmentation, channels_last"
-          f"{', bf16' if device.type == 'cuda' else ''}): {ours:8.0f} images/s")
+    name = (
+        torch.cuda.get_device_name()
+        if device.type == "cuda"
+        else f"CPU ({torch.get_num_threads()} threads)"
+    )
+    print(
+        f"device: {name} · model: {args.preset} · {len(files)} photos -> {args.size} px · "
+        f"batch {args.batch} · {args.epochs} epochs (first excluded) · cache built once in {cache_seconds:.1f} s"
+    )
+    print(
+        f"maskutils trainer (uint8 cache, tensor augmentation, channels_last"
+        f"{', bf16' if device.type == 'cuda' else ''}): {ours:8.0f} images/s"
+    )
     for workers, rate in plain.items():
-        print(f"plain loop (PIL + torchvision transforms, DataLoader num_workers={workers}, NCHW fp32): {rate:8.0f} images/s"
-              f"  -> ratio {ours / rate:.2f}x")
+        print(
+            f"plain loop (PIL + torchvision transforms, DataLoader num_workers={workers}, NCHW fp32): {rate:8.0f} images/s"
+            f"  -> ratio {ours / rate:.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """The `maskutils` command: prepare data, switch params profiles, check params, render HTML."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,28 +16,60 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--params", default="params/prepare.yaml")
     p.add_argument("--out", default="data/prepared")
     p = sub.add_parser("profile", help="write params/*.yaml from defaults and the named profiles")
-    p.add_argument("names", nargs="*", help="profiles in params/profiles/, applied in order (none: default)")
+    p.add_argument(
+        "names", nargs="*", help="profiles in params/profiles/, applied in order (none: default)"
+    )
     p.add_argument("--params-dir", default="params")
     p = sub.add_parser("check-params", help="validate a stage's params file")
     p.add_argument("stage", choices=sorted(config.SCHEMA))
     p.add_argument("file")
-    p = sub.add_parser("predict", help="classify image files and folders with a trained model; "
-                                       "with --faces, find and classify every face in scenes")
-    p.add_argument("paths", nargs="*", help="image files or folders (searched recursively), each one face")
+    p = sub.add_parser(
+        "predict",
+        help="classify image files and folders with a trained model; "
+        "with --faces, find and classify every face in scenes",
+    )
+    p.add_argument(
+        "paths", nargs="*", help="image files or folders (searched recursively), each one face"
+    )
     p.add_argument("--model", default="models/cnn.pt")
-    p.add_argument("--out", default="predictions.csv", help="CSV with every class probability (or every face)")
-    p.add_argument("--faces", nargs="+", metavar="SCENE", default=[],
-                   help="scene images or folders: detect faces (OpenCV Haar cascade), classify each")
-    p.add_argument("--out-dir", help="with --faces: write <scene>.faces.png (boxes drawn) and <scene>.faces.json")
-    p.add_argument("--detector", default="frontal", help="cascade(s): frontal, frontal_alt, frontal_alt2, "
-                   "frontal_alt_tree, profile; join with '+' to merge (default frontal)")
+    p.add_argument(
+        "--out", default="predictions.csv", help="CSV with every class probability (or every face)"
+    )
+    p.add_argument(
+        "--faces",
+        nargs="+",
+        metavar="SCENE",
+        default=[],
+        help="scene images or folders: detect faces (OpenCV Haar cascade), classify each",
+    )
+    p.add_argument(
+        "--out-dir",
+        help="with --faces: write <scene>.faces.png (boxes drawn) and <scene>.faces.json",
+    )
+    p.add_argument(
+        "--detector",
+        default="frontal",
+        help="cascade(s): frontal, frontal_alt, frontal_alt2, "
+        "frontal_alt_tree, profile; join with '+' to merge (default frontal)",
+    )
     p.add_argument("--scale-factor", type=float, default=1.1)
     p.add_argument("--min-neighbors", type=int, default=5)
-    p.add_argument("--min-size", type=int, default=24, help="smallest face side in pixels of the scene")
-    p.add_argument("--upscale", type=float, default=1.0, help="enlarge scenes by this before detecting")
-    p.add_argument("--margin", type=float, default=0.15, help="crop margin around a face, share of its side")
+    p.add_argument(
+        "--min-size", type=int, default=24, help="smallest face side in pixels of the scene"
+    )
+    p.add_argument(
+        "--upscale", type=float, default=1.0, help="enlarge scenes by this before detecting"
+    )
+    p.add_argument(
+        "--margin", type=float, default=0.15, help="crop margin around a face, share of its side"
+    )
     from maskutils.publish import index
-    index.add_arguments(sub.add_parser("index", help="write reports/index.html: headline numbers, links, params, provenance"))
+
+    index.add_arguments(
+        sub.add_parser(
+            "index", help="write reports/index.html: headline numbers, links, params, provenance"
+        )
+    )
     p = sub.add_parser("html", help="render an executed notebook to offline HTML")
     p.add_argument("executed")
     p.add_argument("html")
@@ -51,9 +84,12 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
     if args.command == "prepare":
         from maskutils.prepare.run import run
+
         info = run(config.load("prepare", args.params), Path(args.out))
-        print(f"prepared {info['n_images']} images from {info['n_files']} files "
-              f"({info['n_problems']} problems) in {info['seconds']['total']:.1f} s -> {args.out}")
+        print(
+            f"prepared {info['n_images']} images from {info['n_files']} files "
+            f"({info['n_problems']} problems) in {info['seconds']['total']:.1f} s -> {args.out}"
+        )
     elif args.command == "profile":
         for path in config.write_params(Path(args.params_dir), args.names):
             print(f"wrote {path}")
@@ -64,25 +100,35 @@ def _run(args) -> int:
         return _predict_faces(args)
     elif args.command == "predict":
         if not args.paths:
-            print("maskutils predict: error: give image paths, or scenes with --faces", file=sys.stderr)
+            print(
+                "maskutils predict: error: give image paths, or scenes with --faces",
+                file=sys.stderr,
+            )
             return 2
         from maskutils.modeling.predict import classify
+
         table, problems = classify(args.paths, args.model)
         if len(table):
-            print(table[["file", "class", "probability"]].to_string(index=False, float_format="%.3f"))
+            print(
+                table[["file", "class", "probability"]].to_string(index=False, float_format="%.3f")
+            )
             table.to_csv(args.out, index=False)
             print(f"\n{len(table)} images classified -> {args.out}")
         for p in problems:
             print(f"skipped {p['file']}: {p['reason']}", file=sys.stderr)
         if not len(table):
-            print("maskutils predict: error: no readable image among the paths given", file=sys.stderr)
+            print(
+                "maskutils predict: error: no readable image among the paths given", file=sys.stderr
+            )
             return 2
     elif args.command == "index":
         from maskutils.publish.index import build_index
+
         out = build_index(args.reports, args.params, args.out)
         print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KB)")
     elif args.command == "html":
         from maskutils.publish.html import to_html
+
         print(f"wrote {to_html(args.executed, args.html)}")
     return 0
 
@@ -93,20 +139,43 @@ def _predict_faces(args) -> int:
     from maskutils.modeling.detect import annotate_files
 
     if args.paths:
-        print("maskutils predict: error: give scenes after --faces only, not also as plain paths", file=sys.stderr)
+        print(
+            "maskutils predict: error: give scenes after --faces only, not also as plain paths",
+            file=sys.stderr,
+        )
         return 2
-    detector = {"kind": args.detector, "scale_factor": args.scale_factor, "min_neighbors": args.min_neighbors,
-                "min_size": args.min_size, "upscale": args.upscale}
+    detector = {
+        "kind": args.detector,
+        "scale_factor": args.scale_factor,
+        "min_neighbors": args.min_neighbors,
+        "min_size": args.min_size,
+        "upscale": args.upscale,
+    }
     results, problems = annotate_files(args.faces, args.model, args.out_dir, detector, args.margin)
-    rows = [{"file": r["file"], "face": k, **{c: f[c] for c in ("x0", "y0", "x1", "y1", "class", "probability")},
-             **{f"p_{c}": v for c, v in f["probabilities"].items()}}
-            for r in results for k, f in enumerate(r["faces"])]
+    rows = [
+        {
+            "file": r["file"],
+            "face": k,
+            **{c: f[c] for c in ("x0", "y0", "x1", "y1", "class", "probability")},
+            **{f"p_{c}": v for c, v in f["probabilities"].items()},
+        }
+        for r in results
+        for k, f in enumerate(r["faces"])
+    ]
     for r in results:
-        found = ", ".join(f"{f['class']} {f['probability']:.2f}" for f in r["faces"]) or "no face found"
-        print(f"{r['file']}: {len(r['faces'])} face(s): {found}" + (f" -> {r['annotated']}" if "annotated" in r else ""))
+        found = (
+            ", ".join(f"{f['class']} {f['probability']:.2f}" for f in r["faces"]) or "no face found"
+        )
+        print(
+            f"{r['file']}: {len(r['faces'])} face(s): {found}"
+            + (f" -> {r['annotated']}" if "annotated" in r else "")
+        )
     if results:
-        pd.DataFrame(rows, columns=["file", "face", "x0", "y0", "x1", "y1", "class", "probability"]
-                     + [k for k in (rows[0] if rows else {}) if k.startswith("p_")]).to_csv(args.out, index=False)
+        pd.DataFrame(
+            rows,
+            columns=["file", "face", "x0", "y0", "x1", "y1", "class", "probability"]
+            + [k for k in (rows[0] if rows else {}) if k.startswith("p_")],
+        ).to_csv(args.out, index=False)
         print(f"\n{len(rows)} faces in {len(results)} scenes -> {args.out}")
     for p in problems:
         print(f"skipped {p['file']}: {p['reason']}", file=sys.stderr)

@@ -21,7 +21,10 @@ def shared(name: str) -> Path:
 def face_photo(seed: int = 0, size: int = 128) -> np.ndarray:
     """A synthetic face as a stand-in photo (RGB uint8)."""
     from maskutils.prepare.sources.synthetic import render, sample_specs
-    spec = sample_specs(5, ["no_mask", "cloth", "surgical", "n95", "n95_valve"], seed, None, 0)[seed % 5]
+
+    spec = sample_specs(5, ["no_mask", "cloth", "surgical", "n95", "n95_valve"], seed, None, 0)[
+        seed % 5
+    ]
     return render(spec, size, seed)[0]
 
 
@@ -39,6 +42,17 @@ def prepared_synthetic(tmp_path_factory, n_images: int, size: int, folds: int):
     from maskutils.prepare.run import run
 
     out = tmp_path_factory.mktemp("prepared")
-    run(config.validate("prepare", {"image_size": size, "workers": 1, "split": {"folds": folds},
-                                    "synthetic": {"n_images": n_images, "render_size": 32}}), out, progress=False)
+    run(
+        config.validate(
+            "prepare",
+            {
+                "image_size": size,
+                "workers": 1,
+                "split": {"folds": folds},
+                "synthetic": {"n_images": n_images, "render_size": 32},
+            },
+        ),
+        out,
+        progress=False,
+    )
     return load_prepared(out)

@@ -7,7 +7,9 @@ from tests.conftest import ROOT
 
 
 def _pins(lines):
-    return {re.split(r"[=<>!~]", s, maxsplit=1)[0].strip().lower(): s.replace(" ", "") for s in lines}
+    return {
+        re.split(r"[=<>!~]", s, maxsplit=1)[0].strip().lower(): s.replace(" ", "") for s in lines
+    }
 
 
 def test_environment_yml_and_pyproject_pin_the_same_versions():
@@ -18,8 +20,19 @@ def test_environment_yml_and_pyproject_pin_the_same_versions():
     assert "python=3.11" in env["dependencies"] and "-e ." in pip
     assert _pins([p for p in pip if p != "-e ."]) == wanted
     assert all("==" in spec for spec in wanted.values()), "every dependency is pinned"
-    for name in ("torch", "torchvision", "jupyterlab", "papermill", "nbconvert", "scikit-learn", "pandas",
-                 "seaborn", "grad-cam", "dvc", "opencv-python-headless"):
+    for name in (
+        "torch",
+        "torchvision",
+        "jupyterlab",
+        "papermill",
+        "nbconvert",
+        "scikit-learn",
+        "pandas",
+        "seaborn",
+        "grad-cam",
+        "dvc",
+        "opencv-python-headless",
+    ):
         assert name in wanted, name
     assert wanted["torch"] == "torch==2.14.1" and wanted["torchvision"] == "torchvision==0.29.1"
     assert int(wanted["opencv-python-headless"].split("==")[1].split(".")[0]) < 5

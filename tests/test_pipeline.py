@@ -1,4 +1,5 @@
 """`dvc repro` on the tiny profile, in a copy of the project: the stages, the HTML, the metrics."""
+
 import json
 import os
 import shutil
@@ -9,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from maskutils.publish.html import check_offline, remote_resources
-
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -18,7 +18,9 @@ pytestmark = pytest.mark.slow
 def _run(cmd, cwd):
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     out = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, f"{' '.join(cmd)} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+    assert out.returncode == 0, (
+        f"{' '.join(cmd)} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+    )
     return out.stdout + out.stderr
 
 
@@ -44,24 +46,39 @@ def test_eda_report_and_metrics(project):
     assert page.count("data:image/png;base64,") >= 4  # class counts, sizes, samples, duplicates
     for heading in ("Classes", "Near-duplicates", "Shortcut check", "Split"):
         assert heading in page
-    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in page  # no warnings shown to readers
+    assert (
+        'data-mime-type="application/vnd.jupyter.stderr"' not in page
+    )  # no warnings shown to readers
     metrics = json.loads((project / "reports" / "metrics" / "eda.json").read_text())
     assert metrics["n_images"] == 150 and metrics["duplicates"]["groups_across_splits"] == 0
 
 
 def test_train_report_models_and_metrics(project):
     page = (project / "reports" / "02_train.html").read_text()
-    assert remote_resources(page) == [] and 'data-mime-type="application/vnd.jupyter.stderr"' not in page
-    for heading in ("Model comparison", "Training curves", "Test results of the CNN", "Where it goes wrong"):
+    assert (
+        remote_resources(page) == []
+        and 'data-mime-type="application/vnd.jupyter.stderr"' not in page
+    )
+    for heading in (
+        "Model comparison",
+        "Training curves",
+        "Test results of the CNN",
+        "Where it goes wrong",
+    ):
         assert heading in page
     metrics = json.loads((project / "reports" / "metrics" / "train.json").read_text())
     assert set(metrics["models"]) == {"cnn", "baseline"} and metrics["split"]["test"] == 30
-    assert (project / "models" / "cnn.pt").is_file() and (project / "data" / "train" / "predictions_cnn.csv").is_file()
+    assert (project / "models" / "cnn.pt").is_file() and (
+        project / "data" / "train" / "predictions_cnn.csv"
+    ).is_file()
 
 
 def test_kfold_report_and_metrics(project):
     page = (project / "reports" / "03_kfold.html").read_text()
-    assert remote_resources(page) == [] and 'data-mime-type="application/vnd.jupyter.stderr"' not in page
+    assert (
+        remote_resources(page) == []
+        and 'data-mime-type="application/vnd.jupyter.stderr"' not in page
+    )
     metrics = json.loads((project / "reports" / "metrics" / "kfold.json").read_text())
     assert metrics["k"] == 3 and len(metrics["per_fold"]) == 3 and "macro_f1" in metrics["summary"]
     assert len(list((project / "data" / "kfold").glob("fold*_predictions.csv"))) == 3
@@ -74,7 +91,9 @@ def test_bias_report_and_metrics(project):
         assert heading in page
     metrics = json.loads((project / "reports" / "metrics" / "bias.json").read_text())
     assert set(metrics["attributes"]) == {"gender", "age", "skin_tone", "gender x age"}
-    assert metrics["mitigation"]["method"] == "both" and metrics["n"] == 120  # the pool, out of fold
+    assert (
+        metrics["mitigation"]["method"] == "both" and metrics["n"] == 120
+    )  # the pool, out of fold
     assert len(list((project / "data" / "bias").glob("fold*_predictions.csv"))) == 3
 
 
@@ -95,8 +114,15 @@ def test_detect_report_and_metrics(project):
 
 def test_every_report_opens_offline_and_the_index_links_them(project):
     pages = sorted((project / "reports").glob("*.html"))
-    assert [p.name for p in pages] == ["01_eda.html", "02_train.html", "03_kfold.html", "04_bias.html",
-                                       "05_gradcam.html", "06_detect.html", "index.html"]
+    assert [p.name for p in pages] == [
+        "01_eda.html",
+        "02_train.html",
+        "03_kfold.html",
+        "04_bias.html",
+        "05_gradcam.html",
+        "06_detect.html",
+        "index.html",
+    ]
     for page in pages:
         assert check_offline(page) == [], page.name
         assert page.stat().st_size < 4_000_000, page.name
@@ -106,6 +132,7 @@ def test_every_report_opens_offline_and_the_index_links_them(project):
 
 
 # The two tests below change params in the project: they run last.
+
 
 def test_display_param_reruns_only_eda(project):
     params = project / "params" / "eda.yaml"
@@ -119,6 +146,14 @@ def test_display_param_reruns_only_eda(project):
 def test_param_typo_fails_the_stage(project):
     params = project / "params" / "eda.yaml"
     params.write_text(params.read_text() + "sample_per_clas: 2\n")
-    out = subprocess.run(["dvc", "repro"], cwd=project, capture_output=True, text=True,
-                         env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
+    out = subprocess.run(
+        ["dvc", "repro"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        },
+    )
     assert out.returncode != 0 and "unknown key 'sample_per_clas'" in out.stdout + out.stderr

@@ -1,4 +1,5 @@
 """Figures of the train report: curves, confusion matrices, PR curves, image galleries."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -16,7 +17,12 @@ def training_curves(histories: dict[str, pd.DataFrame]):
         row[0].set(title=f"{name}: loss", xlabel="epoch", ylabel="cross-entropy")
         row[1].plot(h["epoch"], h["train_accuracy"], label="train accuracy", linestyle=":")
         row[1].plot(h["epoch"], h["val_macro_f1"], label="validation macro-F1")
-        row[1].set(title=f"{name}: validation macro-F1", xlabel="epoch", ylabel="score (0-1)", ylim=(0, 1.02))
+        row[1].set(
+            title=f"{name}: validation macro-F1",
+            xlabel="epoch",
+            ylabel="score (0-1)",
+            ylim=(0, 1.02),
+        )
         for ax in row:
             ax.legend(loc="best", fontsize=8)
     return fig
@@ -26,9 +32,20 @@ def confusion(metrics: dict, title: str):
     """Counts and row-normalised confusion matrices side by side."""
     classes = metrics["classes"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for ax, key, fmt, name in ((axes[0], "confusion", "d", "counts"), (axes[1], "confusion_normalized", ".2f", "share of true class")):
-        sns.heatmap(np.array(metrics[key]), annot=True, fmt=fmt, cmap="Blues", cbar=False, ax=ax,
-                    xticklabels=classes, yticklabels=classes)
+    for ax, key, fmt, name in (
+        (axes[0], "confusion", "d", "counts"),
+        (axes[1], "confusion_normalized", ".2f", "share of true class"),
+    ):
+        sns.heatmap(
+            np.array(metrics[key]),
+            annot=True,
+            fmt=fmt,
+            cmap="Blues",
+            cbar=False,
+            ax=ax,
+            xticklabels=classes,
+            yticklabels=classes,
+        )
         ax.set(title=f"{title}: {name}", xlabel="predicted class", ylabel="true class")
     return fig
 
@@ -38,9 +55,18 @@ def pr_curves(curves: dict[str, dict], title: str):
     for c, cv in curves.items():
         axes[0].plot(cv["recall"], cv["precision"], label=f"{c} (AUC {cv['pr_auc']:.3f})")
         axes[1].plot(cv["fpr"], cv["tpr"], label=f"{c} (AUC {cv['roc_auc']:.3f})")
-    axes[0].set(title=f"{title}: precision-recall (one vs rest)", xlabel="recall", ylabel="precision", ylim=(0, 1.02))
+    axes[0].set(
+        title=f"{title}: precision-recall (one vs rest)",
+        xlabel="recall",
+        ylabel="precision",
+        ylim=(0, 1.02),
+    )
     axes[1].plot([0, 1], [0, 1], color="grey", linestyle=":")
-    axes[1].set(title=f"{title}: ROC (one vs rest)", xlabel="false positive rate", ylabel="true positive rate")
+    axes[1].set(
+        title=f"{title}: ROC (one vs rest)",
+        xlabel="false positive rate",
+        ylabel="true positive rate",
+    )
     for ax in axes:
         ax.legend(loc="lower left", fontsize=8)
     return fig
@@ -51,7 +77,9 @@ def gallery(images: np.ndarray, rows: list[int], captions: list[str], title: str
     if not rows:
         return None
     nrow = -(-len(rows) // per_row)
-    fig, axes = plt.subplots(nrow, per_row, figsize=(1.7 * per_row, 2.0 * nrow + 0.4), squeeze=False)
+    fig, axes = plt.subplots(
+        nrow, per_row, figsize=(1.7 * per_row, 2.0 * nrow + 0.4), squeeze=False
+    )
     for ax in axes.flat:
         ax.axis("off")
     for ax, r, cap in zip(axes.flat, rows, captions):
@@ -65,8 +93,13 @@ def fold_curves(histories: dict[int, "pd.DataFrame"], per_row: int = 5):
     """Small multiples: training loss and validation macro-F1 per epoch, one panel per fold."""
     n = len(histories)
     nrow = -(-n // per_row)
-    fig, axes = plt.subplots(nrow, min(n, per_row), figsize=(2.6 * min(n, per_row), 2.4 * nrow + 0.4),
-                             squeeze=False, sharey=True)
+    fig, axes = plt.subplots(
+        nrow,
+        min(n, per_row),
+        figsize=(2.6 * min(n, per_row), 2.4 * nrow + 0.4),
+        squeeze=False,
+        sharey=True,
+    )
     for ax in axes.flat:
         ax.axis("off")
     for ax, (k, h) in zip(axes.flat, sorted(histories.items())):
@@ -82,12 +115,19 @@ def fold_curves(histories: dict[int, "pd.DataFrame"], per_row: int = 5):
 
 def per_class_f1(folds: "pd.DataFrame", classes: list[str]):
     """F1 of each class in each fold (dots) and its mean (bar)."""
-    long = folds.melt(id_vars="fold", value_vars=[f"f1_{c}" for c in classes], var_name="class", value_name="F1")
+    long = folds.melt(
+        id_vars="fold", value_vars=[f"f1_{c}" for c in classes], var_name="class", value_name="F1"
+    )
     long["class"] = long["class"].str[3:]
     fig, ax = plt.subplots(figsize=(7, 3.2))
     sns.barplot(data=long, x="class", y="F1", order=classes, errorbar=None, color="#c6dbef", ax=ax)
     sns.stripplot(data=long, x="class", y="F1", order=classes, color="#08519c", size=5, ax=ax)
-    ax.set(title="F1 per class across folds (dots: folds, bars: mean)", xlabel="class", ylabel="F1 (0-1)", ylim=(0, 1.02))
+    ax.set(
+        title="F1 per class across folds (dots: folds, bars: mean)",
+        xlabel="class",
+        ylabel="F1 (0-1)",
+        ylim=(0, 1.02),
+    )
     return fig
 
 
@@ -108,7 +148,12 @@ def group_before_after(result: dict, metric: str, label: str, title: str):
         ax.errorbar(xs, val, yerr=[val - lo, hi - val], fmt="none", ecolor=colour, capsize=3)
         ax.scatter(xs[judged], val[judged], color=colour, label=mod, zorder=3)
         ax.scatter(xs[~judged], val[~judged], facecolors="white", edgecolors=colour, zorder=3)
-    ax.set_xticks(x, groups, rotation=30 if len(groups) > 4 else 0, ha="right" if len(groups) > 4 else "center")
+    ax.set_xticks(
+        x,
+        groups,
+        rotation=30 if len(groups) > 4 else 0,
+        ha="right" if len(groups) > 4 else "center",
+    )
     ax.set(title=title, xlabel="group", ylabel=f"{label} (0-1)")
     ax.legend(fontsize=8, loc="lower left")
     return fig

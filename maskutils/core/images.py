@@ -4,6 +4,7 @@
 reason: not an image, truncated, a decompression bomb, an unreadable mode. Odd but valid images
 (EXIF-rotated, palette, alpha, grey, CMYK, 16-bit, float) are converted, not rejected.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,7 +14,19 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".jfif"}
+IMAGE_SUFFIXES = {
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".bmp",
+    ".gif",
+    ".webp",
+    ".tif",
+    ".tiff",
+    ".ppm",
+    ".pgm",
+    ".jfif",
+}
 IGNORED_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 
 
@@ -23,7 +36,10 @@ class BadImage(Exception):
 
 def decode(path: str | Path, max_pixels: int = 60_000_000) -> tuple[np.ndarray, str]:
     """(H x W x 3 uint8 RGB array, PIL format name) for the file at `path`."""
-    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # our check below replaces PIL's 89.5M one
+    limit, Image.MAX_IMAGE_PIXELS = (
+        Image.MAX_IMAGE_PIXELS,
+        None,
+    )  # our check below replaces PIL's 89.5M one
     try:
         with Image.open(path) as img:
             fmt = img.format or "unknown"
@@ -79,6 +95,7 @@ def resize(rgb: np.ndarray, size: int) -> np.ndarray:
 
 # ---- the cache: N x 3 x S x S uint8, keyed by the manifest's image ids and the size -----------
 
+
 def cache_key(image_ids, size: int) -> str:
     digest = hashlib.sha1("\n".join(map(str, image_ids)).encode()).hexdigest()[:16]
     return f"{size}-{digest}"
@@ -89,7 +106,9 @@ def save_cache(path: Path, images: np.ndarray, image_ids, size: int) -> None:
     assert images.dtype == np.uint8 and images.ndim == 4 and images.shape[1:] == (3, size, size)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, images)
-    path.with_suffix(".json").write_text(json.dumps({"key": cache_key(image_ids, size), "n": len(images)}))
+    path.with_suffix(".json").write_text(
+        json.dumps({"key": cache_key(image_ids, size), "n": len(images)})
+    )
 
 
 def load_cache(path: Path, image_ids, size: int, mmap: bool = True) -> np.ndarray:
@@ -99,5 +118,7 @@ def load_cache(path: Path, image_ids, size: int, mmap: bool = True) -> np.ndarra
         raise FileNotFoundError(f"image cache {path} not found: run `dvc repro prepare` first")
     meta = json.loads(meta_path.read_text())
     if meta.get("key") != cache_key(image_ids, size):
-        raise ValueError(f"image cache {path} does not match the manifest (stale): run `dvc repro prepare`")
+        raise ValueError(
+            f"image cache {path} does not match the manifest (stale): run `dvc repro prepare`"
+        )
     return np.load(path, mmap_mode="r" if mmap else None)

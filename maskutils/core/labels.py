@@ -1,4 +1,5 @@
 """Canonical classes, the folder-name alias table, and the two tasks of the study."""
+
 from __future__ import annotations
 
 import re
@@ -9,11 +10,28 @@ CLASSES = MASK_TYPES + ("mask", "incorrect")
 TASKS = ("mask_type", "binary")
 
 _ALIASES = {
-    "no_mask": ["no_mask", "nomask", "no mask", "nfm", "without_mask", "without mask", "unmasked", "face"],
+    "no_mask": [
+        "no_mask",
+        "nomask",
+        "no mask",
+        "nfm",
+        "without_mask",
+        "without mask",
+        "unmasked",
+        "face",
+    ],
     "cloth": ["cloth", "cloth_mask", "clothmask", "cloth mask", "fabric"],
     "surgical": ["surgical", "surgicalmask", "surgical_mask", "surgical mask", "srg", "medical"],
     "n95": ["n95", "n95mask", "n95_mask", "n95 mask", "ffp2", "kn95"],
-    "n95_valve": ["n95_valve", "n95-valve", "n95 valve", "n95v", "with_valve", "n95valve", "n95 with valve"],
+    "n95_valve": [
+        "n95_valve",
+        "n95-valve",
+        "n95 valve",
+        "n95v",
+        "with_valve",
+        "n95valve",
+        "n95 with valve",
+    ],
     "mask": ["mask", "with_mask", "with mask", "masked"],
     "incorrect": ["incorrect", "mask_weared_incorrect", "mask_worn_incorrectly", "incorrect_mask"],
 }
@@ -29,7 +47,9 @@ def alias_table(extra: dict[str, str] | None = None) -> dict[str, str]:
     table = {normalise(a): cls for cls, names in _ALIASES.items() for a in names}
     for alias, cls in (extra or {}).items():
         if cls not in CLASSES:
-            raise ValueError(f"alias {alias!r} maps to unknown class {cls!r}; classes are {', '.join(CLASSES)}")
+            raise ValueError(
+                f"alias {alias!r} maps to unknown class {cls!r}; classes are {', '.join(CLASSES)}"
+            )
         table[normalise(alias)] = cls
     return table
 

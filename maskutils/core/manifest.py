@@ -1,4 +1,5 @@
 """The manifest: one row per face image, carried through every stage. Stored as CSV."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,13 +8,47 @@ import pandas as pd
 
 from maskutils.core.labels import CLASSES
 
-CORE = ["image_id", "file", "box_x0", "box_y0", "box_x1", "box_y1", "source", "label", "label_raw",
-        "width", "height", "format", "mean_rgb", "phash", "phash_flip", "dup_group", "dup_size", "quality_flags",
-        "split", "fold", "roi_x0", "roi_y0", "roi_x1", "roi_y1", "cue"]
+CORE = [
+    "image_id",
+    "file",
+    "box_x0",
+    "box_y0",
+    "box_x1",
+    "box_y1",
+    "source",
+    "label",
+    "label_raw",
+    "width",
+    "height",
+    "format",
+    "mean_rgb",
+    "phash",
+    "phash_flip",
+    "dup_group",
+    "dup_size",
+    "quality_flags",
+    "split",
+    "fold",
+    "roi_x0",
+    "roi_y0",
+    "roi_x1",
+    "roi_y1",
+    "cue",
+]
 REQUIRED = ["image_id", "file", "label", "width", "height", "dup_group", "split", "fold"]
 SPLITS = ("train", "val", "test", "excluded")
-_DTYPES = {"image_id": str, "file": str, "label": str, "label_raw": str, "source": str, "format": str,
-           "phash": str, "phash_flip": str, "quality_flags": str, "split": str}
+_DTYPES = {
+    "image_id": str,
+    "file": str,
+    "label": str,
+    "label_raw": str,
+    "source": str,
+    "format": str,
+    "phash": str,
+    "phash_flip": str,
+    "quality_flags": str,
+    "split": str,
+}
 
 
 def attribute_columns(df: pd.DataFrame) -> list[str]:
@@ -42,7 +77,9 @@ def validate(df: pd.DataFrame, origin: str = "manifest") -> None:
     if missing:
         raise ValueError(f"{origin}: missing column(s) {missing}")
     if df["image_id"].duplicated().any():
-        raise ValueError(f"{origin}: duplicate image_id {df['image_id'][df['image_id'].duplicated()].iloc[0]}")
+        raise ValueError(
+            f"{origin}: duplicate image_id {df['image_id'][df['image_id'].duplicated()].iloc[0]}"
+        )
     bad = set(df["label"]) - set(CLASSES)
     if bad:
         raise ValueError(f"{origin}: unknown label(s) {sorted(bad)}")

@@ -3,6 +3,7 @@
 Vectorised over bootstrap replicates: B resamples of N images cost a few array operations,
 so 1,000-replicate intervals on every headline number stay cheap.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,7 +22,11 @@ def _prf(cm: np.ndarray):
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.where(pred > 0, tp / np.maximum(pred, 1), 0.0)
         recall = np.where(true > 0, tp / np.maximum(true, 1), 0.0)
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
+        f1 = np.where(
+            precision + recall > 0,
+            2 * precision * recall / np.maximum(precision + recall, 1e-12),
+            0.0,
+        )
     return precision, recall, f1, true, pred
 
 
@@ -53,8 +58,12 @@ def binary_rates(cm: np.ndarray, positive: int) -> dict[str, float]:
     fp = cm[..., :, positive].sum(-1) - tp
     tn = cm.sum((-2, -1)) - tp - fn - fp
     div = lambda a, b: np.where(b > 0, a / np.maximum(b, 1), np.nan)  # noqa: E731
-    return {"sensitivity": div(tp, tp + fn), "specificity": div(tn, tn + fp),
-            "precision": div(tp, tp + fp), "npv": div(tn, tn + fn)}
+    return {
+        "sensitivity": div(tp, tp + fn),
+        "specificity": div(tn, tn + fp),
+        "precision": div(tp, tp + fp),
+        "npv": div(tn, tn + fn),
+    }
 
 
 def bootstrap_confusions(y_true, y_pred, n: int, reps: int, seed: int) -> np.ndarray:

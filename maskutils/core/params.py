@@ -4,6 +4,7 @@ Every parameter has its default here, in one place. A params file may leave a ke
 default applies) but may not carry a key the schema does not know, or a value of the wrong type
 or outside its allowed set: those are errors that name the file and the key.
 """
+
 from __future__ import annotations
 
 import copy
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 
 class ParamsError(ValueError):
     """A params file or dict that does not match the schema; the message names file and key."""
@@ -72,11 +74,25 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "augment": {"flip": True, "rotation": 30.0, "brightness": 0.2, "crop": 0.8, "noise": 0.03},
         "cnn": {
             "preset": ("small", ("small", "tiny3", "study5_leaky", "study5_relu")),
-            "channels": None, "pool_after": None, "activation": None, "fc": None, "dropout": None,
+            "channels": None,
+            "pool_after": None,
+            "activation": None,
+            "fc": None,
+            "dropout": None,
         },
         "transfer": {
-            "backbone": ("none", ("none", "mobilenet_v2", "mobilenet_v3_small", "resnet50",
-                                                "densenet121", "inception_v3", "xception")),
+            "backbone": (
+                "none",
+                (
+                    "none",
+                    "mobilenet_v2",
+                    "mobilenet_v3_small",
+                    "resnet50",
+                    "densenet121",
+                    "inception_v3",
+                    "xception",
+                ),
+            ),
             "weights": None,
             "freeze": False,
             "head_epochs": 0,
@@ -124,10 +140,23 @@ SCHEMA: dict[str, dict[str, Any]] = {
     },
     "detect": {
         "source": {"kind": ("synthetic", ("synthetic", "voc")), "root": None},
-        "scenes": {"n": 30, "faces_per_scene": 6, "width": 640, "height": 480, "face_min": 32, "face_max": 128,
-                   "seed": 0},
-        "detector": {"kind": "frontal", "scale_factor": 1.1, "min_neighbors": 5, "min_size": 24, "upscale": 1.0,
-                     "nms_iou": 0.3},
+        "scenes": {
+            "n": 30,
+            "faces_per_scene": 6,
+            "width": 640,
+            "height": 480,
+            "face_min": 32,
+            "face_max": 128,
+            "seed": 0,
+        },
+        "detector": {
+            "kind": "frontal",
+            "scale_factor": 1.1,
+            "min_neighbors": 5,
+            "min_size": 24,
+            "upscale": 1.0,
+            "nms_iou": 0.3,
+        },
         "margin": 0.15,
         "iou_threshold": 0.5,
         "buckets": [24, 48, 96],
@@ -157,29 +186,77 @@ OPTIONAL_TYPES = {
     "detect.source.root": (str,),
     "gradcam.shortcut.label": (str,),
 }
-_INTS = lambda v: isinstance(v, list) and v and all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in v)  # noqa: E731
+_INTS = lambda v: (
+    isinstance(v, list)
+    and v
+    and all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in v)
+)  # noqa: E731
 _NAMES = lambda v: isinstance(v, list) and v and all(isinstance(i, str) and i for i in v)  # noqa: E731
 #: keys whose value has a rule of its own: (check, what it must be).
 CHECKS = {
-    "train.class_weights": (lambda v: v in ("auto", "none") or (isinstance(v, list) and v and all(
-        isinstance(i, (int, float)) and not isinstance(i, bool) and i >= 0 for i in v)),
-        "'auto', 'none' or a list of non-negative numbers, one per class"),
+    "train.class_weights": (
+        lambda v: (
+            v in ("auto", "none")
+            or (
+                isinstance(v, list)
+                and v
+                and all(
+                    isinstance(i, (int, float)) and not isinstance(i, bool) and i >= 0 for i in v
+                )
+            )
+        ),
+        "'auto', 'none' or a list of non-negative numbers, one per class",
+    ),
     "train.cnn.channels": (lambda v: v is None or _INTS(v), "null or a list of positive integers"),
-    "train.cnn.pool_after": (lambda v: v is None or (isinstance(v, list) and all(isinstance(i, int) for i in v)),
-                             "null or a list of block indices"),
-    "train.cnn.fc": (lambda v: v is None or (isinstance(v, list) and all(isinstance(i, int) and i > 0 for i in v)),
-                     "null or a list of hidden sizes"),
-    "train.cnn.activation": (lambda v: v in (None, "relu", "leaky_relu"), "null, relu or leaky_relu"),
-    "bias.attributes": (lambda v: v == "auto" or _NAMES(v), "'auto' or a list of manifest column names"),
-    "bias.intersections": (lambda v: v == "auto" or (isinstance(v, list) and all(_NAMES(i) and len(i) >= 2 for i in v)),
-                           "'auto' or a list of column-name lists, e.g. [[gender, age]]"),
-    "bias.mitigation.by": (lambda v: v == "auto" or _NAMES(v), "'auto' or a list of manifest column names"),
-    "detect.detector.kind": (lambda v: isinstance(v, str) and v and set(v.split("+")) <= {
-        "frontal", "frontal_alt", "frontal_alt2", "frontal_alt_tree", "profile"},
-        "frontal, frontal_alt, frontal_alt2, frontal_alt_tree or profile, or several joined with '+'"),
-    "detect.buckets": (lambda v: _INTS(v) and v == sorted(set(v)), "a list of increasing box sides in pixels"),
-    "gradcam.splits": (lambda v: _NAMES(v) and set(v) <= {"train", "val", "test", "excluded"}, "a list of splits (train, val, test, excluded)"),
-    "gradcam.shortcut.splits": (lambda v: _NAMES(v) and set(v) <= {"train", "val", "test", "excluded"}, "a list of splits (train, val, test, excluded)"),
+    "train.cnn.pool_after": (
+        lambda v: v is None or (isinstance(v, list) and all(isinstance(i, int) for i in v)),
+        "null or a list of block indices",
+    ),
+    "train.cnn.fc": (
+        lambda v: (
+            v is None or (isinstance(v, list) and all(isinstance(i, int) and i > 0 for i in v))
+        ),
+        "null or a list of hidden sizes",
+    ),
+    "train.cnn.activation": (
+        lambda v: v in (None, "relu", "leaky_relu"),
+        "null, relu or leaky_relu",
+    ),
+    "bias.attributes": (
+        lambda v: v == "auto" or _NAMES(v),
+        "'auto' or a list of manifest column names",
+    ),
+    "bias.intersections": (
+        lambda v: (
+            v == "auto" or (isinstance(v, list) and all(_NAMES(i) and len(i) >= 2 for i in v))
+        ),
+        "'auto' or a list of column-name lists, e.g. [[gender, age]]",
+    ),
+    "bias.mitigation.by": (
+        lambda v: v == "auto" or _NAMES(v),
+        "'auto' or a list of manifest column names",
+    ),
+    "detect.detector.kind": (
+        lambda v: (
+            isinstance(v, str)
+            and v
+            and set(v.split("+"))
+            <= {"frontal", "frontal_alt", "frontal_alt2", "frontal_alt_tree", "profile"}
+        ),
+        "frontal, frontal_alt, frontal_alt2, frontal_alt_tree or profile, or several joined with '+'",
+    ),
+    "detect.buckets": (
+        lambda v: _INTS(v) and v == sorted(set(v)),
+        "a list of increasing box sides in pixels",
+    ),
+    "gradcam.splits": (
+        lambda v: _NAMES(v) and set(v) <= {"train", "val", "test", "excluded"},
+        "a list of splits (train, val, test, excluded)",
+    ),
+    "gradcam.shortcut.splits": (
+        lambda v: _NAMES(v) and set(v) <= {"train", "val", "test", "excluded"},
+        "a list of splits (train, val, test, excluded)",
+    ),
 }
 #: keys whose values are free-form mappings (names chosen by the user, not by the schema).
 FREE_MAPS = {"prepare.source.aliases", "prepare.split.plant_bias.where", "kfold.overrides"}
@@ -310,7 +387,9 @@ def _check_leaf(rule, value, full: str, origin: str):
     if isinstance(rule, tuple):
         default, allowed = rule
         if value not in allowed:
-            raise ParamsError(f"{origin}: '{key}' is {value!r}; allowed: {', '.join(map(str, allowed))}")
+            raise ParamsError(
+                f"{origin}: '{key}' is {value!r}; allowed: {', '.join(map(str, allowed))}"
+            )
         return value
     if full in CHECKS:
         check, what = CHECKS[full]
@@ -343,7 +422,11 @@ def _check_type(default, value, key: str, origin: str) -> None:
     elif isinstance(default, float):
         ok = isinstance(value, (int, float))
     elif isinstance(default, list):
-        ok = isinstance(value, list) and all(isinstance(v, type(default[0])) for v in value) if default else isinstance(value, list)
+        ok = (
+            isinstance(value, list) and all(isinstance(v, type(default[0])) for v in value)
+            if default
+            else isinstance(value, list)
+        )
     else:
         ok = isinstance(value, type(default))
     if not ok:
@@ -368,6 +451,7 @@ def load(stage: str, path: str | Path) -> dict[str, Any]:
 
 
 # ---- profiles ---------------------------------------------------------------------------------
+
 
 def read_profile(path: str | Path) -> dict[str, dict]:
     """A profile file: {stage: {key: value}} overlays; stages and keys are checked."""
@@ -410,10 +494,14 @@ def write_params(params_dir: Path, profile_names: list[str]) -> list[Path]:
         path = params_dir / "profiles" / f"{name}.yaml"
         if not path.is_file():
             known = sorted(p.stem for p in (params_dir / "profiles").glob("*.yaml"))
-            raise ParamsError(f"no profile {name!r} (looked for {path}); profiles: {', '.join(known)}")
+            raise ParamsError(
+                f"no profile {name!r} (looked for {path}); profiles: {', '.join(known)}"
+            )
         paths.append(path)
     written = []
-    header = f"# Written by `maskutils profile {' '.join(profile_names)}`; README lists every key.\n"
+    header = (
+        f"# Written by `maskutils profile {' '.join(profile_names)}`; README lists every key.\n"
+    )
     for stage, params in compose(paths).items():
         out = params_dir / f"{stage}.yaml"
         out.write_text(header + yaml.safe_dump(params, sort_keys=False))
@@ -423,9 +511,13 @@ def write_params(params_dir: Path, profile_names: list[str]) -> list[Path]:
 
 def kfold_train_params(train: dict, kfold: dict) -> dict[str, Any]:
     """The train params k-fold uses: the train stage's, with `kfold.overrides` applied (checked)."""
-    return validate("train", _deep_update(train, kfold["overrides"]), origin="params/kfold.yaml (overrides)")
+    return validate(
+        "train", _deep_update(train, kfold["overrides"]), origin="params/kfold.yaml (overrides)"
+    )
 
 
-def from_namespace(stage: str, namespace: dict, origin: str = "notebook parameters") -> dict[str, Any]:
+def from_namespace(
+    stage: str, namespace: dict, origin: str = "notebook parameters"
+) -> dict[str, Any]:
     """A stage's params from a notebook's variables (papermill -f injects one per top-level key)."""
     return validate(stage, {k: namespace[k] for k in SCHEMA[stage] if k in namespace}, origin)

@@ -4,6 +4,7 @@ One affine warp per batch does flip, rotation and the random crop together (a cr
 `crop` of each side, moved at random, then scaled back up); brightness and Gaussian noise follow.
 Every random draw comes from the generator passed in, so CPU runs repeat exactly.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,12 +30,18 @@ def augment(x: torch.Tensor, cfg: dict, gen: torch.Generator) -> torch.Tensor:
     def uniform(lo, hi):
         return torch.rand(n, generator=gen, device=dev) * (hi - lo) + lo
 
-    flip = torch.where(torch.rand(n, generator=gen, device=dev) < 0.5, -1.0, 1.0) if cfg["flip"] else torch.ones(n, device=dev)
+    flip = (
+        torch.where(torch.rand(n, generator=gen, device=dev) < 0.5, -1.0, 1.0)
+        if cfg["flip"]
+        else torch.ones(n, device=dev)
+    )
     angle = uniform(-1, 1) * math.radians(cfg["rotation"])
     side = uniform(cfg["crop"], 1.0)  # share of each side kept
     shift_x, shift_y = uniform(-1, 1) * (1 - side), uniform(-1, 1) * (1 - side)
     cos, sin = torch.cos(angle) * side, torch.sin(angle) * side
-    theta = torch.stack([torch.stack([cos * flip, -sin, shift_x], 1), torch.stack([sin * flip, cos, shift_y], 1)], 1)
+    theta = torch.stack(
+        [torch.stack([cos * flip, -sin, shift_x], 1), torch.stack([sin * flip, cos, shift_y], 1)], 1
+    )
     grid = F.affine_grid(theta, list(out.shape), align_corners=False)
     out = F.grid_sample(out, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
     if cfg["brightness"] > 0:

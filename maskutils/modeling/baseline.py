@@ -1,4 +1,5 @@
 """The classical baseline of the study: randomized PCA + SVM, grid-searched with inner CV."""
+
 from __future__ import annotations
 
 import time
@@ -27,18 +28,30 @@ def features(x: np.ndarray, size: int) -> np.ndarray:
     return t.reshape(len(t), -1).numpy()
 
 
-def fit_pca_svm(x: np.ndarray, y: np.ndarray, components: int, size: int, seed: int, inner_folds: int = 3):
+def fit_pca_svm(
+    x: np.ndarray, y: np.ndarray, components: int, size: int, seed: int, inner_folds: int = 3
+):
     """(fitted GridSearchCV, fit seconds)."""
     feats = features(x, size)
     n_comp = int(min(components, len(x) - 1, feats.shape[1]))
-    pipe = Pipeline([
-        ("scale", StandardScaler()),
-        ("pca", PCA(n_components=n_comp, svd_solver="randomized", whiten=True, random_state=seed)),
-        ("svm", SVC(random_state=seed)),
-    ])
+    pipe = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            (
+                "pca",
+                PCA(n_components=n_comp, svd_solver="randomized", whiten=True, random_state=seed),
+            ),
+            ("svm", SVC(random_state=seed)),
+        ]
+    )
     folds = int(min(inner_folds, np.bincount(y)[np.bincount(y) > 0].min()))
-    search = GridSearchCV(pipe, GRID, cv=StratifiedKFold(max(2, folds), shuffle=True, random_state=seed),
-                          scoring="f1_macro", n_jobs=1)
+    search = GridSearchCV(
+        pipe,
+        GRID,
+        cv=StratifiedKFold(max(2, folds), shuffle=True, random_state=seed),
+        scoring="f1_macro",
+        n_jobs=1,
+    )
     t0 = time.perf_counter()
     search.fit(feats, y)
     return search, time.perf_counter() - t0

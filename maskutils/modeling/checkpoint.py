@@ -1,4 +1,5 @@
 """Model files: weights plus what inference needs, readable with torch.load(weights_only=True)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,14 +11,32 @@ from maskutils.modeling.augment import MEAN, STD
 from maskutils.modeling.models import build_cnn, build_transfer
 
 
-def save(model: nn.Module, path: str | Path, *, kind: str, name: str, classes: list[str], image_size: int,
-         task: str, spec: dict | None = None, params: dict | None = None) -> Path:
+def save(
+    model: nn.Module,
+    path: str | Path,
+    *,
+    kind: str,
+    name: str,
+    classes: list[str],
+    image_size: int,
+    task: str,
+    spec: dict | None = None,
+    params: dict | None = None,
+) -> Path:
     """kind 'cnn' (name = preset, spec = its layers) or 'transfer' (name = backbone)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"kind": kind, "name": name, "classes": list(classes), "image_size": int(image_size), "task": task,
-            "spec": spec or {}, "normalise": {"mean": MEAN.tolist(), "std": STD.tolist()},
-            "params": params or {}, "format": 1}
+    meta = {
+        "kind": kind,
+        "name": name,
+        "classes": list(classes),
+        "image_size": int(image_size),
+        "task": task,
+        "spec": spec or {},
+        "normalise": {"mean": MEAN.tolist(), "std": STD.tolist()},
+        "params": params or {},
+        "format": 1,
+    }
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     torch.save({"meta": meta, "state_dict": state}, path)
     return path
@@ -27,7 +46,9 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Modul
     """(model in eval mode, meta). A missing or foreign file is an error naming it."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"model file {path} not found: train one with `dvc repro train`, or pass --model")
+        raise FileNotFoundError(
+            f"model file {path} not found: train one with `dvc repro train`, or pass --model"
+        )
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
         meta, state = blob["meta"], blob["state_dict"]
@@ -38,5 +59,7 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Modul
             model = build_transfer(meta["name"], n, None)
         model.load_state_dict(state)
     except Exception as exc:  # a pickle error, a missing key, mismatched tensors: all say the same
-        raise ValueError(f"{path} is not a maskutils model file ({type(exc).__name__}: {exc})") from None
+        raise ValueError(
+            f"{path} is not a maskutils model file ({type(exc).__name__}: {exc})"
+        ) from None
     return model.to(device).eval(), meta

@@ -10,6 +10,7 @@ Each detected face is cropped with a margin on every side (like the VOC source's
 squashed to the model's image_size and classified. `draw` paints boxes coloured by class with the
 label and probability; `faces_json` is the JSON of boxes written beside the annotated image.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,11 +20,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from maskutils.modeling.checkpoint import load
 from maskutils.core.images import BadImage, decode, resize
+from maskutils.modeling.checkpoint import load
+from maskutils.modeling.fit import predict_proba
 from maskutils.modeling.predict import expand
 from maskutils.prepare.sources.voc import crop_box
-from maskutils.modeling.fit import predict_proba
 
 #: Detector components: cascade file in cv2.data.haarcascades, and whether it also runs mirrored
 #: (the profile cascade knows one side only; the mirror run finds faces turned the other way).
@@ -34,11 +35,24 @@ CASCADES = {
     "frontal_alt_tree": ("haarcascade_frontalface_alt_tree.xml", False),
     "profile": ("haarcascade_profileface.xml", True),
 }
-DEFAULT_DETECTOR = {"kind": "frontal", "scale_factor": 1.1, "min_neighbors": 5, "min_size": 24,
-                    "upscale": 1.0, "nms_iou": 0.3}
+DEFAULT_DETECTOR = {
+    "kind": "frontal",
+    "scale_factor": 1.1,
+    "min_neighbors": 5,
+    "min_size": 24,
+    "upscale": 1.0,
+    "nms_iou": 0.3,
+}
 #: Box colours (RGB) by class; any other class gets a colour from its name.
-COLOURS = {"no_mask": (230, 40, 40), "mask": (40, 200, 70), "cloth": (40, 200, 70), "surgical": (40, 170, 230),
-           "n95": (150, 90, 230), "n95_valve": (230, 120, 220), "incorrect": (250, 160, 20)}
+COLOURS = {
+    "no_mask": (230, 40, 40),
+    "mask": (40, 200, 70),
+    "cloth": (40, 200, 70),
+    "surgical": (40, 170, 230),
+    "n95": (150, 90, 230),
+    "n95_valve": (230, 120, 220),
+    "incorrect": (250, 160, 20),
+}
 
 
 def detector_params(params: dict | None = None) -> dict:
@@ -51,8 +65,10 @@ def detector_params(params: dict | None = None) -> dict:
     parts = str(p["kind"]).split("+")
     bad = [k for k in parts if k not in CASCADES]
     if bad or not parts:
-        raise ValueError(f"detector kind {p['kind']!r}: unknown part(s) {bad}; parts are {', '.join(CASCADES)} "
-                         "(join several with '+')")
+        raise ValueError(
+            f"detector kind {p['kind']!r}: unknown part(s) {bad}; parts are {', '.join(CASCADES)} "
+            "(join several with '+')"
+        )
     if not float(p["scale_factor"]) > 1.0:
         raise ValueError(f"detector scale_factor must be > 1 (got {p['scale_factor']})")
     if int(p["min_neighbors"]) < 0 or int(p["min_size"]) < 1 or not float(p["upscale"]) > 0:
@@ -86,16 +102,28 @@ class Detector:
         grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
         up = float(p["upscale"])
         if up != 1.0:
-            grey = cv2.resize(grey, None, fx=up, fy=up, interpolation=cv2.INTER_LINEAR if up > 1 else cv2.INTER_AREA)
+            grey = cv2.resize(
+                grey,
+                None,
+                fx=up,
+                fy=up,
+                interpolation=cv2.INTER_LINEAR if up > 1 else cv2.INTER_AREA,
+            )
         grey = cv2.equalizeHist(grey)
         side = max(1, int(round(p["min_size"] * up)))
         found = []
         for cascade, mirror in self.parts:
             for flip in (False, True) if mirror else (False,):
                 img = grey[:, ::-1].copy() if flip else grey
-                rects, counts = cascade.detectMultiScale2(img, scaleFactor=float(p["scale_factor"]),
-                                                          minNeighbors=int(p["min_neighbors"]), minSize=(side, side))
-                for (x, y, w, h), n in zip(np.asarray(rects).reshape(-1, 4), np.asarray(counts).reshape(-1)):
+                rects, counts = cascade.detectMultiScale2(
+                    img,
+                    scaleFactor=float(p["scale_factor"]),
+                    minNeighbors=int(p["min_neighbors"]),
+                    minSize=(side, side),
+                )
+                for (x, y, w, h), n in zip(
+                    np.asarray(rects).reshape(-1, 4), np.asarray(counts).reshape(-1)
+                ):
                     if flip:
                         x = img.shape[1] - x - w
                     found.append((x / up, y / up, (x + w) / up, (y + h) / up, float(n)))
@@ -151,13 +179,24 @@ def faces_from(boxes: np.ndarray, probs: np.ndarray, classes: list[str]) -> list
     out = []
     for b, p in zip(boxes, probs):
         k = int(np.argmax(p))
-        out.append({"x0": int(round(b[0])), "y0": int(round(b[1])), "x1": int(round(b[2])), "y1": int(round(b[3])),
-                    "score": float(b[4]) if len(b) > 4 and np.isfinite(b[4]) else None, "class": classes[k], "probability": float(p[k]),
-                    "probabilities": {c: float(v) for c, v in zip(classes, p)}})
+        out.append(
+            {
+                "x0": int(round(b[0])),
+                "y0": int(round(b[1])),
+                "x1": int(round(b[2])),
+                "y1": int(round(b[3])),
+                "score": float(b[4]) if len(b) > 4 and np.isfinite(b[4]) else None,
+                "class": classes[k],
+                "probability": float(p[k]),
+                "probabilities": {c: float(v) for c, v in zip(classes, p)},
+            }
+        )
     return out
 
 
-def find_and_classify(rgb: np.ndarray, detector: Detector, classifier: FaceClassifier) -> list[dict]:
+def find_and_classify(
+    rgb: np.ndarray, detector: Detector, classifier: FaceClassifier
+) -> list[dict]:
     """Detect every face in an RGB array and classify it (see `faces_from`)."""
     boxes = detector(rgb)
     return faces_from(boxes, classifier.classify(rgb, boxes), classifier.classes)
@@ -188,19 +227,44 @@ def draw(rgb: np.ndarray, faces: list[dict], truth: list[dict] | None = None) ->
         y = f["y0"] - th - 3 if f["y0"] - th - 3 >= 0 else f["y1"]
         x = min(max(0, f["x0"]), max(0, img.width - tw - 2))
         d.rectangle([x, y, x + tw + 2, y + th + 3], fill=col)
-        d.text((x + 1 - tx0, y + 1 - ty0), text, fill=(0, 0, 0) if sum(col) > 380 else (255, 255, 255), font=font)
+        d.text(
+            (x + 1 - tx0, y + 1 - ty0),
+            text,
+            fill=(0, 0, 0) if sum(col) > 380 else (255, 255, 255),
+            font=font,
+        )
     return np.asarray(img)
 
 
-def faces_json(file: str, size: tuple[int, int], faces: list[dict], classes: list[str], detector: dict,
-               model: str, margin: float) -> dict:
+def faces_json(
+    file: str,
+    size: tuple[int, int],
+    faces: list[dict],
+    classes: list[str],
+    detector: dict,
+    model: str,
+    margin: float,
+) -> dict:
     """The JSON written per scene: image file and size, settings, and the faces."""
-    return {"file": str(file), "width": int(size[0]), "height": int(size[1]), "classes": list(classes),
-            "detector": dict(detector), "model": str(model), "margin": float(margin), "faces": faces}
+    return {
+        "file": str(file),
+        "width": int(size[0]),
+        "height": int(size[1]),
+        "classes": list(classes),
+        "detector": dict(detector),
+        "model": str(model),
+        "margin": float(margin),
+        "faces": faces,
+    }
 
 
-def annotate_files(paths, model_path: str | Path, out_dir: str | Path | None = None,
-                   detector: dict | None = None, margin: float = 0.15) -> tuple[list[dict], list[dict]]:
+def annotate_files(
+    paths,
+    model_path: str | Path,
+    out_dir: str | Path | None = None,
+    detector: dict | None = None,
+    margin: float = 0.15,
+) -> tuple[list[dict], list[dict]]:
     """Detect and classify faces in image files (folders searched recursively).
 
     Returns (results: one dict per readable file, with `faces` and, with `out_dir`, the paths of
@@ -220,8 +284,15 @@ def annotate_files(paths, model_path: str | Path, out_dir: str | Path | None = N
             continue
         t = time.perf_counter()
         faces = find_and_classify(rgb, det, clf)
-        res = faces_json(str(f), (rgb.shape[1], rgb.shape[0]), faces, clf.classes, det.params, str(model_path),
-                         margin)
+        res = faces_json(
+            str(f),
+            (rgb.shape[1], rgb.shape[0]),
+            faces,
+            clf.classes,
+            det.params,
+            str(model_path),
+            margin,
+        )
         res["seconds"] = time.perf_counter() - t
         if out is not None:
             stem, k = f.stem, 1
@@ -230,8 +301,12 @@ def annotate_files(paths, model_path: str | Path, out_dir: str | Path | None = N
                 stem = f"{f.stem}-{k}"
             used.add(stem)
             Image.fromarray(draw(rgb, faces)).save(out / f"{stem}.faces.png")
-            (out / f"{stem}.faces.json").write_text(json.dumps({k: v for k, v in res.items() if k != "seconds"},
-                                                               indent=1))
-            res["annotated"], res["json"] = str(out / f"{stem}.faces.png"), str(out / f"{stem}.faces.json")
+            (out / f"{stem}.faces.json").write_text(
+                json.dumps({k: v for k, v in res.items() if k != "seconds"}, indent=1)
+            )
+            res["annotated"], res["json"] = (
+                str(out / f"{stem}.faces.png"),
+                str(out / f"{stem}.faces.json"),
+            )
         results.append(res)
     return results, problems

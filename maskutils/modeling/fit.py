@@ -1,4 +1,5 @@
 """The fit loop: cached uint8 tensors in, a trained model and its per-epoch history out."""
+
 from __future__ import annotations
 
 import copy
@@ -12,8 +13,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from maskutils.modeling.augment import augment, to_float
 from maskutils.core.metrics import macro_f1
+from maskutils.modeling.augment import augment, to_float
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -54,13 +55,15 @@ class FitResult:
 
 
 @torch.no_grad()
-def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int = 256, device=None) -> np.ndarray:
+def predict_proba(
+    model: nn.Module, x: torch.Tensor, batch_size: int = 256, device=None
+) -> np.ndarray:
     """Class probabilities for uint8 images (N x 3 x S x S), in batches, in eval mode."""
     device = device or next(model.parameters()).device
     model.eval()
     out = []
     for i in range(0, len(x), batch_size):
-        xb = to_float(torch.as_tensor(x[i:i + batch_size]).to(device, non_blocking=True))
+        xb = to_float(torch.as_tensor(x[i : i + batch_size]).to(device, non_blocking=True))
         if device.type == "cuda":
             xb = xb.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
@@ -85,8 +88,20 @@ class Trainer:
     epoch, so steps of several trainers overlap on a GPU.
     """
 
-    def __init__(self, model: nn.Module, x_train, y_train, x_val, y_val, cfg: dict, n_classes: int,
-                 head_only_epochs: int = 0, head_params=None, sample_weight=None, epoch_size: int | None = None):
+    def __init__(
+        self,
+        model: nn.Module,
+        x_train,
+        y_train,
+        x_val,
+        y_val,
+        cfg: dict,
+        n_classes: int,
+        head_only_epochs: int = 0,
+        head_params=None,
+        sample_weight=None,
+        epoch_size: int | None = None,
+    ):
         self.device = device = resolve_device(cfg["device"])
         seed_everything(cfg["seed"])
         self.gen = torch.Generator(device=device).manual_seed(cfg["seed"])
@@ -98,16 +113,25 @@ class Trainer:
         self.yt = torch.as_tensor(y_train, dtype=torch.long).to(device)
         self.x_val, self.y_val, self.cfg, self.n_classes = x_val, y_val, cfg, n_classes
         weight = class_weights(np.asarray(y_train), n_classes, cfg["class_weights"])
-        self.loss_fn = nn.CrossEntropyLoss(weight=None if weight is None else weight.to(device),
-                                           label_smoothing=cfg["label_smoothing"])
-        self.wt = None if sample_weight is None else torch.as_tensor(sample_weight, dtype=torch.float32).to(device)
-        self.loss_each = nn.CrossEntropyLoss(weight=self.loss_fn.weight, reduction="none",
-                                             label_smoothing=cfg["label_smoothing"])
+        self.loss_fn = nn.CrossEntropyLoss(
+            weight=None if weight is None else weight.to(device),
+            label_smoothing=cfg["label_smoothing"],
+        )
+        self.wt = (
+            None
+            if sample_weight is None
+            else torch.as_tensor(sample_weight, dtype=torch.float32).to(device)
+        )
+        self.loss_each = nn.CrossEntropyLoss(
+            weight=self.loss_fn.weight, reduction="none", label_smoothing=cfg["label_smoothing"]
+        )
         self.epoch_size = min(epoch_size or len(self.xt), len(self.xt))
         self.steps = max(1, -(-self.epoch_size // cfg["batch_size"]))
         self.head_only, self.head_params = head_only_epochs, head_params
         params = head_params if head_only_epochs > 0 else list(self.model.parameters())
-        self.opt, self.sched = _optimiser(params, cfg["lr"], cfg, head_only_epochs or cfg["epochs"], self.steps)
+        self.opt, self.sched = _optimiser(
+            params, cfg["lr"], cfg, head_only_epochs or cfg["epochs"], self.steps
+        )
         self.rows, self.best, self.best_f1, self.best_epoch, self.stale = [], None, -1.0, 0, 0
         self.epochs_done, self.done, self.seconds = 0, False, 0.0
 
@@ -116,25 +140,37 @@ class Trainer:
         cfg, epoch, te = self.cfg, self.epochs_done, time.perf_counter()
         self._global_rng(self.rng_state)
         if self.head_only and epoch == self.head_only:  # phase 2: everything, lower lr
-            self.opt, self.sched = _optimiser(list(self.model.parameters()),
-                                              cfg["lr"] * cfg["transfer"]["finetune_lr_factor"], cfg,
-                                              cfg["epochs"] - epoch, self.steps)
+            self.opt, self.sched = _optimiser(
+                list(self.model.parameters()),
+                cfg["lr"] * cfg["transfer"]["finetune_lr_factor"],
+                cfg,
+                cfg["epochs"] - epoch,
+                self.steps,
+            )
         head_phase = self.head_only and epoch < self.head_only
         _set_trainable(self.model, self.head_params if head_phase else None)
         self.model.train()
         if head_phase:  # a frozen backbone keeps its BatchNorm statistics too
             head = {id(q) for q in self.head_params}
             for mod in self.model.modules():
-                if isinstance(mod, nn.modules.batchnorm._BatchNorm) and not any(id(q) in head for q in mod.parameters()):
+                if isinstance(mod, nn.modules.batchnorm._BatchNorm) and not any(
+                    id(q) in head for q in mod.parameters()
+                ):
                     mod.eval()
-        order = torch.randperm(len(self.xt), generator=self.gen, device=self.device)[:self.epoch_size]
+        order = torch.randperm(len(self.xt), generator=self.gen, device=self.device)[
+            : self.epoch_size
+        ]
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), dtype=torch.long, device=self.device)
         for i in range(0, self.epoch_size, cfg["batch_size"]):
-            idx = order[i:i + cfg["batch_size"]]
-            xb = augment(self.xt[idx], cfg["augment"], self.gen).contiguous(memory_format=torch.channels_last)
+            idx = order[i : i + cfg["batch_size"]]
+            xb = augment(self.xt[idx], cfg["augment"], self.gen).contiguous(
+                memory_format=torch.channels_last
+            )
             yb = self.yt[idx]
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+            with torch.autocast(
+                self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"
+            ):
                 out = self.model(xb)
                 if isinstance(out, tuple):  # inception_v3 in training: (logits, aux_logits)
                     loss = self._loss(out[0], yb, idx) + 0.4 * self._loss(out[1], yb, idx)
@@ -151,8 +187,14 @@ class Trainer:
         self.rng_state = self._global_rng()
         n = self.epoch_size
         train_time = time.perf_counter() - te
-        row = {"epoch": epoch + 1, "train_loss": float(loss_sum) / n, "train_accuracy": int(correct) / n}
-        row.update(_validate(self.model, self.x_val, self.y_val, self.loss_fn, self.device, self.n_classes))
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": float(loss_sum) / n,
+            "train_accuracy": int(correct) / n,
+        }
+        row.update(
+            _validate(self.model, self.x_val, self.y_val, self.loss_fn, self.device, self.n_classes)
+        )
         row["seconds"] = time.perf_counter() - te
         row["train_images_per_second"] = n / train_time
         self.rows.append(row)
@@ -187,11 +229,25 @@ class Trainer:
         return FitResult(self.model.eval(), pd.DataFrame(self.rows), self.best_epoch, self.seconds)
 
 
-def fit(model: nn.Module, x_train, y_train, x_val, y_val, cfg: dict, n_classes: int,
-        head_only_epochs: int = 0, head_params=None, progress: bool = True) -> FitResult:
+def fit(
+    model: nn.Module,
+    x_train,
+    y_train,
+    x_val,
+    y_val,
+    cfg: dict,
+    n_classes: int,
+    head_only_epochs: int = 0,
+    head_params=None,
+    progress: bool = True,
+) -> FitResult:
     """Trains one model to the end (see `Trainer`); a progress bar in a terminal, quiet elsewhere."""
-    trainer = Trainer(model, x_train, y_train, x_val, y_val, cfg, n_classes, head_only_epochs, head_params)
-    with tqdm(total=cfg["epochs"], desc="train", unit="epoch", disable=not progress or None, leave=False) as bar:
+    trainer = Trainer(
+        model, x_train, y_train, x_val, y_val, cfg, n_classes, head_only_epochs, head_params
+    )
+    with tqdm(
+        total=cfg["epochs"], desc="train", unit="epoch", disable=not progress or None, leave=False
+    ) as bar:
         while not trainer.done:
             row = trainer.epoch()
             bar.update()
@@ -220,7 +276,15 @@ def _validate(model, x_val, y_val, loss_fn, device, n_classes) -> dict:
     probs = torch.as_tensor(predict_proba(model, x_val, device=device))
     y = torch.as_tensor(y_val, dtype=torch.long)
     pred = probs.argmax(1).numpy()
-    loss = float(nn.functional.nll_loss(torch.log(probs.clamp_min(1e-12)), y,
-                                        weight=None if loss_fn.weight is None else loss_fn.weight.cpu()))
-    return {"val_loss": loss, "val_accuracy": float((pred == y.numpy()).mean()),
-            "val_macro_f1": macro_f1(np.asarray(y_val), pred, n_classes)}
+    loss = float(
+        nn.functional.nll_loss(
+            torch.log(probs.clamp_min(1e-12)),
+            y,
+            weight=None if loss_fn.weight is None else loss_fn.weight.cpu(),
+        )
+    )
+    return {
+        "val_loss": loss,
+        "val_accuracy": float((pred == y.numpy()).mean()),
+        "val_macro_f1": macro_f1(np.asarray(y_val), pred, n_classes),
+    }

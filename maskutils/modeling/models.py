@@ -4,6 +4,7 @@
 torchvision/timm backbone with a new head. Pretrained weights are read from a
 local file only; nothing is downloaded. Asked for and absent is an error saying where to put it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,14 +16,38 @@ from torch.nn import functional as F
 #: From-scratch networks of the study, by name. channels: one conv3x3+BN+activation block each;
 #: pool_after: block indices followed by 2x2 max-pooling; fc: hidden sizes of the head.
 PRESETS = {
-    "study5_leaky": dict(channels=[32, 64, 128, 256, 256], pool_after=[0, 1, 2, 3, 4], activation="leaky_relu",
-                         fc=[256, 128], dropout=0.2, global_pool=False),
-    "study5_relu": dict(channels=[32, 32, 64, 64, 128], pool_after=[1, 3], activation="relu",
-                        fc=[128], dropout=0.0, global_pool=False),
-    "tiny3": dict(channels=[4, 8, 16], pool_after=[0, 1, 2], activation="relu", fc=[32], dropout=0.0,
-                  global_pool=False),
-    "small": dict(channels=[32, 64, 96, 128], pool_after=[0, 1, 2, 3], activation="relu", fc=[128],
-                  dropout=0.2, global_pool=True),
+    "study5_leaky": dict(
+        channels=[32, 64, 128, 256, 256],
+        pool_after=[0, 1, 2, 3, 4],
+        activation="leaky_relu",
+        fc=[256, 128],
+        dropout=0.2,
+        global_pool=False,
+    ),
+    "study5_relu": dict(
+        channels=[32, 32, 64, 64, 128],
+        pool_after=[1, 3],
+        activation="relu",
+        fc=[128],
+        dropout=0.0,
+        global_pool=False,
+    ),
+    "tiny3": dict(
+        channels=[4, 8, 16],
+        pool_after=[0, 1, 2],
+        activation="relu",
+        fc=[32],
+        dropout=0.0,
+        global_pool=False,
+    ),
+    "small": dict(
+        channels=[32, 64, 96, 128],
+        pool_after=[0, 1, 2, 3],
+        activation="relu",
+        fc=[128],
+        dropout=0.2,
+        global_pool=True,
+    ),
 }
 #: torchvision/timm backbones: (library, constructor name, input size it needs or None).
 BACKBONES = {
@@ -38,8 +63,17 @@ BACKBONES = {
 class CNN(nn.Module):
     """conv3x3(pad 1) + BatchNorm + activation blocks, max-pooling after chosen blocks, an FC head."""
 
-    def __init__(self, n_classes: int, image_size: int, channels, pool_after, activation="relu",
-                 fc=(128,), dropout=0.0, global_pool=False):
+    def __init__(
+        self,
+        n_classes: int,
+        image_size: int,
+        channels,
+        pool_after,
+        activation="relu",
+        fc=(128,),
+        dropout=0.0,
+        global_pool=False,
+    ):
         super().__init__()
         act = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.1)}[activation]
         layers, c_in = [], 3
@@ -102,7 +136,8 @@ def weights_file(name: str, weights: str | None) -> Path | None:
         raise FileNotFoundError(
             f"pretrained weights for {name} not found at {path}. Nothing is downloaded at run time: "
             f"put the {name} ImageNet state dict there (a .pth file), or set transfer.weights to its path, "
-            "or to null to train from random initialisation.")
+            "or to null to train from random initialisation."
+        )
     return path
 
 
@@ -110,6 +145,7 @@ def _cache_name(lib: str, ctor: str) -> str:
     if lib == "timm":
         return f"{ctor}.pth"
     import torchvision
+
     url = torchvision.models.get_model_weights(ctor).DEFAULT.url  # the file torchvision would cache
     return url.rsplit("/", 1)[-1]
 
@@ -122,9 +158,11 @@ def build_transfer(name: str, n_classes: int, weights: str | None = None) -> nn.
     path = weights_file(name, weights)
     if lib == "timm":
         import timm
+
         net = timm.create_model(ctor, pretrained=False)
     else:
         import torchvision
+
         kwargs = {"aux_logits": True, "init_weights": False} if name == "inception_v3" else {}
         net = getattr(torchvision.models, ctor)(weights=None, **kwargs)
     if path is not None:
@@ -149,7 +187,9 @@ def _replace_head(net: nn.Module, name: str, n_classes: int) -> None:
 def head_parameters(model: nn.Module) -> list[nn.Parameter]:
     """The parameters of the replaced head(s): what a frozen-backbone phase trains."""
     net = model.net if isinstance(model, Resized) else model
-    heads = [m for n, m in net.named_modules() if n in ("classifier", "fc", "AuxLogits.fc", "head.fc")]
+    heads = [
+        m for n, m in net.named_modules() if n in ("classifier", "fc", "AuxLogits.fc", "head.fc")
+    ]
     if not heads and hasattr(net, "get_classifier"):
         heads = [net.get_classifier()]
     if isinstance(net, CNN):

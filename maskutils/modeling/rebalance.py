@@ -12,6 +12,7 @@ by gender and age). Two remedies, alone or together:
 Either way an epoch draws as many images as the unbalanced data has (`Trainer(epoch_size=)`):
 the remedy changes what the model sees, not how long it trains.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,7 +29,9 @@ def cells(manifest: pd.DataFrame, rows: np.ndarray, y: np.ndarray, by: list[str]
     return pd.factorize(keys, sort=True)[0]
 
 
-def oversample(rows: np.ndarray, y: np.ndarray, cell: np.ndarray, cap: float, seed: int) -> np.ndarray:
+def oversample(
+    rows: np.ndarray, y: np.ndarray, cell: np.ndarray, cap: float, seed: int
+) -> np.ndarray:
     """`rows` plus repeats drawn from small cells, each towards its class's largest cell."""
     rng = np.random.default_rng(seed)
     extra = []
@@ -56,6 +59,12 @@ def rebalance(manifest: pd.DataFrame, rows: np.ndarray, y: np.ndarray, plan: dic
     if method == "none":
         return rows, None
     if method in ("oversample", "both"):
-        rows = oversample(rows, y, cells(manifest, rows, y, plan["by"]), plan["oversample_cap"], seed)
-    weights = inverse_frequency(cells(manifest, rows, y, plan["by"])) if method in ("reweight", "both") else None
+        rows = oversample(
+            rows, y, cells(manifest, rows, y, plan["by"]), plan["oversample_cap"], seed
+        )
+    weights = (
+        inverse_frequency(cells(manifest, rows, y, plan["by"]))
+        if method in ("reweight", "both")
+        else None
+    )
     return rows, weights

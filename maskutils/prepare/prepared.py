@@ -1,4 +1,5 @@
 """What `prepare` wrote, loaded once: the manifest, problems, info and the image cache."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Perceptual hashes, near-duplicate groups, quality flags and the shortcut check."""
+
 from __future__ import annotations
 
 import cv2
@@ -11,13 +12,12 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.tree import DecisionTreeClassifier
 
-
 ORB_SIZE = 128  # keypoints are found on a 128 px grey copy of each face
 _ORB_PARAMS = dict(nfeatures=200, edgeThreshold=8, patchSize=15, fastThreshold=10)
 
 
 def phash_hex(img: Image.Image, bits: int) -> str:
-    return str(imagehash.phash(img, int(bits ** 0.5)))
+    return str(imagehash.phash(img, int(bits**0.5)))
 
 
 def fingerprint(rgb: np.ndarray) -> dict:
@@ -29,9 +29,15 @@ def fingerprint(rgb: np.ndarray) -> dict:
     img = Image.fromarray(rgb)
     mirror = ImageOps.mirror(img)
     grey = np.asarray(img.convert("L").resize((ORB_SIZE, ORB_SIZE), Image.Resampling.BILINEAR))
-    return {"phash": phash_hex(img, 256), "phash_flip": phash_hex(mirror, 256),
-            "phash64": phash_hex(img, 64), "phash64_flip": phash_hex(mirror, 64),
-            "orb": _orb(grey), "orb_flip": _orb(grey[:, ::-1].copy()), "grey": grey}
+    return {
+        "phash": phash_hex(img, 256),
+        "phash_flip": phash_hex(mirror, 256),
+        "phash64": phash_hex(img, 64),
+        "phash64_flip": phash_hex(mirror, 64),
+        "orb": _orb(grey),
+        "orb_flip": _orb(grey[:, ::-1].copy()),
+        "grey": grey,
+    }
 
 
 def _orb(grey: np.ndarray):
@@ -53,9 +59,11 @@ def hamming_within(hashes: np.ndarray, flips: np.ndarray, distance: int, chunk: 
     """
     pairs = []
     for start in range(0, len(hashes), chunk):
-        block = hashes[start:start + chunk, None, :]
-        d = np.minimum(np.bitwise_count(block ^ hashes[None]).sum(-1, dtype=np.int32),
-                       np.bitwise_count(block ^ flips[None]).sum(-1, dtype=np.int32))
+        block = hashes[start : start + chunk, None, :]
+        d = np.minimum(
+            np.bitwise_count(block ^ hashes[None]).sum(-1, dtype=np.int32),
+            np.bitwise_count(block ^ flips[None]).sum(-1, dtype=np.int32),
+        )
         i, j = np.nonzero(d <= distance)
         i = i + start
         keep = i < j
@@ -84,8 +92,15 @@ def aligned_match(a: dict, b: dict, flip: bool = False) -> tuple[int, float]:
         return 0, 0.0
     grey_b = b["grey"][:, ::-1] if flip else b["grey"]
     size = (ORB_SIZE, ORB_SIZE)
-    warped = cv2.warpAffine(np.ascontiguousarray(grey_b), m, size, flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR)
-    valid = cv2.warpAffine(np.ones_like(grey_b), m, size, flags=cv2.WARP_INVERSE_MAP | cv2.INTER_NEAREST) > 0
+    warped = cv2.warpAffine(
+        np.ascontiguousarray(grey_b), m, size, flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR
+    )
+    valid = (
+        cv2.warpAffine(
+            np.ones_like(grey_b), m, size, flags=cv2.WARP_INVERSE_MAP | cv2.INTER_NEAREST
+        )
+        > 0
+    )
     if valid.mean() < 0.5:
         return int(inliers.sum()), 0.0
     x, y = a["grey"][valid].astype(np.float64), warped[valid].astype(np.float64)
@@ -103,13 +118,19 @@ def near_duplicate_pairs(prints: list[dict], q: dict) -> tuple[np.ndarray, dict]
     keypoint matches agreeing on one transform and the aligned images correlate at
     `min_correlation` or more (either way round). `candidate_distance: 0` turns tier 2 off.
     """
-    direct = hamming_within(hash_bytes([p["phash"] for p in prints]),
-                            hash_bytes([p["phash_flip"] for p in prints]), q["hash_distance"])
+    direct = hamming_within(
+        hash_bytes([p["phash"] for p in prints]),
+        hash_bytes([p["phash_flip"] for p in prints]),
+        q["hash_distance"],
+    )
     known = {(int(i), int(j)) for i, j in direct}
     candidates, verified = set(), set()
     if q["candidate_distance"] > 0:
-        loose = hamming_within(hash_bytes([p["phash64"] for p in prints]),
-                               hash_bytes([p["phash64_flip"] for p in prints]), q["candidate_distance"])
+        loose = hamming_within(
+            hash_bytes([p["phash64"] for p in prints]),
+            hash_bytes([p["phash64_flip"] for p in prints]),
+            q["candidate_distance"],
+        )
         candidates = {(int(i), int(j)) for i, j in loose} - known
         for i, j in sorted(candidates):
             for flip in (False, True):
@@ -118,7 +139,11 @@ def near_duplicate_pairs(prints: list[dict], q: dict) -> tuple[np.ndarray, dict]
                     verified.add((i, j))
                     break
     pairs = np.array(sorted(known | verified), dtype=np.int64).reshape(-1, 2)
-    return pairs, {"hash_pairs": len(known), "candidate_pairs": len(candidates), "verified_pairs": len(verified)}
+    return pairs, {
+        "hash_pairs": len(known),
+        "candidate_pairs": len(candidates),
+        "verified_pairs": len(verified),
+    }
 
 
 def duplicate_groups(pairs: np.ndarray, n: int) -> np.ndarray:
@@ -155,8 +180,14 @@ def duplicate_summary(manifest: pd.DataFrame) -> dict:
         "groups_across_classes": int((by["label"].nunique() > 1).sum()),
         "groups_across_sources": int((by["source"].nunique() > 1).sum()),
         # val and excluded (planted bias) rows belong to the training pool: only pool vs test counts
-        "groups_across_splits": int((by["split"].apply(
-            lambda s: s.replace({"val": "train", "excluded": "train"}).nunique()) > 1).sum()),
+        "groups_across_splits": int(
+            (
+                by["split"].apply(
+                    lambda s: s.replace({"val": "train", "excluded": "train"}).nunique()
+                )
+                > 1
+            ).sum()
+        ),
     }
 
 
@@ -175,6 +206,16 @@ def shortcut_check(manifest: pd.DataFrame, seed: int = 0) -> dict:
     if folds < 2:
         return {"baseline": baseline, "tree": baseline, "folds": 0, "features": list(x.columns)}
     cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    scores = cross_val_score(DecisionTreeClassifier(max_depth=3, random_state=seed), x, y,
-                             cv=cv, scoring="balanced_accuracy")
-    return {"baseline": float(baseline), "tree": float(scores.mean()), "folds": folds, "features": list(x.columns)}
+    scores = cross_val_score(
+        DecisionTreeClassifier(max_depth=3, random_state=seed),
+        x,
+        y,
+        cv=cv,
+        scoring="balanced_accuracy",
+    )
+    return {
+        "baseline": float(baseline),
+        "tree": float(scores.mean()),
+        "folds": folds,
+        "features": list(x.columns),
+    }

@@ -1,4 +1,5 @@
 """The `prepare` stage: source -> manifest -> quality -> splits -> image cache."""
+
 from __future__ import annotations
 
 import json
@@ -26,12 +27,24 @@ def list_source(params: dict, out_dir: Path) -> Listing:
     src = params["source"]
     if src["kind"] == "synthetic":
         syn = params["synthetic"]
-        rows = generate(out_dir / "synthetic", syn["n_images"], syn["render_size"], syn["classes"],
-                        params["seed"], syn["spurious_cue"]["label"], syn["spurious_cue"]["fraction"])
+        rows = generate(
+            out_dir / "synthetic",
+            syn["n_images"],
+            syn["render_size"],
+            syn["classes"],
+            params["seed"],
+            syn["spurious_cue"]["label"],
+            syn["spurious_cue"]["fraction"],
+        )
         items = []
         for row in rows:
             rel = Path(row["file"]).relative_to(out_dir).as_posix()
-            items.append(Item(file=row.pop("file"), rows=[{**row, "image_id": rel.split("/")[-1][:-4], "source": "synthetic"}]))
+            items.append(
+                Item(
+                    file=row.pop("file"),
+                    rows=[{**row, "image_id": rel.split("/")[-1][:-4], "source": "synthetic"}],
+                )
+            )
         return Listing(items, [])
     if not src["root"]:
         raise ValueError(f"params: source.root is required for source.kind {src['kind']!r}")
@@ -52,7 +65,9 @@ def process_item(item, size: int, q: dict, voc: dict):
         raw = row.pop("raw_box", None)
         face = rgb
         if raw is not None:
-            box, reason = crop_box(raw, voc["margin"], rgb.shape[1], rgb.shape[0], voc["min_box_side"])
+            box, reason = crop_box(
+                raw, voc["margin"], rgb.shape[1], rgb.shape[0], voc["min_box_side"]
+            )
             if box is None:
                 problems.append(problem(f"{item.file}#{row['image_id']}", reason))
                 continue
@@ -61,8 +76,16 @@ def process_item(item, size: int, q: dict, voc: dict):
         h, w = face.shape[:2]
         mean = float(face.mean())
         fp = fingerprint(face)
-        row.update(file=item.file, width=w, height=h, format=fmt, mean_rgb=round(mean, 2),
-                   phash=fp["phash"], phash_flip=fp["phash_flip"], quality_flags=flags(w, h, mean, q))
+        row.update(
+            file=item.file,
+            width=w,
+            height=h,
+            format=fmt,
+            mean_rgb=round(mean, 2),
+            phash=fp["phash"],
+            phash_flip=fp["phash_flip"],
+            quality_flags=flags(w, h, mean, q),
+        )
         rows.append(row)
         images.append(resize(face, size).transpose(2, 0, 1))
         prints.append(fp)
@@ -85,12 +108,20 @@ def run(params: dict, out_dir: Path, progress: bool = True, splits: bool = True)
         with get_context("spawn").Pool(params["workers"]) as pool:
             results = pool.imap(work, listing.items, chunksize=64)
             for r, im, fp, p in tqdm(results, **bar):
-                rows += r; images += im; prints += fp; problems += p
+                rows += r
+                images += im
+                prints += fp
+                problems += p
     else:
         for r, im, fp, p in tqdm(map(work, listing.items), **bar):
-            rows += r; images += im; prints += fp; problems += p
+            rows += r
+            images += im
+            prints += fp
+            problems += p
     if not rows:
-        raise ValueError(f"no readable images in the source ({len(problems)} problems; first: {problems[:1]})")
+        raise ValueError(
+            f"no readable images in the source ({len(problems)} problems; first: {problems[:1]})"
+        )
     t_decode = time.perf_counter() - t0
     df = pd.DataFrame(rows)
     if params["source"]["kind"] == "synthetic":
@@ -102,7 +133,14 @@ def run(params: dict, out_dir: Path, progress: bool = True, splits: bool = True)
     df["dup_size"] = df.groupby("dup_group")["image_id"].transform("size")
     sp = params["split"]
     if splits:
-        df = assign(df, sp["test_fraction"], sp["val_fraction"], sp["folds"], params["seed"], sp["plant_bias"])
+        df = assign(
+            df,
+            sp["test_fraction"],
+            sp["val_fraction"],
+            sp["folds"],
+            params["seed"],
+            sp["plant_bias"],
+        )
     else:
         df["split"], df["fold"] = "test", -1
     df = df[[c for c in mf.CORE if c in df.columns] + mf.attribute_columns(df)]
@@ -110,8 +148,13 @@ def run(params: dict, out_dir: Path, progress: bool = True, splits: bool = True)
     pd.DataFrame(problems, columns=["file", "reason"]).to_csv(out_dir / "problems.csv", index=False)
     save_cache(out_dir / "images.npy", np.stack(images), df["image_id"].tolist(), size)
     info = {
-        "params": params, "n_images": len(df), "n_files": len(listing.items), "n_problems": len(problems),
-        "dropped_by_params": listing.dropped, "image_size": size, "near_duplicates": dup_stats,
+        "params": params,
+        "n_images": len(df),
+        "n_files": len(listing.items),
+        "n_problems": len(problems),
+        "dropped_by_params": listing.dropped,
+        "image_size": size,
+        "near_duplicates": dup_stats,
         "seconds": {"decode": round(t_decode, 2), "total": round(time.perf_counter() - t0, 2)},
     }
     (out_dir / "info.json").write_text(json.dumps(info, indent=2))

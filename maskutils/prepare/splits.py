@@ -1,4 +1,5 @@
 """Stratified train/val/test split and k-fold assignment that keep near-duplicate groups whole."""
+
 from __future__ import annotations
 
 import warnings
@@ -24,8 +25,10 @@ def fold_ids(labels, groups, folds: int, seed: int) -> np.ndarray:
     """Fold number (0..folds-1) per row: stratified by label, every group inside one fold."""
     out = np.full(len(labels), -1, dtype=int)
     if len(np.unique(groups)) < folds or np.unique(labels, return_counts=True)[1].max() < folds:
-        raise ValueError(f"split.folds={folds} needs at least {folds} images of one class (in separate "
-                         f"duplicate groups) in the training pool; it has {len(labels)} images")
+        raise ValueError(
+            f"split.folds={folds} needs at least {folds} images of one class (in separate "
+            f"duplicate groups) in the training pool; it has {len(labels)} images"
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
@@ -34,8 +37,14 @@ def fold_ids(labels, groups, folds: int, seed: int) -> np.ndarray:
     return out
 
 
-def assign(manifest: pd.DataFrame, test_fraction: float, val_fraction: float, folds: int, seed: int,
-           plant_bias: dict | None = None) -> pd.DataFrame:
+def assign(
+    manifest: pd.DataFrame,
+    test_fraction: float,
+    val_fraction: float,
+    folds: int,
+    seed: int,
+    plant_bias: dict | None = None,
+) -> pd.DataFrame:
     """Adds `split` (train / val / test / excluded) and `fold` (-1 for test rows).
 
     Rows with `cue` set (the planted spurious cue) may only be in the training pool, and so may
@@ -46,7 +55,9 @@ def assign(manifest: pd.DataFrame, test_fraction: float, val_fraction: float, fo
     """
     df = manifest.copy()
     labels, groups = df["label"].astype(str).to_numpy(), df["dup_group"].to_numpy()
-    forced = df["cue"].fillna(False).astype(bool).to_numpy() if "cue" in df else np.zeros(len(df), bool)
+    forced = (
+        df["cue"].fillna(False).astype(bool).to_numpy() if "cue" in df else np.zeros(len(df), bool)
+    )
     forced = np.isin(groups, groups[forced])
     split = np.array(["train"] * len(df), dtype=object)
     free = np.flatnonzero(~forced)
@@ -70,7 +81,9 @@ def _planted_drop(df: pd.DataFrame, split: np.ndarray, plant: dict, seed: int) -
     match = split == "train"
     for column, value in plant["where"].items():
         if column not in df.columns:
-            raise KeyError(f"split.plant_bias.where.{column}: the manifest has no column {column!r}")
+            raise KeyError(
+                f"split.plant_bias.where.{column}: the manifest has no column {column!r}"
+            )
         match &= df[column].astype(str).to_numpy() == str(value)
     rows = np.flatnonzero(match)
     rng = np.random.default_rng(seed + 3)

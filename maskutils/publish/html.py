@@ -1,4 +1,5 @@
 """Rendering executed notebooks to self-contained, offline HTML, and writing metrics JSON."""
+
 from __future__ import annotations
 
 import html as html_lib
@@ -17,10 +18,17 @@ TEMPLATES = Path(__file__).parent / "templates"
 def to_html(executed: str | Path, html: str | Path) -> Path:
     """Executed notebook -> HTML with inputs hidden, figures embedded and no remote resources."""
     nb = nbformat.read(str(executed), as_version=4)
-    exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)],
-                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
-                            embed_images=True)
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": _title(nb, executed)}})
+    exporter = HTMLExporter(
+        template_name="offline",
+        extra_template_basedirs=[str(TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    body, _ = exporter.from_notebook_node(
+        nb, resources={"metadata": {"name": _title(nb, executed)}}
+    )
     problems = offline_problems(body)
     if problems:
         raise ValueError(f"{html}: not a self-contained offline page: {problems[:3]}")
@@ -37,13 +45,40 @@ def to_html(executed: str | Path, html: str | Path) -> Path:
 # it is allowed; so is <link rel="canonical|alternate|author|license|...">.
 LOCAL_SCHEMES = frozenset({"", "data", "file", "about", "blob", "javascript"})
 _LOADS = {  # tag -> attributes whose URL the browser fetches on its own
-    "script": ("src",), "img": ("src", "srcset"), "source": ("src", "srcset"), "iframe": ("src",),
-    "frame": ("src",), "embed": ("src",), "object": ("data",), "video": ("src", "poster"),
-    "audio": ("src",), "track": ("src",), "input": ("src",), "base": ("href",),
-    "image": ("href", "xlink:href"), "use": ("href", "xlink:href"), "feimage": ("href", "xlink:href"),
+    "script": ("src",),
+    "img": ("src", "srcset"),
+    "source": ("src", "srcset"),
+    "iframe": ("src",),
+    "frame": ("src",),
+    "embed": ("src",),
+    "object": ("data",),
+    "video": ("src", "poster"),
+    "audio": ("src",),
+    "track": ("src",),
+    "input": ("src",),
+    "base": ("href",),
+    "image": ("href", "xlink:href"),
+    "use": ("href", "xlink:href"),
+    "feimage": ("href", "xlink:href"),
 }
-_NAVIGATION_RELS = frozenset({"alternate", "author", "bookmark", "canonical", "external", "help", "license",
-                              "next", "nofollow", "noopener", "noreferrer", "prev", "search", "tag"})
+_NAVIGATION_RELS = frozenset(
+    {
+        "alternate",
+        "author",
+        "bookmark",
+        "canonical",
+        "external",
+        "help",
+        "license",
+        "next",
+        "nofollow",
+        "noopener",
+        "noreferrer",
+        "prev",
+        "search",
+        "tag",
+    }
+)
 _CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)'"\s]*))\s*\)""", re.I)
 _CSS_IMPORT = re.compile(r"""@import\s+(?:"([^"]*)"|'([^']*)')""", re.I)
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\";]+)", re.I)
@@ -80,11 +115,13 @@ class _Resources(HTMLParser):
         a = {k.lower(): (v or "") for k, v in attrs}
         for attr in _LOADS.get(tag, ()):
             if attr in a:
-                for url in (_srcset(a[attr]) if attr == "srcset" else [a[attr]]):
+                for url in _srcset(a[attr]) if attr == "srcset" else [a[attr]]:
                     self.loads.append((line, f"<{tag} {attr}>", url))
         if tag == "link" and "href" in a:
             rels = set(a.get("rel", "").lower().split())
-            if not rels or rels - _NAVIGATION_RELS:  # stylesheet, icon, preload, preconnect, manifest, ...
+            if (
+                not rels or rels - _NAVIGATION_RELS
+            ):  # stylesheet, icon, preload, preconnect, manifest, ...
                 self.loads.append((line, f"<link rel={a.get('rel', '')!r} href>", a["href"]))
         if tag == "meta" and a.get("http-equiv", "").lower() == "refresh":
             m = _REFRESH_URL.search(a.get("content", ""))
@@ -96,7 +133,9 @@ class _Resources(HTMLParser):
             src = a.get("src", "").strip()
             if not src.lower().startswith("data:"):
                 self.images.append((line, src or "(no src)"))
-            elif "srcset" in a and any(not u.lower().startswith("data:") for u in _srcset(a["srcset"])):
+            elif "srcset" in a and any(
+                not u.lower().startswith("data:") for u in _srcset(a["srcset"])
+            ):
                 self.images.append((line, a["srcset"]))
         if tag == "style":
             self._style = True
@@ -138,7 +177,11 @@ def remote_resources(body: str) -> list[str]:
     icons, preloads; not navigational rels), @import and url() in <style> blocks and style attributes,
     and meta refresh. Plain <a href> links are allowed: they load nothing.
     """
-    return [f"line {line}: {what} {_short(url)}" for line, what, url in _parse(body).loads if is_remote(url)]
+    return [
+        f"line {line}: {what} {_short(url)}"
+        for line, what, url in _parse(body).loads
+        if is_remote(url)
+    ]
 
 
 def unembedded_images(body: str) -> list[str]:
@@ -149,11 +192,17 @@ def unembedded_images(body: str) -> list[str]:
 def offline_problems(body: str) -> list[str]:
     """remote_resources + unembedded_images of one page, parsed once: empty for a self-contained page."""
     p = _parse(body)
-    return ([f"remote: line {line}: {what} {_short(url)}" for line, what, url in p.loads if is_remote(url)]
-            + [f"image not embedded: line {line}: <img src> {_short(src)}" for line, src in p.images])
+    return [
+        f"remote: line {line}: {what} {_short(url)}"
+        for line, what, url in p.loads
+        if is_remote(url)
+    ] + [f"image not embedded: line {line}: <img src> {_short(src)}" for line, src in p.images]
 
 
-_STDERR = re.compile(r"""data-mime-type=["']application/vnd\.jupyter\.stderr["'][^>]*>\s*<pre>(.*?)</pre>""", re.S | re.I)
+_STDERR = re.compile(
+    r"""data-mime-type=["']application/vnd\.jupyter\.stderr["'][^>]*>\s*<pre>(.*?)</pre>""",
+    re.S | re.I,
+)
 
 
 def stderr_outputs(body: str) -> list[str]:

@@ -9,6 +9,7 @@ per stage. A stage whose metrics file is missing shows "not run"; a file whose s
 not know (a key missing, a type changed) falls back to its top-level scalar numbers, so a new or changed
 stage never breaks the index.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,8 @@ from maskutils.publish.html import check_offline
 
 @dataclass(frozen=True)
 class Stage:
-    name: str     # metrics file reports/metrics/<name>.json
-    report: str   # HTML report in reports/
+    name: str  # metrics file reports/metrics/<name>.json
+    report: str  # HTML report in reports/
     title: str
 
 
@@ -46,16 +47,30 @@ STAGES = [
 ]
 
 # Distributions whose versions the index lists ("python" is the interpreter).
-PACKAGES = [("torch", ["torch"]), ("torchvision", ["torchvision"]), ("numpy", ["numpy"]), ("pandas", ["pandas"]),
-            ("scikit-learn", ["scikit-learn"]), ("grad-cam", ["grad-cam"]),
-            ("opencv", ["opencv-python-headless", "opencv-python", "opencv-contrib-python-headless",
-                        "opencv-contrib-python"]),
-            ("maskutils", ["maskutils"])]
+PACKAGES = [
+    ("torch", ["torch"]),
+    ("torchvision", ["torchvision"]),
+    ("numpy", ["numpy"]),
+    ("pandas", ["pandas"]),
+    ("scikit-learn", ["scikit-learn"]),
+    ("grad-cam", ["grad-cam"]),
+    (
+        "opencv",
+        [
+            "opencv-python-headless",
+            "opencv-python",
+            "opencv-contrib-python-headless",
+            "opencv-contrib-python",
+        ],
+    ),
+    ("maskutils", ["maskutils"]),
+]
 
 Headline = tuple[str, str]  # (label, formatted value)
 
 
 # ---------------------------------------------------------------------------------------- formatting
+
 
 def fmt(x, digits: int = 3) -> str:
     """A number for a reader: ints with thousands separators, floats to `digits` decimals."""
@@ -85,21 +100,42 @@ def _pct(level) -> str:
 # (label, value) rows. Any KeyError/TypeError/ValueError/IndexError makes the index fall back to
 # generic_headlines, so they can index freely.
 
+
 def eda_headlines(m: dict, params: dict) -> list[Headline]:
-    rows = [("images", f"{fmt(m['n_images'])} from {fmt(m['n_files'])} files · {fmt(m['n_problems'])} problems")]
+    rows = [
+        (
+            "images",
+            f"{fmt(m['n_images'])} from {fmt(m['n_files'])} files · {fmt(m['n_problems'])} problems",
+        )
+    ]
     classes = m["classes"]
-    rows.append((f"classes ({len(classes)})", ", ".join(f"{k} {fmt(v)}" for k, v in classes.items())))
+    rows.append(
+        (f"classes ({len(classes)})", ", ".join(f"{k} {fmt(v)}" for k, v in classes.items()))
+    )
     d = m["duplicates"]
-    rows.append(("near-duplicate groups",
-                 f"{fmt(d['groups'])} groups holding {fmt(d['images_in_groups'])} images · "
-                 f"{fmt(d['groups_across_classes'])} span classes · {fmt(d['groups_across_splits'])} span splits"))
+    rows.append(
+        (
+            "near-duplicate groups",
+            f"{fmt(d['groups'])} groups holding {fmt(d['images_in_groups'])} images · "
+            f"{fmt(d['groups_across_classes'])} span classes · {fmt(d['groups_across_splits'])} span splits",
+        )
+    )
     if "splits" in m:
         rows.append(("split", " · ".join(f"{k} {fmt(v)}" for k, v in m["splits"].items())))
     if "shortcut" in m:
         s = m["shortcut"]
-        rows.append(("shortcut check", f"metadata tree {fmt(s['tree_balanced_accuracy'])} vs baseline "
-                     f"{fmt(s['baseline_balanced_accuracy'])} balanced accuracy"
-                     + (" · WARNING: metadata predicts the class" if s.get("warning") else " · no shortcut")))
+        rows.append(
+            (
+                "shortcut check",
+                f"metadata tree {fmt(s['tree_balanced_accuracy'])} vs baseline "
+                f"{fmt(s['baseline_balanced_accuracy'])} balanced accuracy"
+                + (
+                    " · WARNING: metadata predicts the class"
+                    if s.get("warning")
+                    else " · no shortcut"
+                ),
+            )
+        )
     if m.get("flags"):
         rows.append(("quality flags", ", ".join(f"{k} {fmt(v)}" for k, v in m["flags"].items())))
     return rows
@@ -111,9 +147,13 @@ def train_headlines(m: dict, params: dict) -> list[Headline]:
     models = m["models"]
     for key, r in sorted(models.items(), key=lambda kv: -kv[1]["macro_f1"]["value"]):
         f1, acc = r["macro_f1"], r["accuracy"]
-        rows.append((f"{r.get('name', key)}: macro-F1 ({level}bootstrap CI)",
-                     f"{fmt_ci(f1['value'], f1['ci_low'], f1['ci_high'])} · accuracy "
-                     f"{fmt_ci(acc['value'], acc['ci_low'], acc['ci_high'])} · {fmt(r['n'])} test images"))
+        rows.append(
+            (
+                f"{r.get('name', key)}: macro-F1 ({level}bootstrap CI)",
+                f"{fmt_ci(f1['value'], f1['ci_low'], f1['ci_high'])} · accuracy "
+                f"{fmt_ci(acc['value'], acc['ci_low'], acc['ci_high'])} · {fmt(r['n'])} test images",
+            )
+        )
     rows.insert(0, ("task", f"{m.get('task', '?')} · {len(m['classes'])} classes"))
     return rows
 
@@ -121,34 +161,73 @@ def train_headlines(m: dict, params: dict) -> list[Headline]:
 def kfold_headlines(m: dict, params: dict) -> list[Headline]:
     level = _pct(params.get("kfold", {}).get("confidence"))
     s = m["summary"]["macro_f1"]
-    rows = [("folds", f"{fmt(m['k'])} folds over {fmt(m['n'])} images"),
-            (f"macro-F1, mean across folds ({level}t-interval)",
-             f"{fmt_ci(s['mean'], s['ci_low'], s['ci_high'])} · sd {fmt(s['sd'])}")]
+    rows = [
+        ("folds", f"{fmt(m['k'])} folds over {fmt(m['n'])} images"),
+        (
+            f"macro-F1, mean across folds ({level}t-interval)",
+            f"{fmt_ci(s['mean'], s['ci_low'], s['ci_high'])} · sd {fmt(s['sd'])}",
+        ),
+    ]
     if "accuracy" in m["summary"]:
         a = m["summary"]["accuracy"]
-        rows.append((f"accuracy, mean across folds ({level}t-interval)", fmt_ci(a["mean"], a["ci_low"], a["ci_high"])))
+        rows.append(
+            (
+                f"accuracy, mean across folds ({level}t-interval)",
+                fmt_ci(a["mean"], a["ci_low"], a["ci_high"]),
+            )
+        )
     if "pooled_macro_f1" in m:
         rows.append(("macro-F1 pooled over out-of-fold predictions", fmt(m["pooled_macro_f1"])))
     return rows
 
 
 def _ci(c: dict) -> str:
-    return fmt_ci(c["value"], c["ci_low"], c["ci_high"]) if c.get("ci_low") is not None else fmt(c.get("value"))
+    return (
+        fmt_ci(c["value"], c["ci_low"], c["ci_high"])
+        if c.get("ci_low") is not None
+        else fmt(c.get("value"))
+    )
 
 
 def bias_headlines(m: dict, params: dict) -> list[Headline]:
-    rows = [("images audited (out of fold)", fmt(m["n"])),
-            ("mitigation", f"{m['mitigation']['method']} by {' x '.join(m['mitigation']['by']) or '-'} x class")]
-    supported = [(name, metric, g) for name, a in m["attributes"].items() for metric, g in a["gaps"].items() if g["supported"]]
-    rows.append(("gaps supported by the data", f"{len(supported)} of {sum(len(a['gaps']) for a in m['attributes'].values())}"))
+    rows = [
+        ("images audited (out of fold)", fmt(m["n"])),
+        (
+            "mitigation",
+            f"{m['mitigation']['method']} by {' x '.join(m['mitigation']['by']) or '-'} x class",
+        ),
+    ]
+    supported = [
+        (name, metric, g)
+        for name, a in m["attributes"].items()
+        for metric, g in a["gaps"].items()
+        if g["supported"]
+    ]
+    rows.append(
+        (
+            "gaps supported by the data",
+            f"{len(supported)} of {sum(len(a['gaps']) for a in m['attributes'].values())}",
+        )
+    )
     pl = m.get("planted")
     if pl and pl.get("audited"):
-        rows.append((f"planted: recall of {pl['class']} for {pl['group']}", _ci(pl["group_recall"]["before"])
-                     + f" · found by the audit: {fmt(pl['found'])}"))
+        rows.append(
+            (
+                f"planted: recall of {pl['class']} for {pl['group']}",
+                _ci(pl["group_recall"]["before"]) + f" · found by the audit: {fmt(pl['found'])}",
+            )
+        )
         if "gap_change" in pl:
-            rows.append(("planted gap before -> after mitigation", f"{_ci(pl['gap_before'])} -> {_ci(pl['gap_after'])}"))
+            rows.append(
+                (
+                    "planted gap before -> after mitigation",
+                    f"{_ci(pl['gap_before'])} -> {_ci(pl['gap_after'])}",
+                )
+            )
     if "change_after" in m["overall"]:
-        rows.append(("change in macro-F1 from mitigation", _ci(m["overall"]["change_after"]["macro_f1"])))
+        rows.append(
+            ("change in macro-F1 from mitigation", _ci(m["overall"]["change_after"]["macro_f1"]))
+        )
     return rows
 
 
@@ -157,22 +236,46 @@ def gradcam_headlines(m: dict, params: dict) -> list[Headline]:
     loc = m["localisation"]
     if loc.get("available"):
         o = loc["overall"]
-        rows.append(("CAM energy inside the ROI (no-information map: "
-                     f"{fmt(o['roi_area_share']['value'])})", _ci(o["roi_energy"])))
-        rows.append(("pointing game hits (random map: " f"{fmt(o['pointing_hit_random']['value'])})", _ci(o["pointing_hit"])))
+        rows.append(
+            (
+                "CAM energy inside the ROI (no-information map: "
+                f"{fmt(o['roi_area_share']['value'])})",
+                _ci(o["roi_energy"]),
+            )
+        )
+        rows.append(
+            (
+                f"pointing game hits (random map: {fmt(o['pointing_hit_random']['value'])})",
+                _ci(o["pointing_hit"]),
+            )
+        )
     f = m["faithfulness"]["overall"]
-    rows.append(("probability drop, top of map removed (random map: " f"{fmt(f['drop_random']['value'])})", _ci(f["drop"])))
+    rows.append(
+        (
+            f"probability drop, top of map removed (random map: {fmt(f['drop_random']['value'])})",
+            _ci(f["drop"]),
+        )
+    )
     return rows
 
 
 def detect_headlines(m: dict, params: dict) -> list[Headline]:
     r = lambda x: fmt_ci(x["value"], *x["ci"]) if x.get("ci") else fmt(x.get("value"))  # noqa: E731
-    rows = [("scenes / annotated faces", f"{fmt(m['n_scenes'])} / {fmt(m['n_faces'])}"),
-            (f"detection recall at IoU {m.get('settings', {}).get('iou_threshold', 0.5)}", r(m["recall"])),
-            ("detection precision", r(m["precision"]))]
+    rows = [
+        ("scenes / annotated faces", f"{fmt(m['n_scenes'])} / {fmt(m['n_faces'])}"),
+        (
+            f"detection recall at IoU {m.get('settings', {}).get('iou_threshold', 0.5)}",
+            r(m["recall"]),
+        ),
+        ("detection precision", r(m["precision"])),
+    ]
     if "classification" in m:
-        rows.append(("binary accuracy on detected faces / oracle crops",
-                     f"{r(m['classification']['matched'])} / {r(m['classification']['oracle_all'])}"))
+        rows.append(
+            (
+                "binary accuracy on detected faces / oracle crops",
+                f"{r(m['classification']['matched'])} / {r(m['classification']['oracle_all'])}",
+            )
+        )
     return rows
 
 
@@ -196,7 +299,7 @@ def generic_headlines(m) -> list[Headline]:
 @dataclass
 class StageSummary:
     stage: Stage
-    status: str                 # "ok", "not run", "unknown schema", "unreadable", "no metrics"
+    status: str  # "ok", "not run", "unknown schema", "unreadable", "no metrics"
     rows: list[Headline]
     note: str = ""
     report: Path | None = None  # the report file, when it exists
@@ -230,7 +333,9 @@ def summarize(stage: Stage, reports_dir: Path, params: dict) -> StageSummary:
             s.rows = fn(metrics, params)
             return s
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-            s.note = f"schema not recognised ({type(exc).__name__}: {exc}); showing top-level numbers"
+            s.note = (
+                f"schema not recognised ({type(exc).__name__}: {exc}); showing top-level numbers"
+            )
     else:
         s.note = "no headline function for this stage yet; showing top-level numbers"
     s.status, s.rows = "unknown schema", generic_headlines(metrics)
@@ -239,10 +344,15 @@ def summarize(stage: Stage, reports_dir: Path, params: dict) -> StageSummary:
 
 # ---------------------------------------------------------------------------------------- provenance
 
+
 def git_commit(repo: Path) -> dict:
     """{'commit': short hash or 'unknown', 'dirty': bool|None, 'changed': [paths]} of the repo holding `repo`."""
+
     def git(*args):
-        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=20)
+        return subprocess.run(
+            ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=20
+        )
+
     try:
         head = git("rev-parse", "--short", "HEAD")
         if head.returncode != 0:
@@ -272,9 +382,14 @@ def device() -> str:
     """The CUDA device's name when torch sees one, else the CPU model (/proc/cpuinfo, else platform)."""
     try:
         import torch
+
         if torch.cuda.is_available():
             n = torch.cuda.device_count()
-            return f"{torch.cuda.get_device_name(0)}" + (f" (x{n})" if n > 1 else "") + f" · CUDA {torch.version.cuda}"
+            return (
+                f"{torch.cuda.get_device_name(0)}"
+                + (f" (x{n})" if n > 1 else "")
+                + f" · CUDA {torch.version.cuda}"
+            )
     except Exception:  # noqa: BLE001 - no torch, broken driver: fall back to the CPU
         pass
     cpu = ""
@@ -298,7 +413,12 @@ def build_date() -> str:
 
 def environment(repo: str | Path = ".") -> dict:
     """git commit (of the repository holding `repo`), date, versions and device, as build_index shows them."""
-    return {"git": git_commit(Path(repo)), "date": build_date(), "versions": versions(), "device": device()}
+    return {
+        "git": git_commit(Path(repo)),
+        "date": build_date(),
+        "versions": versions(),
+        "device": device(),
+    }
 
 
 def read_params(params_dir: Path) -> tuple[dict, dict]:
@@ -348,7 +468,13 @@ details{margin:.3em 0} summary{cursor:pointer}
 code{background:#f3f3f3;padding:0 .25em;border-radius:3px}
 """
 
-_BADGE = {"ok": "ok", "not run": "notrun", "no metrics": "warn", "unknown schema": "warn", "unreadable": "bad"}
+_BADGE = {
+    "ok": "ok",
+    "not run": "notrun",
+    "no metrics": "warn",
+    "unknown schema": "warn",
+    "unreadable": "bad",
+}
 
 
 def _e(x) -> str:
@@ -357,28 +483,45 @@ def _e(x) -> str:
 
 def _stage_html(s: StageSummary, out_dir: Path) -> str:
     st = s.stage
-    parts = [f'<div class="stage" id="{_e(st.name)}"><h3>{_e(st.title)} '
-             f'<span class="badge {_BADGE.get(s.status, "warn")}">{_e(s.status)}</span></h3>']
+    parts = [
+        f'<div class="stage" id="{_e(st.name)}"><h3>{_e(st.title)} '
+        f'<span class="badge {_BADGE.get(s.status, "warn")}">{_e(s.status)}</span></h3>'
+    ]
     if s.report is not None:
         href = Path(os.path.relpath(s.report.resolve(), out_dir.resolve())).as_posix()
-        offline = ("opens offline, images embedded" if not s.offline
-                   else f'<span class="note">offline check: {len(s.offline)} problem(s): '
-                        f'{_e("; ".join(s.offline[:3]))}</span>')
-        parts.append(f'<p>Report: <a href="{_e(href)}">{_e(st.report)}</a> · {s.report_kb:,.0f} KB · {offline}</p>')
+        offline = (
+            "opens offline, images embedded"
+            if not s.offline
+            else f'<span class="note">offline check: {len(s.offline)} problem(s): '
+            f"{_e('; '.join(s.offline[:3]))}</span>"
+        )
+        parts.append(
+            f'<p>Report: <a href="{_e(href)}">{_e(st.report)}</a> · {s.report_kb:,.0f} KB · {offline}</p>'
+        )
     elif s.status != "not run":
         parts.append(f"<p>Report: {_e(st.report)} not found.</p>")
     if s.note:
         parts.append(f'<p class="note">{_e(s.note)}</p>')
     if s.rows:
-        parts.append("<table>" + "".join(f'<tr><th style="width:32%">{_e(k)}</th><td class="num">{_e(v)}</td></tr>'
-                                         for k, v in s.rows) + "</table>")
+        parts.append(
+            "<table>"
+            + "".join(
+                f'<tr><th style="width:32%">{_e(k)}</th><td class="num">{_e(v)}</td></tr>'
+                for k, v in s.rows
+            )
+            + "</table>"
+        )
     elif s.status == "not run":
-        parts.append(f"<p>Not run: no <code>metrics/{_e(st.name)}.json</code> and no report yet.</p>")
+        parts.append(
+            f"<p>Not run: no <code>metrics/{_e(st.name)}.json</code> and no report yet.</p>"
+        )
     parts.append("</div>")
     return "".join(parts)
 
 
-def render(summaries: list[StageSummary], params: dict, texts: dict, env: dict, out_dir: Path) -> str:
+def render(
+    summaries: list[StageSummary], params: dict, texts: dict, env: dict, out_dir: Path
+) -> str:
     """The index page as one HTML string (inline CSS, no scripts, nothing remote)."""
     g = env["git"]
     dirty = {True: " (dirty: uncommitted changes)", False: " (clean)", None: ""}[g.get("dirty")]
@@ -386,27 +529,44 @@ def render(summaries: list[StageSummary], params: dict, texts: dict, env: dict, 
     kind, root = src.get("kind", "?"), src.get("root")
     headers = profile_headers(texts)
     ran = sum(s.status != "not run" for s in summaries)
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           "<title>maskstudy · reports</title>", f"<style>{CSS}</style></head><body>",
-           "<h1>maskstudy: face-mask classification</h1>",
-           f'<p class="sub">{ran} of {len(summaries)} stages run · commit <code>{_e(g["commit"])}</code>{_e(dirty)}'
-           f" · built {_e(env['date'])}</p>",
-           "<h2>Results</h2>"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>maskstudy · reports</title>",
+        f"<style>{CSS}</style></head><body>",
+        "<h1>maskstudy: face-mask classification</h1>",
+        f'<p class="sub">{ran} of {len(summaries)} stages run · commit <code>{_e(g["commit"])}</code>{_e(dirty)}'
+        f" · built {_e(env['date'])}</p>",
+        "<h2>Results</h2>",
+    ]
     out += [_stage_html(s, out_dir) for s in summaries]
 
     out.append("<h2>Dataset and params</h2><table>")
-    out.append(f"<tr><th>dataset source</th><td>{_e(kind)}" + (f" · root <code>{_e(root)}</code>" if root else "")
-               + "</td></tr>")
+    out.append(
+        f"<tr><th>dataset source</th><td>{_e(kind)}"
+        + (f" · root <code>{_e(root)}</code>" if root else "")
+        + "</td></tr>"
+    )
     if kind == "synthetic" and isinstance(params.get("prepare", {}).get("synthetic"), dict):
         syn = params["prepare"]["synthetic"]
-        out.append(f"<tr><th>synthetic set</th><td>{_e(fmt(syn.get('n_images', '?')))} images</td></tr>")
-    out.append("<tr><th>profile</th><td>" + ("<br>".join(f"<code>{_e(h.lstrip('# '))}</code>" for h in headers)
-                                               or "no profile header (params written by hand?)") + "</td></tr>")
+        out.append(
+            f"<tr><th>synthetic set</th><td>{_e(fmt(syn.get('n_images', '?')))} images</td></tr>"
+        )
+    out.append(
+        "<tr><th>profile</th><td>"
+        + (
+            "<br>".join(f"<code>{_e(h.lstrip('# '))}</code>" for h in headers)
+            or "no profile header (params written by hand?)"
+        )
+        + "</td></tr>"
+    )
     out.append("</table>")
     if texts:
-        out += [f"<details><summary>params/{_e(name)}</summary><pre>{_e(text)}</pre></details>"
-                for name, text in texts.items()]
+        out += [
+            f"<details><summary>params/{_e(name)}</summary><pre>{_e(text)}</pre></details>"
+            for name, text in texts.items()
+        ]
     else:
         out.append("<p>No params/*.yaml found.</p>")
 
@@ -414,19 +574,30 @@ def render(summaries: list[StageSummary], params: dict, texts: dict, env: dict, 
     out.append(f"<tr><th>git commit</th><td><code>{_e(g['commit'])}</code>{_e(dirty)}</td></tr>")
     out.append(f"<tr><th>built (UTC)</th><td>{_e(env['date'])}</td></tr>")
     out.append(f"<tr><th>device</th><td>{_e(env['device'])}</td></tr>")
-    out.append("<tr><th>versions</th><td>" + " · ".join(f"{_e(k)} {_e(v)}" for k, v in env["versions"].items())
-               + "</td></tr></table>")
+    out.append(
+        "<tr><th>versions</th><td>"
+        + " · ".join(f"{_e(k)} {_e(v)}" for k, v in env["versions"].items())
+        + "</td></tr></table>"
+    )
     if g.get("changed"):
         shown = g["changed"][:50]
         more = f"<li>... and {len(g['changed']) - 50} more</li>" if len(g["changed"]) > 50 else ""
-        out.append(f"<details><summary>{len(g['changed'])} uncommitted change(s)</summary><ul>"
-                   + "".join(f"<li><code>{_e(c)}</code></li>" for c in shown) + more + "</ul></details>")
+        out.append(
+            f"<details><summary>{len(g['changed'])} uncommitted change(s)</summary><ul>"
+            + "".join(f"<li><code>{_e(c)}</code></li>" for c in shown)
+            + more
+            + "</ul></details>"
+        )
     out.append("</body></html>\n")
     return "\n".join(out)
 
 
-def build_index(reports_dir: str | Path = "reports", params_dir: str | Path = "params",
-                out_path: str | Path | None = None, env: dict | None = None) -> Path:
+def build_index(
+    reports_dir: str | Path = "reports",
+    params_dir: str | Path = "params",
+    out_path: str | Path | None = None,
+    env: dict | None = None,
+) -> Path:
     """Write the index page (default reports_dir/index.html) from reports_dir/metrics/*.json, the reports in
     reports_dir and params_dir/*.yaml; `env` (see environment()) is measured here when not given."""
     reports_dir, params_dir = Path(reports_dir), Path(params_dir)
@@ -434,9 +605,13 @@ def build_index(reports_dir: str | Path = "reports", params_dir: str | Path = "p
     params, texts = read_params(params_dir)
     summaries = [summarize(st, reports_dir, params) for st in STAGES]
     known = {st.name for st in STAGES}
-    for extra in sorted((reports_dir / "metrics").glob("*.json")):  # a stage added without an index entry
+    for extra in sorted(
+        (reports_dir / "metrics").glob("*.json")
+    ):  # a stage added without an index entry
         if extra.stem not in known:
-            summaries.append(summarize(Stage(extra.stem, f"{extra.stem}.html", extra.stem), reports_dir, params))
+            summaries.append(
+                summarize(Stage(extra.stem, f"{extra.stem}.html", extra.stem), reports_dir, params)
+            )
     env = env if env is not None else environment(reports_dir)
     page = render(summaries, params, texts, env, out_path.parent)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -446,15 +621,18 @@ def build_index(reports_dir: str | Path = "reports", params_dir: str | Path = "p
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options of `maskutils index` / `python -m maskutils.publish.index`."""
-    parser.add_argument("--reports", default="reports", help="folder with the reports and metrics/*.json")
+    parser.add_argument(
+        "--reports", default="reports", help="folder with the reports and metrics/*.json"
+    )
     parser.add_argument("--params", default="params", help="folder with the stages' params/*.yaml")
     parser.add_argument("--out", default=None, help="page to write (default: REPORTS/index.html)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = add_arguments(argparse.ArgumentParser(prog="maskutils index", description=__doc__.split("\n\n")[0])
-                         ).parse_args(argv)
+    args = add_arguments(
+        argparse.ArgumentParser(prog="maskutils index", description=__doc__.split("\n\n")[0])
+    ).parse_args(argv)
     out = build_index(args.reports, args.params, args.out)
     print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KB)")
     return 0

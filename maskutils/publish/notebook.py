@@ -1,4 +1,5 @@
 """What every notebook runs first: work from the project root, quiet progress, figure defaults."""
+
 from __future__ import annotations
 
 import os

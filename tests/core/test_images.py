@@ -5,7 +5,6 @@ import pytest
 from PIL import Image
 
 from maskutils.core.images import BadImage, decode, load_cache, resize, save_cache
-
 from tests.conftest import face_photo, save
 
 

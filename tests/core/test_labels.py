@@ -3,14 +3,28 @@ import pytest
 from maskutils.core.labels import alias_table, canonical, task_classes, task_label
 
 
-@pytest.mark.parametrize("name, cls", [
-    ("ClothMask", "cloth"), ("cloth_mask", "cloth"), ("Cloth mask", "cloth"),
-    ("N95Mask", "n95"), ("FFP2", "n95"), ("KN95", "n95"),
-    ("n95-valve", "n95_valve"), ("n95v", "n95_valve"), ("with_valve", "n95_valve"),
-    ("NoMask", "no_mask"), ("nomask", "no_mask"), ("nfm", "no_mask"), ("without_mask", "no_mask"),
-    ("SurgicalMask", "surgical"), ("srg", "surgical"), ("with_mask", "mask"),
-    ("mask_weared_incorrect", "incorrect"),
-])
+@pytest.mark.parametrize(
+    "name, cls",
+    [
+        ("ClothMask", "cloth"),
+        ("cloth_mask", "cloth"),
+        ("Cloth mask", "cloth"),
+        ("N95Mask", "n95"),
+        ("FFP2", "n95"),
+        ("KN95", "n95"),
+        ("n95-valve", "n95_valve"),
+        ("n95v", "n95_valve"),
+        ("with_valve", "n95_valve"),
+        ("NoMask", "no_mask"),
+        ("nomask", "no_mask"),
+        ("nfm", "no_mask"),
+        ("without_mask", "no_mask"),
+        ("SurgicalMask", "surgical"),
+        ("srg", "surgical"),
+        ("with_mask", "mask"),
+        ("mask_weared_incorrect", "incorrect"),
+    ],
+)
 def test_builtin_aliases(name, cls):
     assert canonical(name, alias_table()) == cls
 

@@ -39,13 +39,19 @@ def _table(n, acc, seed=0):
 
 
 def test_report_intervals_contain_the_estimate_and_shrink_with_n():
-    small, large = report(_table(60, 0.8), ["no_mask", "mask"], "no_mask"), report(_table(2000, 0.8), ["no_mask", "mask"], "no_mask")
+    small, large = (
+        report(_table(60, 0.8), ["no_mask", "mask"], "no_mask"),
+        report(_table(2000, 0.8), ["no_mask", "mask"], "no_mask"),
+    )
     for r in (small, large):
         for key in ("accuracy", "macro_f1", "specificity", "npv"):
             assert r[key]["ci_low"] <= r[key]["value"] <= r[key]["ci_high"]
     width = lambda r: r["accuracy"]["ci_high"] - r["accuracy"]["ci_low"]  # noqa: E731
     assert width(large) < width(small) / 3
-    assert large["confusion"][0][0] + large["confusion"][0][1] == large["per_class"]["no_mask"]["support"]
+    assert (
+        large["confusion"][0][0] + large["confusion"][0][1]
+        == large["per_class"]["no_mask"]["support"]
+    )
 
 
 def test_interval_coverage_on_simulated_data():
@@ -59,5 +65,8 @@ def test_interval_coverage_on_simulated_data():
 
 def test_predictions_table_shape():
     t = predictions_table(["a", "b"], [0, 1], np.array([[0.9, 0.1], [0.3, 0.7]]), ["x", "y"])
-    assert list(t.columns) == ["image_id", "true", "pred", "p_x", "p_y"] and list(t["pred"]) == ["x", "y"]
+    assert list(t.columns) == ["image_id", "true", "pred", "p_x", "p_y"] and list(t["pred"]) == [
+        "x",
+        "y",
+    ]
     assert isinstance(t, pd.DataFrame)

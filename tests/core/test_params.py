@@ -1,11 +1,8 @@
-from pathlib import Path
-
 import pytest
 import yaml
 
 from maskutils.core import params as config
 from maskutils.core.params import ParamsError
-
 from tests.conftest import ROOT
 
 
@@ -19,17 +16,20 @@ def test_partial_params_keep_other_defaults():
     assert p["split"]["folds"] == 10 and p["split"]["test_fraction"] == 0.2
 
 
-@pytest.mark.parametrize("params, words", [
-    ({"split": {"fold": 10}}, ["unknown key 'split.fold'", "folds"]),
-    ({"sed": 1}, ["unknown key 'sed'"]),
-    ({"split": {"folds": "ten"}}, ["'split.folds' must be int"]),
-    ({"split": {"folds": 1}}, ["'split.folds'", "between 2 and 20"]),
-    ({"source": {"kind": "zip"}}, ["'source.kind'", "synthetic, folder, voc"]),
-    ({"voc": {"incorrect": "maybe"}}, ["'voc.incorrect'"]),
-    ({"split": 5}, ["'split' must be a mapping"]),
-    ({"synthetic": {"classes": [1, 2]}}, ["'synthetic.classes' must be list"]),
-    ({"source": {"root": 3}}, ["'source.root' must be null or text"]),
-])
+@pytest.mark.parametrize(
+    "params, words",
+    [
+        ({"split": {"fold": 10}}, ["unknown key 'split.fold'", "folds"]),
+        ({"sed": 1}, ["unknown key 'sed'"]),
+        ({"split": {"folds": "ten"}}, ["'split.folds' must be int"]),
+        ({"split": {"folds": 1}}, ["'split.folds'", "between 2 and 20"]),
+        ({"source": {"kind": "zip"}}, ["'source.kind'", "synthetic, folder, voc"]),
+        ({"voc": {"incorrect": "maybe"}}, ["'voc.incorrect'"]),
+        ({"split": 5}, ["'split' must be a mapping"]),
+        ({"synthetic": {"classes": [1, 2]}}, ["'synthetic.classes' must be list"]),
+        ({"source": {"root": 3}}, ["'source.root' must be null or text"]),
+    ],
+)
 def test_bad_params_name_file_and_key(params, words, tmp_path):
     path = tmp_path / "prepare.yaml"
     path.write_text(yaml.safe_dump(params))
@@ -78,7 +78,11 @@ def test_committed_params_are_the_default_profile():
 
 def _leaf_keys(d, prefix=""):
     for k, v in d.items():
-        if isinstance(v, dict) and v and f"{prefix}{k}" not in {"split.plant_bias.where", "source.aliases", "overrides"}:
+        if (
+            isinstance(v, dict)
+            and v
+            and f"{prefix}{k}" not in {"split.plant_bias.where", "source.aliases", "overrides"}
+        ):
             yield from _leaf_keys(v, f"{prefix}{k}.")
         else:
             yield f"{prefix}{k}"
@@ -86,8 +90,12 @@ def _leaf_keys(d, prefix=""):
 
 def test_readme_documents_every_param():
     readme = (ROOT / "README.md").read_text()
-    missing = [f"{stage}: {key}" for stage in config.SCHEMA for key in _leaf_keys(config.defaults(stage))
-               if f"`{key}`" not in readme]
+    missing = [
+        f"{stage}: {key}"
+        for stage in config.SCHEMA
+        for key in _leaf_keys(config.defaults(stage))
+        if f"`{key}`" not in readme
+    ]
     assert not missing, f"README lacks: {missing}"
 
 
@@ -104,17 +112,30 @@ def test_dvc_analytics_off():
 
 def test_notebook_parameter_cells_match_the_schema():
     import ast
+
     import nbformat
-    for nb_name, stage in (("01_eda.ipynb", "eda"), ("02_train.ipynb", "train"), ("03_kfold.ipynb", "kfold"),
-                           ("04_bias.ipynb", "bias"), ("05_gradcam.ipynb", "gradcam"), ("06_detect.ipynb", "detect")):
+
+    for nb_name, stage in (
+        ("01_eda.ipynb", "eda"),
+        ("02_train.ipynb", "train"),
+        ("03_kfold.ipynb", "kfold"),
+        ("04_bias.ipynb", "bias"),
+        ("05_gradcam.ipynb", "gradcam"),
+        ("06_detect.ipynb", "detect"),
+    ):
         nb = nbformat.read(ROOT / "notebooks" / nb_name, as_version=4)
         cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
         values = {t.targets[0].id: ast.literal_eval(t.value) for t in ast.parse(cell.source).body}
         assert {k: values[k] for k in config.SCHEMA[stage]} == config.defaults(stage), nb_name
-        assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{nb_name} has outputs"
+        assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), (
+            f"{nb_name} has outputs"
+        )
 
 
-@pytest.mark.parametrize("dropout, words", [(5, "between 0.0 and 0.9"), (True, "null or a number"), ("x", "null or a number")])
+@pytest.mark.parametrize(
+    "dropout, words",
+    [(5, "between 0.0 and 0.9"), (True, "null or a number"), ("x", "null or a number")],
+)
 def test_optional_numbers_are_range_checked(dropout, words):
     with pytest.raises(ParamsError, match=words):
         config.validate("train", {"cnn": {"dropout": dropout}})

@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from maskutils.modeling import checkpoint; from maskutils.core import params as config; from maskutils.stages.train import run as experiment
+from maskutils.core import params as config
+from maskutils.modeling import checkpoint
 from maskutils.modeling.augment import augment, to_float
+from maskutils.modeling.fit import Trainer, class_weights, fit
 from maskutils.modeling.models import build_cnn, build_transfer, head_parameters
 from maskutils.modeling.predict import classify
 from maskutils.publish.html import write_metrics
-from maskutils.modeling.fit import Trainer, class_weights, fit
-
+from maskutils.stages.train import run as experiment
 from tests.conftest import face_photo, prepared_synthetic, save
 
 NO_AUG = {"flip": False, "rotation": 0.0, "brightness": 0.0, "crop": 1.0, "noise": 0.0}
@@ -22,8 +23,16 @@ def prepared(tmp_path_factory):
 
 
 def _cfg(**kw):
-    return config.validate("train", {"epochs": 2, "batch_size": 32, "baseline": {"components": 10},
-                                     "evaluate": {"bootstrap": 200}, **kw})
+    return config.validate(
+        "train",
+        {
+            "epochs": 2,
+            "batch_size": 32,
+            "baseline": {"components": 10},
+            "evaluate": {"bootstrap": 200},
+            **kw,
+        },
+    )
 
 
 def test_one_batch_overfits():
@@ -32,14 +41,25 @@ def test_one_batch_overfits():
     y = np.arange(16) % 4
     cfg = _cfg(epochs=80, patience=80, lr=0.003, augment=NO_AUG, class_weights="none")
     res = fit(build_cnn("small", 4, 32), x, y, x, y, cfg, 4, progress=False)
-    assert res.history["train_accuracy"].iloc[-1] == 1.0 and res.history["val_macro_f1"].max() == 1.0
+    assert (
+        res.history["train_accuracy"].iloc[-1] == 1.0 and res.history["val_macro_f1"].max() == 1.0
+    )
 
 
 def test_early_stopping_restores_the_best_epoch():
     rng = np.random.default_rng(0)
     x = rng.integers(0, 255, (32, 3, 32, 32), dtype=np.uint8)
     y = rng.integers(0, 3, 32)  # noise: validation F1 stalls
-    res = fit(build_cnn("tiny3", 3, 32), x, y, x[:8], y[:8], _cfg(epochs=30, patience=2), 3, progress=False)
+    res = fit(
+        build_cnn("tiny3", 3, 32),
+        x,
+        y,
+        x[:8],
+        y[:8],
+        _cfg(epochs=30, patience=2),
+        3,
+        progress=False,
+    )
     h = res.history
     assert len(h) < 30 and res.best_epoch == int(h.loc[h["val_macro_f1"].idxmax(), "epoch"])
 
@@ -69,7 +89,18 @@ def test_frozen_backbone_phase_trains_only_the_head(tmp_path):
     net = build_transfer("mobilenet_v3_small", 2)
     before = {k: v.clone() for k, v in net.named_parameters()}
     head = {id(p) for p in head_parameters(net)}
-    fit(net, x, y, x, y, _cfg(epochs=1), 2, head_only_epochs=1, head_params=head_parameters(net), progress=False)
+    fit(
+        net,
+        x,
+        y,
+        x,
+        y,
+        _cfg(epochs=1),
+        2,
+        head_only_epochs=1,
+        head_params=head_parameters(net),
+        progress=False,
+    )
     changed = {k for k, v in net.named_parameters() if not torch.equal(v.cpu(), before[k])}
     assert changed and all(id(dict(net.named_parameters())[k]) in head for k in changed)
 
@@ -79,8 +110,17 @@ def test_two_phase_transfer_reaches_phase_two_with_a_lower_rate():
     x, y = rng.integers(0, 255, (16, 3, 32, 32), dtype=np.uint8), np.arange(16) % 2
     net = build_transfer("mobilenet_v3_small", 2)
     bn = next(m for n, m in net.named_modules() if isinstance(m, torch.nn.BatchNorm2d))
-    trainer = Trainer(net, x, y, x, y, _cfg(epochs=3, patience=5, schedule="none"), 2, head_only_epochs=1,
-                      head_params=head_parameters(net))
+    trainer = Trainer(
+        net,
+        x,
+        y,
+        x,
+        y,
+        _cfg(epochs=3, patience=5, schedule="none"),
+        2,
+        head_only_epochs=1,
+        head_params=head_parameters(net),
+    )
     stats_before = bn.running_mean.clone()
     trainer.epoch()  # head only: the backbone's BatchNorm statistics stay as they were
     assert torch.equal(bn.running_mean, stats_before)
@@ -97,11 +137,20 @@ def test_cpu_runs_repeat_exactly(prepared, tmp_path):
         blobs.append(write_metrics(tmp_path / f"{k}.json", experiment.summary(run)).read_bytes())
     assert blobs[0] == blobs[1]
     summary = json.loads(blobs[0])
-    assert set(summary["models"]) == {"cnn", "transfer", "baseline"} and "seconds" not in blobs[0].decode()
+    assert (
+        set(summary["models"]) == {"cnn", "transfer", "baseline"}
+        and "seconds" not in blobs[0].decode()
+    )
 
 
 def test_checkpoint_round_trip_and_predict(prepared, tmp_path):
-    run = experiment.run(prepared, _cfg(baseline={"enabled": False}), tmp_path / "models", tmp_path / "o", progress=False)
+    run = experiment.run(
+        prepared,
+        _cfg(baseline={"enabled": False}),
+        tmp_path / "models",
+        tmp_path / "o",
+        progress=False,
+    )
     model, meta = checkpoint.load(tmp_path / "models" / "cnn.pt")
     assert meta["classes"] == run.classes and meta["image_size"] == 32
     for k in range(3):
@@ -109,12 +158,18 @@ def test_checkpoint_round_trip_and_predict(prepared, tmp_path):
     (tmp_path / "in" / "broken.jpg").write_bytes(b"nope")
     table, problems = classify([tmp_path / "in"], tmp_path / "models" / "cnn.pt")
     assert len(table) == 3 and [p["file"].endswith("broken.jpg") for p in problems] == [True]
-    assert set(table["class"]) <= set(run.classes) and np.allclose(table.filter(like="p_").sum(axis=1), 1, atol=1e-4)
+    assert set(table["class"]) <= set(run.classes) and np.allclose(
+        table.filter(like="p_").sum(axis=1), 1, atol=1e-4
+    )
     from maskutils.modeling.fit import predict_proba
+
     cnn = next(r for r in run.results if r.kind == "cnn")
     test_rows = prepared.rows("test")
-    assert np.allclose(predict_proba(model, prepared.images[test_rows]),
-                       cnn.predictions.filter(like="p_").to_numpy(), atol=1e-5)
+    assert np.allclose(
+        predict_proba(model, prepared.images[test_rows]),
+        cnn.predictions.filter(like="p_").to_numpy(),
+        atol=1e-5,
+    )
 
 
 def test_bad_model_files(tmp_path):
@@ -127,18 +182,37 @@ def test_bad_model_files(tmp_path):
 
 def test_external_test_set_drops_training_copies_and_unknown_classes(prepared, tmp_path):
     from PIL import Image
+
     df = prepared.manifest
     train_rows = df[df["split"] == "train"].head(5)
     for k, row in enumerate(train_rows.itertuples()):  # copies of training images, recompressed
-        save(np.asarray(Image.open(row.file).convert("RGB").resize((48, 48))), tmp_path / "ext" / {
-            "no_mask": "NoMask", "cloth": "ClothMask", "surgical": "SurgicalMask", "n95": "N95Mask",
-            "n95_valve": "n95_valve"}[row.label] / f"copy{k}.jpg", quality=85)
+        save(
+            np.asarray(Image.open(row.file).convert("RGB").resize((48, 48))),
+            tmp_path
+            / "ext"
+            / {
+                "no_mask": "NoMask",
+                "cloth": "ClothMask",
+                "surgical": "SurgicalMask",
+                "n95": "N95Mask",
+                "n95_valve": "n95_valve",
+            }[row.label]
+            / f"copy{k}.jpg",
+            quality=85,
+        )
     for k in range(6):  # new faces
         save(face_photo(100 + k, 48), tmp_path / "ext" / "NoMask" / f"new{k}.png")
     for k in range(3):  # a class the 5-class model does not know
         save(face_photo(200 + k, 48), tmp_path / "ext" / "with_mask" / f"m{k}.png")
-    cfg = _cfg(baseline={"enabled": False}, external={"kind": "folder", "root": str(tmp_path / "ext")})
+    cfg = _cfg(
+        baseline={"enabled": False}, external={"kind": "folder", "root": str(tmp_path / "ext")}
+    )
     run = experiment.run(prepared, cfg, tmp_path / "m", tmp_path / "o", progress=False)
     e = run.external
     assert (e.n_images, e.n_duplicates, e.n_unmapped, len(e.predictions)) == (14, 5, 3, 6)
-    assert json.loads(write_metrics(tmp_path / "s.json", experiment.summary(run)).read_text())["external"]["removed_duplicates"] == 5
+    assert (
+        json.loads(write_metrics(tmp_path / "s.json", experiment.summary(run)).read_text())[
+            "external"
+        ]["removed_duplicates"]
+        == 5
+    )

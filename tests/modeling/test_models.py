@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from maskutils.modeling.models import BACKBONES, PRESETS, build_cnn, build_transfer, head_parameters
 from maskutils.core import params as config
+from maskutils.modeling.models import BACKBONES, PRESETS, build_cnn, build_transfer, head_parameters
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
@@ -13,7 +13,12 @@ def test_every_preset_at_several_sizes(preset, size):
 
 
 def test_overrides_change_the_network():
-    model = build_cnn("small", 3, 32, {"channels": [8, 16], "pool_after": [0], "fc": [10], "activation": "leaky_relu"})
+    model = build_cnn(
+        "small",
+        3,
+        32,
+        {"channels": [8, 16], "pool_after": [0], "fc": [10], "activation": "leaky_relu"},
+    )
     convs = [m for m in model.features if isinstance(m, torch.nn.Conv2d)]
     assert [c.out_channels for c in convs] == [8, 16]
     assert any(isinstance(m, torch.nn.LeakyReLU) for m in model.modules())
@@ -37,6 +42,7 @@ def test_inception_trains_with_its_aux_head():
 
 def test_pretrained_weights_load_from_a_local_file(tmp_path):
     import torchvision
+
     reference = torchvision.models.mobilenet_v3_small(weights=None)
     torch.save(reference.state_dict(), tmp_path / "w.pth")
     model = build_transfer("mobilenet_v3_small", 4, str(tmp_path / "w.pth"))
@@ -46,7 +52,9 @@ def test_pretrained_weights_load_from_a_local_file(tmp_path):
 def test_missing_pretrained_file_says_where_to_put_it(tmp_path):
     with pytest.raises(FileNotFoundError) as err:
         build_transfer("resnet50", 2, str(tmp_path / "resnet50.pth"))
-    assert str(tmp_path / "resnet50.pth") in str(err.value) and "Nothing is downloaded" in str(err.value)
+    assert str(tmp_path / "resnet50.pth") in str(err.value) and "Nothing is downloaded" in str(
+        err.value
+    )
     with pytest.raises(FileNotFoundError, match="checkpoints"):
         build_transfer("densenet121", 2, "cache")
 

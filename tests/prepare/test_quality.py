@@ -5,8 +5,13 @@ import pandas as pd
 from PIL import Image, ImageOps
 
 from maskutils.core.params import defaults
-from maskutils.prepare.quality import duplicate_groups, fingerprint, flags, near_duplicate_pairs, shortcut_check
-
+from maskutils.prepare.quality import (
+    duplicate_groups,
+    fingerprint,
+    flags,
+    near_duplicate_pairs,
+    shortcut_check,
+)
 from tests.conftest import face_photo
 
 Q = {"min_side": 32, "aspect_min": 0.25, "aspect_max": 4.0, "dark_mean": 5.0, "bright_mean": 250.0}
@@ -67,9 +72,14 @@ def test_flags():
 def test_shortcut_check_sees_metadata_that_predicts_the_label():
     rng = np.random.default_rng(0)
     labels = np.repeat(["cloth", "n95", "no_mask"], 60)
-    leaky = pd.DataFrame({"label": labels, "format": np.where(labels == "cloth", "PNG", "JPEG"),
-                          "width": np.where(labels == "n95", 300, 200) + rng.integers(0, 5, 180),
-                          "height": rng.integers(190, 210, 180)})
+    leaky = pd.DataFrame(
+        {
+            "label": labels,
+            "format": np.where(labels == "cloth", "PNG", "JPEG"),
+            "width": np.where(labels == "n95", 300, 200) + rng.integers(0, 5, 180),
+            "height": rng.integers(190, 210, 180),
+        }
+    )
     fair = leaky.assign(format="JPEG", width=rng.integers(190, 210, 180))
     hi, lo = shortcut_check(leaky), shortcut_check(fair)
     assert hi["tree"] > 0.95 and abs(hi["baseline"] - 1 / 3) < 1e-9
@@ -78,6 +88,14 @@ def test_shortcut_check_sees_metadata_that_predicts_the_label():
 
 def test_excluded_rows_count_with_the_training_pool():
     from maskutils.prepare.quality import duplicate_summary
-    df = pd.DataFrame({"dup_group": [0, 0, 1, 1], "dup_size": [2, 2, 2, 2], "label": ["a"] * 4,
-                       "source": ["s"] * 4, "split": ["train", "excluded", "val", "test"]})
+
+    df = pd.DataFrame(
+        {
+            "dup_group": [0, 0, 1, 1],
+            "dup_size": [2, 2, 2, 2],
+            "label": ["a"] * 4,
+            "source": ["s"] * 4,
+            "split": ["train", "excluded", "val", "test"],
+        }
+    )
     assert duplicate_summary(df)["groups_across_splits"] == 1

@@ -1,11 +1,11 @@
 """The real datasets in ../shared/datasets: counts, and what prepare makes of them (skipped if absent)."""
+
 import pytest
 
 from maskutils.core import manifest
 from maskutils.core.params import validate
-from maskutils.prepare.run import run
 from maskutils.prepare.quality import duplicate_summary
-
+from maskutils.prepare.run import run
 from tests.conftest import shared
 
 
@@ -17,9 +17,14 @@ def prepared(tmp_path_factory):
         if name not in cache:
             root = shared(name)
             out = tmp_path_factory.mktemp(name)
-            info = run(validate("prepare", {"source": {"kind": kind, "root": str(root)}}), out, progress=False)
+            info = run(
+                validate("prepare", {"source": {"kind": kind, "root": str(root)}}),
+                out,
+                progress=False,
+            )
             cache[name] = (manifest.read(out / "manifest.csv"), info)
         return cache[name]
+
     return get
 
 
@@ -28,7 +33,9 @@ def test_mask4_attributes(prepared):
     assert len(df) == 1990 and info["n_problems"] == 0
     assert sorted(df["label"].unique()) == ["cloth", "n95", "no_mask", "surgical"]
     assert df["gender"].notna().sum() == 1990
-    assert (df["gender"].notna() & df["age"].notna()).sum() == 1984  # 6 rows of attributes.csv lack an age
+    assert (
+        df["gender"].notna() & df["age"].notna()
+    ).sum() == 1984  # 6 rows of attributes.csv lack an age
     assert duplicate_summary(df)["groups_across_splits"] == 0
 
 

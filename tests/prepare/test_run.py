@@ -5,10 +5,9 @@ import pandas as pd
 from PIL import Image
 
 from maskutils.core import manifest
-from maskutils.core.params import validate
 from maskutils.core.images import load_cache
+from maskutils.core.params import validate
 from maskutils.prepare.run import run
-
 from tests.conftest import face_photo, save
 
 
@@ -27,15 +26,23 @@ def _messy_dataset(root):
 
 
 def test_bad_files_are_reported_and_the_rest_goes_on(tmp_path):
-    params = validate("prepare", {"image_size": 24, "workers": 1,
-                                  "source": {"kind": "folder", "root": str(_messy_dataset(tmp_path / "ds"))},
-                                  "split": {"folds": 2}})
+    params = validate(
+        "prepare",
+        {
+            "image_size": 24,
+            "workers": 1,
+            "source": {"kind": "folder", "root": str(_messy_dataset(tmp_path / "ds"))},
+            "split": {"folds": 2},
+        },
+    )
     info = run(params, tmp_path / "out", progress=False)
     df = manifest.read(tmp_path / "out" / "manifest.csv")
     problems = pd.read_csv(tmp_path / "out" / "problems.csv")
     assert len(df) == 27 and info["n_problems"] == len(problems) == 3
     reasons = dict(zip(problems["file"].str.split("/").str[-1], problems["reason"]))
-    assert reasons["notes.txt"].startswith("not an image") and reasons["truncated.jpg"].startswith("truncated")
+    assert reasons["notes.txt"].startswith("not an image") and reasons["truncated.jpg"].startswith(
+        "truncated"
+    )
     assert reasons["N95Mask"] == "empty class folder"
     sliver = df[df["file"].str.endswith("sliver.png")].iloc[0]
     assert set(sliver["quality_flags"].split(";")) == {"aspect", "dark"}
@@ -45,8 +52,15 @@ def test_bad_files_are_reported_and_the_rest_goes_on(tmp_path):
 
 
 def test_synthetic_prepare_is_repeatable(tmp_path):
-    params = validate("prepare", {"image_size": 16, "workers": 1, "synthetic": {"n_images": 60, "render_size": 32},
-                                  "split": {"folds": 2}})
+    params = validate(
+        "prepare",
+        {
+            "image_size": 16,
+            "workers": 1,
+            "synthetic": {"n_images": 60, "render_size": 32},
+            "split": {"folds": 2},
+        },
+    )
     run(params, tmp_path / "a", progress=False)
     run(params, tmp_path / "b", progress=False)
     for name in ("manifest.csv", "images.npy"):

@@ -13,8 +13,14 @@ def _manifest(n=600, seed=0, group_every=5):
     groups[dup] = groups[rng.choice(dup, len(dup))]  # chains of copies
     for g in np.unique(groups):  # copies share their label, as in real data
         labels[groups == g] = labels[groups == g][0]
-    return pd.DataFrame({"image_id": [f"i{i}" for i in range(n)], "label": labels, "dup_group": groups,
-                         "gender": rng.choice(["female", "male"], n)})
+    return pd.DataFrame(
+        {
+            "image_id": [f"i{i}" for i in range(n)],
+            "label": labels,
+            "dup_group": groups,
+            "gender": rng.choice(["female", "male"], n),
+        }
+    )
 
 
 def test_groups_never_span_splits_or_folds():
@@ -51,12 +57,21 @@ def test_cue_rows_and_their_copies_stay_in_the_pool():
     out = assign(df, 0.2, 0.1, 5, seed=0)
     cue_groups = set(out.loc[out["cue"], "dup_group"])
     assert (out.loc[out["dup_group"].isin(cue_groups), "split"] != "test").all()
-    assert ((out["split"] == "test") & (out["label"] == "cloth")).any()  # cloth still tested, cue-free
+    assert (
+        (out["split"] == "test") & (out["label"] == "cloth")
+    ).any()  # cloth still tested, cue-free
 
 
 def test_planted_bias_keeps_a_fraction_of_the_pool_cell():
     df = _manifest()
-    out = assign(df, 0.2, 0.1, 5, seed=0, plant_bias={"where": {"gender": "female", "label": "cloth"}, "keep": 0.1})
+    out = assign(
+        df,
+        0.2,
+        0.1,
+        5,
+        seed=0,
+        plant_bias={"where": {"gender": "female", "label": "cloth"}, "keep": 0.1},
+    )
     cell = (out["gender"] == "female") & (out["label"] == "cloth")
     pool_before = cell & (out["split"] != "test")
     kept = (cell & out["split"].isin(["train", "val"])).sum()

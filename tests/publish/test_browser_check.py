@@ -1,14 +1,22 @@
 """The offline-HTML checker (maskutils.publish.html) and the headless-Chromium check (maskutils.publish.browser_check)."""
+
 import base64
 import io
 
 import nbformat
 import pytest
 
-from maskutils.publish.html import (check_offline, is_remote, offline_problems, remote_resources, stderr_outputs,
-                              to_html, unembedded_images)
+from maskutils.publish.html import (
+    check_offline,
+    is_remote,
+    offline_problems,
+    remote_resources,
+    stderr_outputs,
+    to_html,
+    unembedded_images,
+)
 
-PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 CLEAN = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>ok</title>
 <style>body {{ background: url(data:image/png;base64,{PNG}) }} .x {{ background: url("local.png") }}</style>
 <link rel="canonical" href="https://example.org/page">
@@ -66,7 +74,12 @@ def test_problems_name_line_tag_and_url():
 
 
 def test_images_must_be_embedded():
-    for img in ('<img src="figure.png">', '<img src="file:///tmp/figure.png">', "<img>", '<img src="">'):
+    for img in (
+        '<img src="figure.png">',
+        '<img src="file:///tmp/figure.png">',
+        "<img>",
+        '<img src="">',
+    ):
         page = CLEAN.replace("</body>", img + "</body>")
         assert len(unembedded_images(page)) == 1, img
         assert remote_resources(page) == [], img  # local, so not remote, but still not embedded
@@ -74,29 +87,58 @@ def test_images_must_be_embedded():
 
 
 def test_url_classification():
-    assert all(is_remote(u) for u in ("https://a.b/c", "http://a", "//a.b/c", "ftp://a", "wss://a", " https://a",
-                                      "\\\\\\\\server\\\\share\\\\a.png"))
-    assert not any(is_remote(u) for u in ("a.png", "./a/b.css", "/abs/a.png", "#frag", "?q=1", "data:,x",
-                                          "file:///tmp/a.png", "about:blank", "C:/reports/a.png", ""))
+    assert all(
+        is_remote(u)
+        for u in (
+            "https://a.b/c",
+            "http://a",
+            "//a.b/c",
+            "ftp://a",
+            "wss://a",
+            " https://a",
+            "\\\\\\\\server\\\\share\\\\a.png",
+        )
+    )
+    assert not any(
+        is_remote(u)
+        for u in (
+            "a.png",
+            "./a/b.css",
+            "/abs/a.png",
+            "#frag",
+            "?q=1",
+            "data:,x",
+            "file:///tmp/a.png",
+            "about:blank",
+            "C:/reports/a.png",
+            "",
+        )
+    )
 
 
 def test_plain_links_and_navigational_link_rels_are_allowed():
-    page = ('<a href="https://example.org">x</a><a href="//example.org">y</a>'
-            '<link rel="license" href="https://example.org/license"><form action="https://example.org/f"></form>')
+    page = (
+        '<a href="https://example.org">x</a><a href="//example.org">y</a>'
+        '<link rel="license" href="https://example.org/license"><form action="https://example.org/f"></form>'
+    )
     assert remote_resources(page) == []
 
 
 def test_stderr_outputs_are_listed():
-    page = ('<div class="jp-RenderedText" data-mime-type="application/vnd.jupyter.stderr">'
-            "<pre>/x/y.py:1: UserWarning: careful &amp; slow\n  call()</pre></div>")
+    page = (
+        '<div class="jp-RenderedText" data-mime-type="application/vnd.jupyter.stderr">'
+        "<pre>/x/y.py:1: UserWarning: careful &amp; slow\n  call()</pre></div>"
+    )
     assert stderr_outputs(page) == ["/x/y.py:1: UserWarning: careful & slow"]
     assert stderr_outputs(CLEAN) == []
 
 
 def _figure_png() -> str:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(2, 1.5), dpi=50)
     ax.plot([0, 1, 2], [1, 0, 1])
     buf = io.BytesIO()
@@ -107,14 +149,35 @@ def _figure_png() -> str:
 
 def test_rendered_notebook_with_a_figure_is_offline(tmp_path):
     png = _figure_png()
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# Tiny report\n\nSome *text*."),
-        nbformat.v4.new_code_cell("plot()", execution_count=1, outputs=[nbformat.v4.new_output(
-            "display_data", data={"image/png": png, "text/plain": "<Figure size 100x75 with 1 Axes>"})]),
-        nbformat.v4.new_code_cell("table()", execution_count=2, outputs=[nbformat.v4.new_output(
-            "execute_result", execution_count=2,
-            data={"text/html": "<table><tr><td>0.977</td></tr></table>", "text/plain": "0.977"})]),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Tiny report\n\nSome *text*."),
+            nbformat.v4.new_code_cell(
+                "plot()",
+                execution_count=1,
+                outputs=[
+                    nbformat.v4.new_output(
+                        "display_data",
+                        data={"image/png": png, "text/plain": "<Figure size 100x75 with 1 Axes>"},
+                    )
+                ],
+            ),
+            nbformat.v4.new_code_cell(
+                "table()",
+                execution_count=2,
+                outputs=[
+                    nbformat.v4.new_output(
+                        "execute_result",
+                        execution_count=2,
+                        data={
+                            "text/html": "<table><tr><td>0.977</td></tr></table>",
+                            "text/plain": "0.977",
+                        },
+                    )
+                ],
+            ),
+        ]
+    )
     nbformat.write(nb, tmp_path / "tiny.ipynb")
     out = to_html(tmp_path / "tiny.ipynb", tmp_path / "tiny.html")
     page = out.read_text()
@@ -124,9 +187,22 @@ def test_rendered_notebook_with_a_figure_is_offline(tmp_path):
 
 
 def test_to_html_refuses_a_page_that_would_load_remote_resources(tmp_path):
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output(
-        "display_data", data={"text/html": '<script src="https://cdn.example/x.js"></script>',
-                              "text/plain": "x"})])])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "x",
+                outputs=[
+                    nbformat.v4.new_output(
+                        "display_data",
+                        data={
+                            "text/html": '<script src="https://cdn.example/x.js"></script>',
+                            "text/plain": "x",
+                        },
+                    )
+                ],
+            )
+        ]
+    )
     nbformat.write(nb, tmp_path / "nb.ipynb")
     with pytest.raises(ValueError, match="cdn.example"):
         to_html(tmp_path / "nb.ipynb", tmp_path / "out.html")
@@ -135,8 +211,10 @@ def test_to_html_refuses_a_page_that_would_load_remote_resources(tmp_path):
 
 # ---------------------------------------------------------------------------------------- browser
 
+
 def _chromium():
     from maskutils.publish.browser_check import INSTALL_HINT, find_chromium
+
     binary = find_chromium()
     if not binary:
         pytest.skip(f"headless Chromium check not run: {INSTALL_HINT}")
@@ -147,12 +225,15 @@ def _chromium():
 def test_browser_check_passes_a_good_page_and_reports_a_bad_one(tmp_path):
     _chromium()
     from maskutils.publish.browser_check import check_pages, format_results
+
     good = tmp_path / "good.html"
     good.write_text(CLEAN)
     bad = tmp_path / "bad.html"
-    bad.write_text('<!DOCTYPE html><html><head><title>bad</title></head><body><h1>Bad</h1>'
-                   '<img src="missing.png"><script>console.error("x")</script>'
-                   "<script>notDefined()</script></body></html>")
+    bad.write_text(
+        "<!DOCTYPE html><html><head><title>bad</title></head><body><h1>Bad</h1>"
+        '<img src="missing.png"><script>console.error("x")</script>'
+        "<script>notDefined()</script></body></html>"
+    )
     results = check_pages([good, bad], screenshots=tmp_path / "shots", timeout=15)
     text = format_results(results)
     r_good, r_bad = results
@@ -163,15 +244,22 @@ def test_browser_check_passes_a_good_page_and_reports_a_bad_one(tmp_path):
     assert r_bad.broken_images == ["missing.png"], text
     assert r_bad.console_errors == ["x"], text
     assert any("notDefined" in e for e in r_bad.exceptions), text
-    assert "FAIL  bad.html" in text and "PASS  good.html" in text and "broken image: missing.png" in text
+    assert (
+        "FAIL  bad.html" in text
+        and "PASS  good.html" in text
+        and "broken image: missing.png" in text
+    )
 
 
 def test_browser_check_records_and_blocks_remote_requests(tmp_path):
     _chromium()
     from maskutils.publish.browser_check import check_pages
+
     page = tmp_path / "remote.html"
-    page.write_text('<html><head><link rel="stylesheet" href="https://cdn.example.invalid/x.css"></head>'
-                    "<body>remote</body></html>")
+    page.write_text(
+        '<html><head><link rel="stylesheet" href="https://cdn.example.invalid/x.css"></head>'
+        "<body>remote</body></html>"
+    )
     missing = tmp_path / "index.html"  # does not exist: fails, does not crash
     r, m = check_pages([page, missing], screenshots=None, timeout=15)
     assert r.remote_requests == ["https://cdn.example.invalid/x.css"] and not r.ok
@@ -181,6 +269,7 @@ def test_browser_check_records_and_blocks_remote_requests(tmp_path):
 
 def test_browser_check_cli_without_chromium_says_how_to_install(tmp_path, monkeypatch, capsys):
     from maskutils.publish import browser_check
+
     monkeypatch.setenv("CHROMIUM", str(tmp_path / "no-such-chromium"))
     (tmp_path / "index.html").write_text(CLEAN)
     assert browser_check.main([str(tmp_path)]) == 2

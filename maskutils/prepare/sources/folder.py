@@ -1,4 +1,5 @@
 """Class folders: ROOT/<class folder>/**/<image>, plus an optional ROOT/attributes.csv."""
+
 from __future__ import annotations
 
 import hashlib
@@ -32,25 +33,38 @@ def list_folder(root: str | Path, aliases: dict[str, str] | None = None) -> List
         raise ValueError(
             f"{root}: unknown class folder(s) {', '.join(map(repr, unknown))}. Folders found: "
             f"{', '.join(f.name for f in folders)}. Known names: {', '.join(sorted(table))}. "
-            "Add a mapping under source.aliases in params/prepare.yaml.")
+            "Add a mapping under source.aliases in params/prepare.yaml."
+        )
     attrs, problems = _attributes(root)
     source = root.name
     items, seen = [], set()
     for folder in folders:
-        files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name.lower() not in IGNORED_NAMES
-                       and not p.name.startswith("."))
+        files = sorted(
+            p
+            for p in folder.rglob("*")
+            if p.is_file() and p.name.lower() not in IGNORED_NAMES and not p.name.startswith(".")
+        )
         if not files:
             problems.append(problem(folder, "empty class folder"))
         for path in files:
             rel = path.relative_to(root).as_posix()
             seen.add(rel)
-            row = {"image_id": image_id(source, rel), "label": canonical(folder.name, table),
-                   "label_raw": folder.name, "source": source, **attrs.get(rel, {})}
+            row = {
+                "image_id": image_id(source, rel),
+                "label": canonical(folder.name, table),
+                "label_raw": folder.name,
+                "source": source,
+                **attrs.get(rel, {}),
+            }
             items.append(Item(file=str(path), rows=[row]))
     unmatched = sorted(set(attrs) - seen)
     if unmatched:
-        problems.append(problem(root / "attributes.csv",
-                                f"{len(unmatched)} rows name no image (first: {unmatched[0]})"))
+        problems.append(
+            problem(
+                root / "attributes.csv",
+                f"{len(unmatched)} rows name no image (first: {unmatched[0]})",
+            )
+        )
     if not items:
         raise ValueError(f"{root}: no files in any class folder")
     return Listing(items, problems)
@@ -62,15 +76,27 @@ def _attributes(root: Path) -> tuple[dict[str, dict], list[dict]]:
         return {}, []
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     if "image" not in df.columns:
-        raise ValueError(f"{path}: needs a column 'image' (path relative to {root}); has {list(df.columns)}")
+        raise ValueError(
+            f"{path}: needs a column 'image' (path relative to {root}); has {list(df.columns)}"
+        )
     clash = RESERVED & set(df.columns)
     if clash:
-        raise ValueError(f"{path}: column(s) {sorted(clash)} clash with manifest columns; rename them")
+        raise ValueError(
+            f"{path}: column(s) {sorted(clash)} clash with manifest columns; rename them"
+        )
     problems = []
     dupes = df["image"][df["image"].duplicated()]
     if len(dupes):
-        problems.append(problem(path, f"{len(dupes)} duplicate rows for the same image (first kept): {dupes.iloc[0]}"))
+        problems.append(
+            problem(
+                path,
+                f"{len(dupes)} duplicate rows for the same image (first kept): {dupes.iloc[0]}",
+            )
+        )
     df = df.drop_duplicates("image")
     cols = [c for c in df.columns if c != "image"]
-    table = {str(r["image"]).replace("\\", "/"): {c: (r[c] or None) for c in cols} for r in df.to_dict("records")}
+    table = {
+        str(r["image"]).replace("\\", "/"): {c: (r[c] or None) for c in cols}
+        for r in df.to_dict("records")
+    }
     return table, problems

@@ -5,6 +5,7 @@ A face's box is its skin oval (forehead to chin, cheek to cheek, rotated with th
 extent a VOC annotator draws. Faces are drawn far to near (small to large); a face is placed only
 where it hides under 2% of every face already there, so no annotated face is occluded.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,8 +17,15 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from maskutils.core.images import decode
-from maskutils.prepare.sources.synthetic import (SUPERSAMPLE, _draw_front_hair, _draw_head, _draw_mask, _face_geometry,
-                                _rotated_box, sample_specs)
+from maskutils.prepare.sources.synthetic import (
+    SUPERSAMPLE,
+    _draw_front_hair,
+    _draw_head,
+    _draw_mask,
+    _face_geometry,
+    _rotated_box,
+    sample_specs,
+)
 
 CLASSES = ["no_mask", "cloth", "surgical", "n95", "n95_valve"]
 #: Face box height / tile side, roughly (a = 0.25, b = 0.34 of the tile, times the age scale).
@@ -29,6 +37,7 @@ EYE_SHADE = 170
 @dataclass
 class Scene:
     """An image (in memory or a file) and its annotated faces: N x 4 boxes x0, y0, x1, y1 and N labels."""
+
     name: str
     boxes: np.ndarray
     labels: list[str]
@@ -40,7 +49,9 @@ class Scene:
         return self.image if self.image is not None else decode(self.file)[0]
 
 
-def render_face(spec: dict, tile: int, seed: int, shade_eyes: bool = True) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+def render_face(
+    spec: dict, tile: int, seed: int, shade_eyes: bool = True
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """(tile x tile x 4 RGBA face on a transparent ground, face box in tile pixels) for one spec."""
     rng = np.random.default_rng([seed, 2, spec["index"]])
     big = tile * SUPERSAMPLE
@@ -68,7 +79,10 @@ def _shade_eyes(layer: Image.Image, f: dict) -> None:
     d = ImageDraw.Draw(shade)
     for side in (-1, 1):
         ex = cx + side * 0.4 * a
-        d.ellipse([ex - 0.3 * a, cy - 0.12 * b - 0.2 * b, ex + 0.3 * a, cy - 0.12 * b + 0.1 * b], fill=EYE_SHADE)
+        d.ellipse(
+            [ex - 0.3 * a, cy - 0.12 * b - 0.2 * b, ex + 0.3 * a, cy - 0.12 * b + 0.1 * b],
+            fill=EYE_SHADE,
+        )
     shade = shade.filter(ImageFilter.GaussianBlur(max(1.0, 0.06 * a)))
     dark = Image.new("RGBA", layer.size, (20, 12, 8, 255))
     dark.putalpha(Image.fromarray(np.minimum(np.asarray(shade), np.asarray(layer.getchannel("A")))))
@@ -79,11 +93,17 @@ def background(rng: np.random.Generator, width: int, height: int) -> Image.Image
     """A street: sky gradient, a row of buildings with windows, pavement."""
     img = Image.new("RGB", (width, height))
     d = ImageDraw.Draw(img)
-    sky_top, sky_low = rng.uniform([90, 120, 170], [150, 180, 240]), rng.uniform([170, 190, 210], [230, 235, 250])
+    sky_top, sky_low = (
+        rng.uniform([90, 120, 170], [150, 180, 240]),
+        rng.uniform([170, 190, 210], [230, 235, 250]),
+    )
     horizon = int(height * rng.uniform(0.25, 0.45))
     for y in range(height):
         t = min(1.0, y / max(1, horizon))
-        d.line([(0, y), (width, y)], fill=tuple(int(u * (1 - t) + v * t) for u, v in zip(sky_top, sky_low)))
+        d.line(
+            [(0, y), (width, y)],
+            fill=tuple(int(u * (1 - t) + v * t) for u, v in zip(sky_top, sky_low)),
+        )
     x = int(-rng.uniform(0, 60))
     while x < width:
         w = int(rng.uniform(0.12, 0.3) * width)
@@ -100,18 +120,31 @@ def background(rng: np.random.Generator, width: int, height: int) -> Image.Image
     g = tuple(int(c) for c in rng.uniform(80, 150, 3))
     d.rectangle([0, ground, width, height], fill=g)
     for k in range(0, width, max(20, width // 12)):  # paving joints
-        d.line([(k, ground), (k - (height - ground), height)], fill=tuple(int(c * 0.8) for c in g), width=1)
+        d.line(
+            [(k, ground), (k - (height - ground), height)],
+            fill=tuple(int(c * 0.8) for c in g),
+            width=1,
+        )
     return img.filter(ImageFilter.GaussianBlur(1.2))
 
 
-def make_scene(index: int, seed: int, n_faces: int = 6, width: int = 640, height: int = 480,
-               face_sizes: tuple[int, int] = (32, 128), classes=CLASSES) -> Scene:
+def make_scene(
+    index: int,
+    seed: int,
+    n_faces: int = 6,
+    width: int = 640,
+    height: int = 480,
+    face_sizes: tuple[int, int] = (32, 128),
+    classes=CLASSES,
+) -> Scene:
     """One scene: up to n_faces faces (fewer when the canvas has no room left), face box heights
     drawn log-uniformly from face_sizes (px), labels balanced over `classes` per scene."""
     lo, hi = face_sizes
     if not 8 <= lo <= hi or hi > min(width, height) * _FACE_SHARE:
-        raise ValueError(f"face_sizes {face_sizes} must satisfy 8 <= low <= high <= {_FACE_SHARE} x "
-                         f"the shorter canvas side ({min(width, height)})")
+        raise ValueError(
+            f"face_sizes {face_sizes} must satisfy 8 <= low <= high <= {_FACE_SHARE} x "
+            f"the shorter canvas side ({min(width, height)})"
+        )
     rng = np.random.default_rng([seed, 7, index])
     canvas = background(rng, width, height).convert("RGBA")
     specs = sample_specs(n_faces, list(classes), int(rng.integers(2**31)), None, 0.0)
@@ -138,8 +171,12 @@ def make_scene(index: int, seed: int, n_faces: int = 6, width: int = 640, height
     arr = arr * rng.uniform(0.8, 1.15) + rng.normal(0, 5, 3)  # lighting and colour cast
     arr = arr + rng.normal(0, rng.uniform(1, 5), arr.shape)  # sensor noise
     img = np.clip(arr, 0, 255).astype(np.uint8)
-    return Scene(name=f"scene{index:04d}", boxes=np.array(placed_boxes, dtype=float).reshape(-1, 4),
-                 labels=labels, image=img)
+    return Scene(
+        name=f"scene{index:04d}",
+        boxes=np.array(placed_boxes, dtype=float).reshape(-1, 4),
+        labels=labels,
+        image=img,
+    )
 
 
 def _fits(alpha: np.ndarray, ox: int, oy: int, boxes, width: int, height: int) -> bool:
@@ -149,14 +186,21 @@ def _fits(alpha: np.ndarray, ox: int, oy: int, boxes, width: int, height: int) -
         ix0, iy0, ix1, iy1 = max(x0, ox), max(y0, oy), min(x1, ox + tw), min(y1, oy + th)
         if ix1 <= ix0 or iy1 <= iy0:
             continue
-        covered = alpha[iy0 - oy:iy1 - oy, ix0 - ox:ix1 - ox].sum()
+        covered = alpha[iy0 - oy : iy1 - oy, ix0 - ox : ix1 - ox].sum()
         if covered > 0.02 * (x1 - x0) * (y1 - y0):
             return False
     return True
 
 
-def synthetic_scenes(n: int, seed: int = 0, n_faces: int = 6, width: int = 640, height: int = 480,
-                     face_sizes: tuple[int, int] = (32, 128), classes=CLASSES) -> list[Scene]:
+def synthetic_scenes(
+    n: int,
+    seed: int = 0,
+    n_faces: int = 6,
+    width: int = 640,
+    height: int = 480,
+    face_sizes: tuple[int, int] = (32, 128),
+    classes=CLASSES,
+) -> list[Scene]:
     """n scenes (see `make_scene`); scene i is the same whatever n is."""
     return [make_scene(i, seed, n_faces, width, height, face_sizes, classes) for i in range(n)]
 
@@ -172,8 +216,10 @@ def write_voc(scenes, root: str | Path) -> Path:
         objs = "".join(
             f"<object><name>{escape(lab)}</name><bndbox><xmin>{b[0]:g}</xmin><ymin>{b[1]:g}</ymin>"
             f"<xmax>{b[2]:g}</xmax><ymax>{b[3]:g}</ymax></bndbox></object>"
-            for b, lab in zip(np.asarray(s.boxes).reshape(-1, 4), s.labels))
+            for b, lab in zip(np.asarray(s.boxes).reshape(-1, 4), s.labels)
+        )
         (root / "annotations" / f"{s.name}.xml").write_text(
             f"<annotation><filename>{s.name}.png</filename><size><width>{rgb.shape[1]}</width>"
-            f"<height>{rgb.shape[0]}</height><depth>3</depth></size>{objs}</annotation>")
+            f"<height>{rgb.shape[0]}</height><depth>3</depth></size>{objs}</annotation>"
+        )
     return root

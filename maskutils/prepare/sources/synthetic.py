@@ -6,6 +6,7 @@ straps; elders have grey hair and wrinkles; men may have beards; six skin tones,
 surgical mask on dark skin has little contrast. Each image records its ROI: the mask (or, for
 no_mask, the nose-to-chin box), in output pixels, for Grad-CAM localisation checks.
 """
+
 from __future__ import annotations
 
 import colorsys
@@ -17,14 +18,23 @@ from PIL import Image, ImageDraw, ImageFilter
 
 GENDERS = ("female", "male")
 AGES = ("child", "adult", "elder")
-SKIN_TONES = ((247, 224, 200), (236, 196, 160), (214, 168, 124), (184, 128, 88), (130, 84, 56), (82, 54, 38))
+SKIN_TONES = (
+    (247, 224, 200),
+    (236, 196, 160),
+    (214, 168, 124),
+    (184, 128, 88),
+    (130, 84, 56),
+    (82, 54, 38),
+)
 HAIR = ((25, 20, 18), (70, 45, 30), (120, 80, 45), (190, 150, 90), (140, 60, 30))
 GREY_HAIR = ((170, 170, 170), (215, 215, 210), (120, 120, 120))
 CUE_HUE = 0.33  # the spurious-cue background: saturated green, kept out of every other background
 SUPERSAMPLE = 2
 
 
-def sample_specs(n: int, classes: list[str], seed: int, cue_label: str | None, cue_fraction: float) -> list[dict]:
+def sample_specs(
+    n: int, classes: list[str], seed: int, cue_label: str | None, cue_fraction: float
+) -> list[dict]:
     """Labels (balanced), attributes and the cue flag of every image, before drawing."""
     rng = np.random.default_rng([seed, 0])
     labels = np.array([classes[i % len(classes)] for i in range(n)])
@@ -32,19 +42,22 @@ def sample_specs(n: int, classes: list[str], seed: int, cue_label: str | None, c
     specs = []
     for i, label in enumerate(labels):
         r = np.random.default_rng([seed, 1, i])
-        specs.append({
-            "index": i,
-            "label": str(label),
-            "gender": GENDERS[int(r.integers(2))],
-            "age": AGES[int(r.choice(3, p=[0.25, 0.5, 0.25]))],
-            "skin_tone": int(r.integers(1, 7)),
-            "cue": bool(cue_label == label and r.random() < cue_fraction),
-        })
+        specs.append(
+            {
+                "index": i,
+                "label": str(label),
+                "gender": GENDERS[int(r.integers(2))],
+                "age": AGES[int(r.choice(3, p=[0.25, 0.5, 0.25]))],
+                "skin_tone": int(r.integers(1, 7)),
+                "cue": bool(cue_label == label and r.random() < cue_fraction),
+            }
+        )
     return specs
 
 
-def render(spec: dict, size: int, seed: int, flat_background: tuple[int, int, int] | None = None
-           ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+def render(
+    spec: dict, size: int, seed: int, flat_background: tuple[int, int, int] | None = None
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """(size x size x 3 uint8 image, ROI box x0, y0, x1, y1 in output pixels) for one spec.
     `flat_background` swaps the background for one flat colour and leaves everything else as it
     was (the random stream included): the Grad-CAM shortcut probe's counterfactual faces."""
@@ -73,8 +86,15 @@ def render(spec: dict, size: int, seed: int, flat_background: tuple[int, int, in
     return np.clip(arr, 0, 255).astype(np.uint8), roi_box
 
 
-def generate(out_dir: Path, n: int, size: int, classes: list[str], seed: int,
-             cue_label: str | None = None, cue_fraction: float = 0.8) -> list[dict]:
+def generate(
+    out_dir: Path,
+    n: int,
+    size: int,
+    classes: list[str],
+    seed: int,
+    cue_label: str | None = None,
+    cue_fraction: float = 0.8,
+) -> list[dict]:
     """Draw every image into out_dir/<label>/<id>.png; returns one dict per image (manifest fields)."""
     rows = []
     for spec in sample_specs(n, classes, seed, cue_label, cue_fraction):
@@ -83,15 +103,26 @@ def generate(out_dir: Path, n: int, size: int, classes: list[str], seed: int,
         path = out_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(img).save(path, optimize=False, compress_level=1)
-        rows.append({
-            "file": str(path), "label": spec["label"], "label_raw": spec["label"],
-            "gender": spec["gender"], "age": spec["age"], "skin_tone": spec["skin_tone"],
-            "cue": spec["cue"], "roi_x0": roi[0], "roi_y0": roi[1], "roi_x1": roi[2], "roi_y1": roi[3],
-        })
+        rows.append(
+            {
+                "file": str(path),
+                "label": spec["label"],
+                "label_raw": spec["label"],
+                "gender": spec["gender"],
+                "age": spec["age"],
+                "skin_tone": spec["skin_tone"],
+                "cue": spec["cue"],
+                "roi_x0": roi[0],
+                "roi_y0": roi[1],
+                "roi_x1": roi[2],
+                "roi_y1": roi[3],
+            }
+        )
     return rows
 
 
 # ---- drawing ----------------------------------------------------------------------------------
+
 
 def _rgb(h: float, s: float, v: float) -> tuple[int, int, int]:
     return tuple(int(255 * c) for c in colorsys.hsv_to_rgb(h % 1.0, s, v))
@@ -104,7 +135,9 @@ def _non_cue_hue(rng) -> float:
 
 def _background(rng, big: int, cue: bool) -> Image.Image:
     if cue:
-        return Image.new("RGBA", (big, big), _rgb(CUE_HUE, 0.85, float(rng.uniform(0.55, 0.8))) + (255,))
+        return Image.new(
+            "RGBA", (big, big), _rgb(CUE_HUE, 0.85, float(rng.uniform(0.55, 0.8))) + (255,)
+        )
     kind = rng.integers(3)
     base = _rgb(_non_cue_hue(rng), float(rng.uniform(0, 0.5)), float(rng.uniform(0.25, 0.95)))
     img = Image.new("RGBA", (big, big), base + (255,))
@@ -113,7 +146,10 @@ def _background(rng, big: int, cue: bool) -> Image.Image:
         other = _rgb(_non_cue_hue(rng), float(rng.uniform(0, 0.5)), float(rng.uniform(0.25, 0.95)))
         for y in range(big):
             t = y / big
-            draw.line([(0, y), (big, y)], fill=tuple(int(a * (1 - t) + b * t) for a, b in zip(base, other)))
+            draw.line(
+                [(0, y), (big, y)],
+                fill=tuple(int(a * (1 - t) + b * t) for a, b in zip(base, other)),
+            )
     elif kind == 2:  # clutter: a few blocks and blobs
         for _ in range(int(rng.integers(3, 8))):
             x, y = rng.uniform(-0.2, 1.0, 2) * big
@@ -131,9 +167,21 @@ def _face_geometry(rng, big: int, spec: dict) -> dict:
     cy = big / 2 + float(rng.uniform(-0.04, 0.08)) * big
     skin = np.array(SKIN_TONES[spec["skin_tone"] - 1], dtype=float) * rng.uniform(0.94, 1.04)
     skin = tuple(int(c) for c in np.clip(skin, 0, 255))
-    hair = GREY_HAIR[int(rng.integers(3))] if spec["age"] == "elder" else HAIR[int(rng.integers(len(HAIR)))]
-    return {"cx": cx, "cy": cy, "a": a, "b": b, "skin": skin, "hair": hair, "big": big,
-            "shade": tuple(int(c * 0.72) for c in skin)}
+    hair = (
+        GREY_HAIR[int(rng.integers(3))]
+        if spec["age"] == "elder"
+        else HAIR[int(rng.integers(len(HAIR)))]
+    )
+    return {
+        "cx": cx,
+        "cy": cy,
+        "a": a,
+        "b": b,
+        "skin": skin,
+        "hair": hair,
+        "big": big,
+        "shade": tuple(int(c * 0.72) for c in skin),
+    }
 
 
 def _draw_head(draw, rng, f: dict, spec: dict) -> None:
@@ -141,10 +189,17 @@ def _draw_head(draw, rng, f: dict, spec: dict) -> None:
     shirt = _rgb(float(rng.uniform()), float(rng.uniform(0.2, 0.8)), float(rng.uniform(0.2, 0.9)))
     draw.ellipse([cx - 2.2 * a, cy + 0.95 * b, cx + 2.2 * a, cy + 2.6 * b], fill=shirt)  # shoulders
     if spec["gender"] == "female":  # long hair behind the head
-        draw.rounded_rectangle([cx - 1.3 * a, cy - 1.1 * b, cx + 1.3 * a, cy + 1.25 * b], radius=a, fill=hair)
-    draw.rectangle([cx - 0.42 * a, cy + 0.6 * b, cx + 0.42 * a, cy + 1.25 * b], fill=f["shade"])  # neck
+        draw.rounded_rectangle(
+            [cx - 1.3 * a, cy - 1.1 * b, cx + 1.3 * a, cy + 1.25 * b], radius=a, fill=hair
+        )
+    draw.rectangle(
+        [cx - 0.42 * a, cy + 0.6 * b, cx + 0.42 * a, cy + 1.25 * b], fill=f["shade"]
+    )  # neck
     for side in (-1, 1):  # ears
-        draw.ellipse([cx + side * a - 0.18 * a, cy - 0.2 * b, cx + side * a + 0.18 * a, cy + 0.15 * b], fill=skin)
+        draw.ellipse(
+            [cx + side * a - 0.18 * a, cy - 0.2 * b, cx + side * a + 0.18 * a, cy + 0.15 * b],
+            fill=skin,
+        )
     draw.ellipse([cx - a, cy - b, cx + a, cy + b], fill=skin)
     top = [cx - 1.02 * a, cy - 1.08 * b, cx + 1.02 * a, cy - 0.15 * b]  # hair cap
     draw.chord(top, 180, 360, fill=hair)
@@ -153,23 +208,49 @@ def _draw_head(draw, rng, f: dict, spec: dict) -> None:
     eye_y, eye_dx, eye_r = cy - 0.12 * b, 0.4 * a, 0.13 * a
     for side in (-1, 1):
         ex = cx + side * eye_dx
-        draw.ellipse([ex - eye_r, eye_y - 0.7 * eye_r, ex + eye_r, eye_y + 0.7 * eye_r], fill=(250, 250, 250))
-        draw.ellipse([ex - 0.5 * eye_r, eye_y - 0.5 * eye_r, ex + 0.5 * eye_r, eye_y + 0.5 * eye_r], fill=(40, 30, 25))
-        draw.line([ex - eye_r, eye_y - 1.6 * eye_r, ex + eye_r, eye_y - 1.9 * eye_r], fill=hair, width=max(1, int(a / 14)))
+        draw.ellipse(
+            [ex - eye_r, eye_y - 0.7 * eye_r, ex + eye_r, eye_y + 0.7 * eye_r], fill=(250, 250, 250)
+        )
+        draw.ellipse(
+            [ex - 0.5 * eye_r, eye_y - 0.5 * eye_r, ex + 0.5 * eye_r, eye_y + 0.5 * eye_r],
+            fill=(40, 30, 25),
+        )
+        draw.line(
+            [ex - eye_r, eye_y - 1.6 * eye_r, ex + eye_r, eye_y - 1.9 * eye_r],
+            fill=hair,
+            width=max(1, int(a / 14)),
+        )
     if spec["age"] == "elder":  # wrinkles on the forehead and beside the eyes
         for k in range(3):
             y = cy - 0.55 * b + k * 0.08 * b
-            draw.arc([cx - 0.5 * a, y - 0.05 * b, cx + 0.5 * a, y + 0.05 * b], 200, 340, fill=f["shade"], width=1)
+            draw.arc(
+                [cx - 0.5 * a, y - 0.05 * b, cx + 0.5 * a, y + 0.05 * b],
+                200,
+                340,
+                fill=f["shade"],
+                width=1,
+            )
         for side in (-1, 1):
             ex = cx + side * (eye_dx + 1.3 * eye_r)
-            draw.line([ex, eye_y - eye_r, ex + side * 0.5 * eye_r, eye_y + eye_r], fill=f["shade"], width=1)
+            draw.line(
+                [ex, eye_y - eye_r, ex + side * 0.5 * eye_r, eye_y + eye_r],
+                fill=f["shade"],
+                width=1,
+            )
     # nose and mouth (hidden later by any mask)
-    draw.polygon([(cx, cy + 0.02 * b), (cx - 0.12 * a, cy + 0.3 * b), (cx + 0.12 * a, cy + 0.3 * b)], fill=f["shade"])
+    draw.polygon(
+        [(cx, cy + 0.02 * b), (cx - 0.12 * a, cy + 0.3 * b), (cx + 0.12 * a, cy + 0.3 * b)],
+        fill=f["shade"],
+    )
     draw.ellipse([cx - 0.08 * a, cy + 0.27 * b, cx - 0.01 * a, cy + 0.33 * b], fill=(60, 35, 30))
     draw.ellipse([cx + 0.01 * a, cy + 0.27 * b, cx + 0.08 * a, cy + 0.33 * b], fill=(60, 35, 30))
     lips = (int(150 + rng.integers(40)), 60, 60)
     draw.chord([cx - 0.32 * a, cy + 0.42 * b, cx + 0.32 * a, cy + 0.66 * b], 0, 180, fill=lips)
-    draw.line([cx - 0.32 * a, cy + 0.54 * b, cx + 0.32 * a, cy + 0.54 * b], fill=(90, 30, 30), width=max(1, int(a / 20)))
+    draw.line(
+        [cx - 0.32 * a, cy + 0.54 * b, cx + 0.32 * a, cy + 0.54 * b],
+        fill=(90, 30, 30),
+        width=max(1, int(a / 20)),
+    )
 
 
 def _draw_mask(draw, rng, f: dict, label: str) -> tuple[float, float, float, float]:
@@ -186,11 +267,23 @@ def _draw_mask(draw, rng, f: dict, label: str) -> tuple[float, float, float, flo
         for k in range(1, 4):  # pleats
             y = y0 + k * (y1 - y0) / 4.2
             draw.line([x0 + 0.05 * a, y, x1 - 0.05 * a, y], fill=dark, width=lw)
-        draw.line([cx - 0.3 * a, y0 + 0.04 * b, cx + 0.3 * a, y0 + 0.04 * b], fill=(200, 200, 200), width=lw)  # wire
+        draw.line(
+            [cx - 0.3 * a, y0 + 0.04 * b, cx + 0.3 * a, y0 + 0.04 * b],
+            fill=(200, 200, 200),
+            width=lw,
+        )  # wire
         for side in (-1, 1):  # ear loops
             ex = cx + side * a
-            draw.line([cx + side * 0.98 * a, y0 + 0.05 * b, ex, cy - 0.12 * b], fill=(235, 235, 235), width=lw)
-            draw.line([cx + side * 0.98 * a, y1 - 0.12 * b, ex, cy + 0.1 * b], fill=(235, 235, 235), width=lw)
+            draw.line(
+                [cx + side * 0.98 * a, y0 + 0.05 * b, ex, cy - 0.12 * b],
+                fill=(235, 235, 235),
+                width=lw,
+            )
+            draw.line(
+                [cx + side * 0.98 * a, y1 - 0.12 * b, ex, cy + 0.1 * b],
+                fill=(235, 235, 235),
+                width=lw,
+            )
         return (x0, y0, x1, y1 - 0.05 * b)
     if label == "cloth":
         col = _rgb(float(rng.uniform()), float(rng.uniform(0.4, 0.9)), float(rng.uniform(0.3, 0.9)))
@@ -212,26 +305,56 @@ def _draw_mask(draw, rng, f: dict, label: str) -> tuple[float, float, float, flo
                 x = x0 + k * (x1 - x0) / 5
                 draw.line([x, y0, x, y0 + 0.8 * (y1 - y0)], fill=alt, width=lw)
         for side in (-1, 1):  # fabric ear loops, thick
-            draw.line([cx + side * 0.98 * a, y0 + 0.1 * b, cx + side * a, cy - 0.12 * b], fill=col, width=2 * lw)
+            draw.line(
+                [cx + side * 0.98 * a, y0 + 0.1 * b, cx + side * a, cy - 0.12 * b],
+                fill=col,
+                width=2 * lw,
+            )
         return (x0, y0, x1, y1)
     # n95 and n95_valve: a cup with head straps
     col = [(236, 236, 226), (245, 245, 240), (200, 205, 210)][int(rng.integers(3))]
     strap = [(40, 90, 200), (230, 200, 40), (240, 240, 240), (30, 30, 30)][int(rng.integers(4))]
     cup = [cx - 0.85 * a, y0 - 0.08 * b, cx + 0.85 * a, y1]
     for side in (-1, 1):
-        draw.line([cx + side * 0.8 * a, cy + 0.2 * b, cx + side * 1.05 * a, cy - 0.55 * b], fill=strap, width=lw)
-        draw.line([cx + side * 0.8 * a, cy + 0.65 * b, cx + side * 1.05 * a, cy + 0.35 * b], fill=strap, width=lw)
+        draw.line(
+            [cx + side * 0.8 * a, cy + 0.2 * b, cx + side * 1.05 * a, cy - 0.55 * b],
+            fill=strap,
+            width=lw,
+        )
+        draw.line(
+            [cx + side * 0.8 * a, cy + 0.65 * b, cx + side * 1.05 * a, cy + 0.35 * b],
+            fill=strap,
+            width=lw,
+        )
     draw.ellipse(cup, fill=col, outline=tuple(int(c * 0.75) for c in col), width=lw)
-    draw.arc([cx - 0.6 * a, y0 + 0.1 * b, cx + 0.6 * a, y1 - 0.1 * b], 200, 340, fill=tuple(int(c * 0.8) for c in col), width=lw)
-    draw.line([cx, y0 + 0.05 * b, cx, y1 - 0.05 * b], fill=tuple(int(c * 0.85) for c in col), width=lw)  # seam
+    draw.arc(
+        [cx - 0.6 * a, y0 + 0.1 * b, cx + 0.6 * a, y1 - 0.1 * b],
+        200,
+        340,
+        fill=tuple(int(c * 0.8) for c in col),
+        width=lw,
+    )
+    draw.line(
+        [cx, y0 + 0.05 * b, cx, y1 - 0.05 * b], fill=tuple(int(c * 0.85) for c in col), width=lw
+    )  # seam
     if label == "n95_valve":
         side = 1 if rng.random() < 0.5 else -1
         vx, vy, vr = cx + side * 0.42 * a, cy + 0.58 * b, 0.2 * a
         vcol = [(60, 60, 65), (200, 60, 50), (60, 110, 190), (230, 230, 230)][int(rng.integers(4))]
-        draw.ellipse([vx - vr, vy - vr, vx + vr, vy + vr], fill=vcol, outline=(20, 20, 20), width=lw)
-        draw.ellipse([vx - 0.5 * vr, vy - 0.5 * vr, vx + 0.5 * vr, vy + 0.5 * vr], outline=(20, 20, 20), width=lw)
+        draw.ellipse(
+            [vx - vr, vy - vr, vx + vr, vy + vr], fill=vcol, outline=(20, 20, 20), width=lw
+        )
+        draw.ellipse(
+            [vx - 0.5 * vr, vy - 0.5 * vr, vx + 0.5 * vr, vy + 0.5 * vr],
+            outline=(20, 20, 20),
+            width=lw,
+        )
         for k in (-1, 0, 1):
-            draw.line([vx - 0.7 * vr, vy + k * 0.3 * vr, vx + 0.7 * vr, vy + k * 0.3 * vr], fill=(20, 20, 20), width=1)
+            draw.line(
+                [vx - 0.7 * vr, vy + k * 0.3 * vr, vx + 0.7 * vr, vy + k * 0.3 * vr],
+                fill=(20, 20, 20),
+                width=1,
+            )
     return (cup[0], cup[1], cup[2], cup[3])
 
 
@@ -240,10 +363,20 @@ def _draw_front_hair(draw, f: dict) -> None:
     cx, cy, a, b = f["cx"], f["cy"], f["a"], f["b"]
     for side in (-1, 1):
         x_out, x_in = cx + side * 1.25 * a, cx + side * 0.9 * a
-        draw.polygon([(x_out, cy - 0.9 * b), (x_in, cy - 0.7 * b), (x_in, cy + 0.9 * b), (x_out, cy + 1.2 * b)], fill=f["hair"])
+        draw.polygon(
+            [
+                (x_out, cy - 0.9 * b),
+                (x_in, cy - 0.7 * b),
+                (x_in, cy + 0.9 * b),
+                (x_out, cy + 1.2 * b),
+            ],
+            fill=f["hair"],
+        )
 
 
-def _rotated_box(box, angle_deg: float, ox: float, oy: float, big: int, factor: int) -> tuple[int, int, int, int]:
+def _rotated_box(
+    box, angle_deg: float, ox: float, oy: float, big: int, factor: int
+) -> tuple[int, int, int, int]:
     """Bounding box of `box` rotated like PIL's Image.rotate (counter-clockwise), in output pixels."""
     t = math.radians(angle_deg)
     xs, ys = [], []

@@ -10,6 +10,7 @@ the groups differ at all. Groups, or a group's images of one class, smaller than
 shown but not judged. Before/after comparisons are paired: both models' predictions of the same
 images go through the same resamples.
 """
+
 from __future__ import annotations
 
 from functools import partial
@@ -27,6 +28,7 @@ SEP = " / "
 
 # ---- groups -----------------------------------------------------------------------------------
 
+
 def resolve(manifest: pd.DataFrame, attributes, intersections) -> tuple[list[str], list[list[str]]]:
     """The attributes and intersections to audit. 'auto': the known attributes the manifest has,
     and gender x age when it has both. Named columns that are missing are an error."""
@@ -36,8 +38,10 @@ def resolve(manifest: pd.DataFrame, attributes, intersections) -> tuple[list[str
         intersections = [["gender", "age"]] if {"gender", "age"} <= set(attributes) else []
     for name in [*attributes, *(a for pair in intersections for a in pair)]:
         if name not in manifest.columns:
-            raise KeyError(f"bias: the manifest has no attribute column {name!r} "
-                           f"(columns: {', '.join(manifest.columns)})")
+            raise KeyError(
+                f"bias: the manifest has no attribute column {name!r} "
+                f"(columns: {', '.join(manifest.columns)})"
+            )
     return list(attributes), [list(pair) for pair in intersections]
 
 
@@ -51,6 +55,7 @@ def group_labels(manifest: pd.DataFrame, columns: list[str]) -> pd.Series:
 
 
 # ---- metrics ----------------------------------------------------------------------------------
+
 
 def metric_names(classes: list[str]) -> list[str]:
     names = ["accuracy", "macro_f1"] + [f"recall_{c}" for c in classes]
@@ -66,8 +71,10 @@ def _codes(values, classes: list[str], what: str) -> np.ndarray:
     codes = pd.Series(values).map(index)
     if codes.isna().any():
         bad = sorted(set(pd.Series(values)[codes.isna()].astype(str)))[:5]
-        raise ValueError(f"{what} holds {bad}, which are not class names ({', '.join(classes)}): "
-                         "metrics compare true and predicted classes; group ids are never labels")
+        raise ValueError(
+            f"{what} holds {bad}, which are not class names ({', '.join(classes)}): "
+            "metrics compare true and predicted classes; group ids are never labels"
+        )
     return codes.to_numpy(int)
 
 
@@ -77,10 +84,16 @@ def _from_confusions(cm: np.ndarray, classes: list[str]) -> dict[str, np.ndarray
     support = cm.sum(-1)
     diag = np.diagonal(cm, axis1=-2, axis2=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = {"accuracy": np.where(total > 0, np.trace(cm, axis1=-2, axis2=-1) / np.maximum(total, 1), np.nan),
-               "macro_f1": np.where(total > 0, m.macro_f1_from(cm), np.nan)}
+        out = {
+            "accuracy": np.where(
+                total > 0, np.trace(cm, axis1=-2, axis2=-1) / np.maximum(total, 1), np.nan
+            ),
+            "macro_f1": np.where(total > 0, m.macro_f1_from(cm), np.nan),
+        }
         for k, c in enumerate(classes):
-            out[f"recall_{c}"] = np.where(support[..., k] > 0, diag[..., k] / np.maximum(support[..., k], 1), np.nan)
+            out[f"recall_{c}"] = np.where(
+                support[..., k] > 0, diag[..., k] / np.maximum(support[..., k], 1), np.nan
+            )
     if "miss_rate_no_mask" in metric_names(classes):
         out["miss_rate_no_mask"] = 1 - out["recall_no_mask"]
     return out
@@ -89,7 +102,7 @@ def _from_confusions(cm: np.ndarray, classes: list[str]) -> dict[str, np.ndarray
 def _counted(name: str, n: np.ndarray, support: np.ndarray, classes: list[str]) -> np.ndarray:
     """How many images a metric of each group is computed from."""
     if name.startswith(("recall_", "miss_rate_")):
-        c = "no_mask" if name.startswith("miss_rate") else name[len("recall_"):]
+        c = "no_mask" if name.startswith("miss_rate") else name[len("recall_") :]
         return support[:, classes.index(c)]
     return n
 
@@ -98,11 +111,18 @@ def group_metrics(true, pred, groups, classes: list[str]) -> pd.DataFrame:
     """Point estimates per group with fairlearn's MetricFrame: n, accuracy, macro-F1 and the
     recall of every class (columns recall_<class>), from true vs predicted class names."""
     y, p = _codes(true, classes, "true"), _codes(pred, classes, "pred")
-    fns = {"n": lambda a, b: len(a), "accuracy": accuracy_score,
-           "macro_f1": lambda a, b: f1_score(a, b, labels=sorted(set(a) | set(b)), average="macro", zero_division=0)}
+    fns = {
+        "n": lambda a, b: len(a),
+        "accuracy": accuracy_score,
+        "macro_f1": lambda a, b: f1_score(
+            a, b, labels=sorted(set(a) | set(b)), average="macro", zero_division=0
+        ),
+    }
     for k, c in enumerate(classes):
         fns[f"recall_{c}"] = partial(_recall_of, k=k)
-    frame = MetricFrame(metrics=fns, y_true=y, y_pred=p, sensitive_features=np.asarray(groups, dtype=object))
+    frame = MetricFrame(
+        metrics=fns, y_true=y, y_pred=p, sensitive_features=np.asarray(groups, dtype=object)
+    )
     out = frame.by_group
     out.index = out.index.astype(str)
     if "miss_rate_no_mask" in metric_names(classes):
@@ -117,6 +137,7 @@ def _recall_of(y_true, y_pred, k: int) -> float:
 
 
 # ---- the audit --------------------------------------------------------------------------------
+
 
 def _group_index(groups: pd.Series) -> tuple[np.ndarray, list[str], np.ndarray]:
     """(rows with a known group, group names, group code of those rows)."""
@@ -133,8 +154,12 @@ def _confusions(y, preds, g, n_groups, n_classes, draws=None) -> list[np.ndarray
     reps = len(draws)
     base = (np.arange(reps)[:, None] * n_groups + g[draws]) * n_classes + y[draws]
     size = reps * n_groups * n_classes * n_classes
-    return [np.bincount((base * n_classes + p[draws]).ravel(), minlength=size).reshape(reps, n_groups, n_classes, n_classes)
-            for p in preds]
+    return [
+        np.bincount((base * n_classes + p[draws]).ravel(), minlength=size).reshape(
+            reps, n_groups, n_classes, n_classes
+        )
+        for p in preds
+    ]
 
 
 def _within_group_draws(g: np.ndarray, reps: int, rng) -> np.ndarray:
@@ -162,8 +187,18 @@ def _ci(value, samples, confidence) -> dict:
     return {"value": num(value), "ci_low": num(lo), "ci_high": num(hi)}
 
 
-def audit(true, preds: dict[str, np.ndarray], groups: pd.Series, classes: list[str], *, min_group: int = 30,
-          reps: int = 1000, permutations: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
+def audit(
+    true,
+    preds: dict[str, np.ndarray],
+    groups: pd.Series,
+    classes: list[str],
+    *,
+    min_group: int = 30,
+    reps: int = 1000,
+    permutations: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict:
     """Group metrics with intervals, best-worst gaps and permutation p-values, for one attribute.
 
     `preds`: predicted class names per model ({"before": ..., "after": ...}); every model is
@@ -172,32 +207,65 @@ def audit(true, preds: dict[str, np.ndarray], groups: pd.Series, classes: list[s
     """
     known, names, g = _group_index(groups)
     y = _codes(np.asarray(true, dtype=object)[known], classes, "true")
-    p = {k: _codes(np.asarray(v, dtype=object)[known], classes, f"pred ({k})") for k, v in preds.items()}
+    p = {
+        k: _codes(np.asarray(v, dtype=object)[known], classes, f"pred ({k})")
+        for k, v in preds.items()
+    }
     G, C, models = len(names), len(classes), list(p)
     rng = np.random.default_rng(seed)
     true_names, group_names = np.asarray(classes)[y], np.asarray(names)[g]
     point = {}
     for mod in models:
-        frame = group_metrics(true_names, np.asarray(classes)[p[mod]], group_names, classes).reindex(names)
+        frame = group_metrics(
+            true_names, np.asarray(classes)[p[mod]], group_names, classes
+        ).reindex(names)
         point[mod] = {k: frame[k].to_numpy(float) for k in metric_names(classes)}
     draws = _within_group_draws(g, reps, rng)
-    boot = dict(zip(models, (_from_confusions(cm, classes) for cm in _confusions(y, list(p.values()), g, G, C, draws))))
-    null = _from_confusions(_permuted_confusions(y, p[models[0]], _within_class_permutations(g, y, permutations, rng), G, C),
-                            classes)
+    boot = dict(
+        zip(
+            models,
+            (
+                _from_confusions(cm, classes)
+                for cm in _confusions(y, list(p.values()), g, G, C, draws)
+            ),
+        )
+    )
+    null = _from_confusions(
+        _permuted_confusions(
+            y, p[models[0]], _within_class_permutations(g, y, permutations, rng), G, C
+        ),
+        classes,
+    )
     n = np.bincount(g, minlength=G)
     support = np.stack([np.bincount(g[y == k], minlength=G) for k in range(C)], 1)
-    out = {"groups": {name: {"n": int(n[i])} for i, name in enumerate(names)}, "gaps": {},
-           "unknown": int(len(groups) - len(known))}
+    out = {
+        "groups": {name: {"n": int(n[i])} for i, name in enumerate(names)},
+        "gaps": {},
+        "unknown": int(len(groups) - len(known)),
+    }
     for metric in metric_names(classes):
         counted = _counted(metric, n, support, classes)
         judged = counted >= min_group
         for i, name in enumerate(names):
             out["groups"][name][metric] = {
-                "n": int(counted[i]), "judged": bool(judged[i]),
-                **{mod: _ci(point[mod][metric][i], boot[mod][metric][:, i], confidence) for mod in models}}
+                "n": int(counted[i]),
+                "judged": bool(judged[i]),
+                **{
+                    mod: _ci(point[mod][metric][i], boot[mod][metric][:, i], confidence)
+                    for mod in models
+                },
+            }
         if judged.sum() >= 2:
-            out["gaps"][metric] = _gap(metric, names, judged, point, boot, models, confidence,
-                                       _permutation_p(null[metric], point[models[0]][metric], judged))
+            out["gaps"][metric] = _gap(
+                metric,
+                names,
+                judged,
+                point,
+                boot,
+                models,
+                confidence,
+                _permutation_p(null[metric], point[models[0]][metric], judged),
+            )
     return out
 
 
@@ -213,9 +281,15 @@ def _gap(metric, names, judged, point, boot, models, confidence, p_value) -> dic
         samples[mod] = sign * (b[:, best] - b[:, worst])
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.minimum(b[:, best], b[:, worst]) / np.maximum(b[:, best], b[:, worst])
-            ratio_point = min(v[best], v[worst]) / max(v[best], v[worst]) if max(v[best], v[worst]) > 0 else np.nan
-        gap[mod] = {"difference": _ci(sign * (v[best] - v[worst]), samples[mod], confidence),
-                    "ratio": _ci(ratio_point, ratio, confidence)}
+            ratio_point = (
+                min(v[best], v[worst]) / max(v[best], v[worst])
+                if max(v[best], v[worst]) > 0
+                else np.nan
+            )
+        gap[mod] = {
+            "difference": _ci(sign * (v[best] - v[worst]), samples[mod], confidence),
+            "ratio": _ci(ratio_point, ratio, confidence),
+        }
     lo = gap[models[0]]["difference"]["ci_low"]
     gap["supported"] = bool(p_value < 1 - confidence and lo is not None and lo > 0)
     for mod in models[1:]:
@@ -227,9 +301,12 @@ def _gap(metric, names, judged, point, boot, models, confidence, p_value) -> dic
 def _permuted_confusions(y, p, perm_g, n_groups, n_classes) -> np.ndarray:
     """R x G x C x C confusion matrices with the group labels of each shuffle (rows fixed)."""
     reps = len(perm_g)
-    codes = ((np.arange(reps)[:, None] * n_groups + perm_g) * n_classes + y[None]) * n_classes + p[None]
-    return np.bincount(codes.ravel(), minlength=reps * n_groups * n_classes ** 2).reshape(
-        reps, n_groups, n_classes, n_classes)
+    codes = ((np.arange(reps)[:, None] * n_groups + perm_g) * n_classes + y[None]) * n_classes + p[
+        None
+    ]
+    return np.bincount(codes.ravel(), minlength=reps * n_groups * n_classes**2).reshape(
+        reps, n_groups, n_classes, n_classes
+    )
 
 
 def _permutation_p(null: np.ndarray, observed: np.ndarray, judged: np.ndarray) -> float:
@@ -239,7 +316,9 @@ def _permutation_p(null: np.ndarray, observed: np.ndarray, judged: np.ndarray) -
     return float((1 + np.sum(stat(null) >= stat(observed) - 1e-12)) / (len(null) + 1))
 
 
-def overall(true, preds: dict[str, np.ndarray], classes: list[str], reps: int, confidence: float, seed: int) -> dict:
+def overall(
+    true, preds: dict[str, np.ndarray], classes: list[str], reps: int, confidence: float, seed: int
+) -> dict:
     """Macro-F1 and accuracy of every model on all images, and each later model's change from the
     first, paired (the same resamples)."""
     y = _codes(true, classes, "true")
@@ -247,10 +326,21 @@ def overall(true, preds: dict[str, np.ndarray], classes: list[str], reps: int, c
     draws = np.random.default_rng(seed).integers(0, len(y), size=(reps, len(y)))
     g = np.zeros(len(y), dtype=int)
     models = list(p)
-    point = [_from_confusions(cm[0, 0], classes) for cm in _confusions(y, list(p.values()), g, 1, len(classes))]
-    boot = [_from_confusions(cm[:, 0], classes) for cm in _confusions(y, list(p.values()), g, 1, len(classes), draws)]
-    out = {mod: {k: _ci(point[i][k], boot[i][k], confidence) for k in ("accuracy", "macro_f1")} for i, mod in enumerate(models)}
+    point = [
+        _from_confusions(cm[0, 0], classes)
+        for cm in _confusions(y, list(p.values()), g, 1, len(classes))
+    ]
+    boot = [
+        _from_confusions(cm[:, 0], classes)
+        for cm in _confusions(y, list(p.values()), g, 1, len(classes), draws)
+    ]
+    out = {
+        mod: {k: _ci(point[i][k], boot[i][k], confidence) for k in ("accuracy", "macro_f1")}
+        for i, mod in enumerate(models)
+    }
     for i, mod in enumerate(models[1:], 1):
-        out[f"change_{mod}"] = {k: _ci(point[i][k] - point[0][k], boot[i][k] - boot[0][k], confidence)
-                                for k in ("accuracy", "macro_f1")}
+        out[f"change_{mod}"] = {
+            k: _ci(point[i][k] - point[0][k], boot[i][k] - boot[0][k], confidence)
+            for k in ("accuracy", "macro_f1")
+        }
     return out

@@ -1,12 +1,13 @@
 """What the detect stage reads and shows: its scenes from params, and the metrics as tables."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
 
-from maskutils.stages.detect.run import voc_scenes
 from maskutils.prepare.sources.scenes import synthetic_scenes
+from maskutils.stages.detect.run import voc_scenes
 
 
 def load_scenes(d: dict) -> tuple[list, list[dict]]:
@@ -14,14 +15,24 @@ def load_scenes(d: dict) -> tuple[list, list[dict]]:
     src, sc = d["source"], d["scenes"]
     if src["kind"] == "voc":
         if not src["root"] or not Path(src["root"]).is_dir():
-            raise FileNotFoundError(f"params/detect.yaml: source.root {src['root']!r} is not a folder "
-                                    "(a Pascal VOC dataset with images/ and annotations/)")
+            raise FileNotFoundError(
+                f"params/detect.yaml: source.root {src['root']!r} is not a folder "
+                "(a Pascal VOC dataset with images/ and annotations/)"
+            )
         return voc_scenes(src["root"])
     if sc["face_max"] < sc["face_min"] or sc["face_max"] > 0.6 * min(sc["width"], sc["height"]):
-        raise ValueError("params/detect.yaml: scenes.face_max must be at least face_min and at most 0.6 x the "
-                         f"shorter canvas side ({0.6 * min(sc['width'], sc['height']):.0f} px)")
-    return synthetic_scenes(sc["n"], sc["seed"], sc["faces_per_scene"], sc["width"], sc["height"],
-                            (sc["face_min"], sc["face_max"])), []
+        raise ValueError(
+            "params/detect.yaml: scenes.face_max must be at least face_min and at most 0.6 x the "
+            f"shorter canvas side ({0.6 * min(sc['width'], sc['height']):.0f} px)"
+        )
+    return synthetic_scenes(
+        sc["n"],
+        sc["seed"],
+        sc["faces_per_scene"],
+        sc["width"],
+        sc["height"],
+        (sc["face_min"], sc["face_max"]),
+    ), []
 
 
 def _cell(r: dict) -> str:
@@ -40,8 +51,10 @@ def detection_table(s: dict) -> pd.DataFrame:
 
 
 def recall_table(s: dict) -> pd.DataFrame:
-    rows = {**{k: _cell(v) for k, v in s["recall_masked_vs_unmasked"].items()},
-            **{f"label {k}": _cell(v) for k, v in s["recall_by_label"].items()}}
+    rows = {
+        **{k: _cell(v) for k, v in s["recall_masked_vs_unmasked"].items()},
+        **{f"label {k}": _cell(v) for k, v in s["recall_by_label"].items()},
+    }
     return pd.DataFrame({"recall": rows})
 
 
@@ -53,7 +66,10 @@ def classification_table(s: dict) -> pd.DataFrame:
     rows.update({f"5-class {k}": _cell(v) for k, v in c.get("exact_class", {}).items()})
     out = pd.DataFrame({"binary accuracy": rows})
     o = s["outcomes"]
-    for key, name in (("detected_correct", "detected and right"), ("detected_wrong", "detected and wrong"),
-                      ("missed", "missed by the detector")):
+    for key, name in (
+        ("detected_correct", "detected and right"),
+        ("detected_wrong", "detected and wrong"),
+        ("missed", "missed by the detector"),
+    ):
         out.loc[f"faces {name}", "binary accuracy"] = f"{o[key]} of {o['n']}"
     return out

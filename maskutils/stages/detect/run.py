@@ -14,6 +14,7 @@ the model predicts counts as mask. VOC's mask_weared_incorrect (canonical `incor
 'mask' (counted as mask). Every face is also classified from its annotated box ("oracle crop"), so
 a report can tell detection misses from classification errors.
 """
+
 from __future__ import annotations
 
 import time
@@ -23,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from maskutils.modeling.detect import Detector, FaceClassifier, draw, faces_from
 from maskutils.core.images import BadImage
 from maskutils.core.labels import task_label
+from maskutils.modeling.detect import Detector, FaceClassifier, draw, faces_from
 from maskutils.prepare.sources.scenes import Scene
 
 INCORRECT = ("exclude", "mask")
@@ -33,6 +34,7 @@ DEFAULT_BUCKETS = (24, 48, 96)
 
 
 # ---- geometry and matching --------------------------------------------------------------------
+
 
 def iou(a, b) -> float:
     """Intersection over union of two boxes (x0, y0, x1, y1); 0 when either is empty."""
@@ -45,8 +47,12 @@ def iou_matrix(a, b) -> np.ndarray:
     b = np.asarray(b, dtype=float).reshape(-1, np.shape(b)[-1] if len(b) else 4)[:, :4]
     if not len(a) or not len(b):
         return np.zeros((len(a), len(b)))
-    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    ix = np.clip(
+        np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None
+    )
+    iy = np.clip(
+        np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None
+    )
     inter = ix * iy
     area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
     area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
@@ -57,8 +63,12 @@ def iou_matrix(a, b) -> np.ndarray:
 def match(faces, detections, threshold: float = 0.5) -> list[tuple[int, int, float]]:
     """Greedy one-to-one matching: (face index, detection index, IoU) for pairs with IoU >= threshold."""
     ious = iou_matrix(faces, detections)
-    pairs = [(-ious[i, j], i, j) for i in range(ious.shape[0]) for j in range(ious.shape[1])
-             if ious[i, j] >= threshold and ious[i, j] > 0]
+    pairs = [
+        (-ious[i, j], i, j)
+        for i in range(ious.shape[0])
+        for j in range(ious.shape[1])
+        if ious[i, j] >= threshold and ious[i, j] > 0
+    ]
     used_f, used_d, out = set(), set(), []
     for neg, i, j in sorted(pairs):
         if i not in used_f and j not in used_d:
@@ -91,32 +101,50 @@ def box_side(boxes) -> np.ndarray:
 
 # ---- scenes from a VOC dataset ----------------------------------------------------------------
 
-def voc_scenes(root: str | Path, aliases: dict[str, str] | None = None) -> tuple[list[Scene], list[dict]]:
+
+def voc_scenes(
+    root: str | Path, aliases: dict[str, str] | None = None
+) -> tuple[list[Scene], list[dict]]:
     """Every annotated image of a Pascal VOC dataset as a Scene (boxes as annotated, canonical labels);
     and the listing's problems (unreadable XML, missing image...)."""
     from maskutils.prepare.sources.voc import list_voc
 
     listing = list_voc(root, aliases, incorrect="keep")
-    scenes = [Scene(name=Path(it.file).stem, file=it.file, boxes=np.array([r["raw_box"] for r in it.rows], float),
-                    labels=[r["label"] for r in it.rows]) for it in listing.items]
+    scenes = [
+        Scene(
+            name=Path(it.file).stem,
+            file=it.file,
+            boxes=np.array([r["raw_box"] for r in it.rows], float),
+            labels=[r["label"] for r in it.rows],
+        )
+        for it in listing.items
+    ]
     return scenes, listing.problems
 
 
 # ---- the evaluation ---------------------------------------------------------------------------
 
+
 @dataclass
 class DetectEval:
-    faces: pd.DataFrame        # one row per annotated face
-    detections: pd.DataFrame   # one row per detection
-    scenes: pd.DataFrame       # one row per scene evaluated: name, file, n_faces, n_detections, seconds
-    problems: list[dict]       # scenes that could not be read: file, reason
+    faces: pd.DataFrame  # one row per annotated face
+    detections: pd.DataFrame  # one row per detection
+    scenes: pd.DataFrame  # one row per scene evaluated: name, file, n_faces, n_detections, seconds
+    problems: list[dict]  # scenes that could not be read: file, reason
     settings: dict = field(default_factory=dict)
     classes: list[str] | None = None
 
 
-def evaluate(scenes, model_path: str | Path | None = None, detector: dict | None = None, margin: float = 0.15,
-             iou_threshold: float = 0.5, buckets=DEFAULT_BUCKETS, incorrect: str = "exclude",
-             detect=None) -> DetectEval:
+def evaluate(
+    scenes,
+    model_path: str | Path | None = None,
+    detector: dict | None = None,
+    margin: float = 0.15,
+    iou_threshold: float = 0.5,
+    buckets=DEFAULT_BUCKETS,
+    incorrect: str = "exclude",
+    detect=None,
+) -> DetectEval:
     """Detects faces in every scene, matches them to the annotated boxes, classifies detections and
     annotated boxes (oracle crops) with the model (none: detection only).
 
@@ -144,40 +172,87 @@ def evaluate(scenes, model_path: str | Path | None = None, detector: dict | None
         pairs = match(gt, boxes[:, :4], iou_threshold)
         by_face = {i: (j, v) for i, j, v in pairs}
         by_det = {j: (i, v) for i, j, v in pairs}
-        det_faces = faces_from(boxes, clf.classify(rgb, boxes), clf.classes) if clf else [None] * len(boxes)
-        oracle = faces_from(np.hstack([gt, np.zeros((len(gt), 1))]), clf.classify(rgb, gt), clf.classes) \
-            if clf else [None] * len(gt)
+        det_faces = (
+            faces_from(boxes, clf.classify(rgb, boxes), clf.classes) if clf else [None] * len(boxes)
+        )
+        oracle = (
+            faces_from(np.hstack([gt, np.zeros((len(gt), 1))]), clf.classify(rgb, gt), clf.classes)
+            if clf
+            else [None] * len(gt)
+        )
         gt_side, det_side = box_side(gt), box_side(boxes[:, :4])
         for i, (box, label) in enumerate(zip(gt, s.labels)):
             j, v = by_face.get(i, (None, 0.0))
-            face = {"scene": s.name, "face": i, "x0": box[0], "y0": box[1], "x1": box[2], "y1": box[3],
-                    "side": gt_side[i], "bucket": size_bucket([gt_side[i]], buckets)[0], "label": label,
-                    "label_binary": _binary_truth(label, incorrect), "matched": j is not None, "iou": v,
-                    "detection": -1 if j is None else j}
+            face = {
+                "scene": s.name,
+                "face": i,
+                "x0": box[0],
+                "y0": box[1],
+                "x1": box[2],
+                "y1": box[3],
+                "side": gt_side[i],
+                "bucket": size_bucket([gt_side[i]], buckets)[0],
+                "label": label,
+                "label_binary": _binary_truth(label, incorrect),
+                "matched": j is not None,
+                "iou": v,
+                "detection": -1 if j is None else j,
+            }
             face.update(_prediction(det_faces[j] if j is not None else None, ""))
             face.update(_prediction(oracle[i], "oracle_"))
             face_rows.append(face)
         for j, box in enumerate(boxes):
             i, v = by_det.get(j, (None, 0.0))
-            row = {"scene": s.name, "detection": j, "x0": box[0], "y0": box[1], "x1": box[2], "y1": box[3],
-                   "score": box[4], "side": det_side[j], "bucket": size_bucket([det_side[j]], buckets)[0],
-                   "matched": i is not None, "face": -1 if i is None else i, "iou": v}
+            row = {
+                "scene": s.name,
+                "detection": j,
+                "x0": box[0],
+                "y0": box[1],
+                "x1": box[2],
+                "y1": box[3],
+                "score": box[4],
+                "side": det_side[j],
+                "bucket": size_bucket([det_side[j]], buckets)[0],
+                "matched": i is not None,
+                "face": -1 if i is None else i,
+                "iou": v,
+            }
             row.update(_prediction(det_faces[j], ""))
             det_rows.append(row)
-        scene_rows.append({"scene": s.name, "file": str(s.file) if s.file else None, "width": rgb.shape[1],
-                           "height": rgb.shape[0], "n_faces": len(gt), "n_detections": len(boxes),
-                           "n_matched": len(pairs), "seconds": seconds})
+        scene_rows.append(
+            {
+                "scene": s.name,
+                "file": str(s.file) if s.file else None,
+                "width": rgb.shape[1],
+                "height": rgb.shape[0],
+                "n_faces": len(gt),
+                "n_detections": len(boxes),
+                "n_matched": len(pairs),
+                "seconds": seconds,
+            }
+        )
     faces = pd.DataFrame(face_rows, columns=_FACE_COLUMNS)
     for col in ("correct", "oracle_correct"):
         pred = faces["pred_binary" if col == "correct" else "oracle_pred_binary"]
         ok = faces["label_binary"].notna() & pred.notna()
         faces[col] = pd.array([None] * len(faces), dtype="boolean")
         faces.loc[ok, col] = (faces.loc[ok, "label_binary"] == pred[ok]).astype(bool)
-    settings = {"detector": dict(params) if isinstance(params, dict) else None, "margin": float(margin),
-                "iou_threshold": float(iou_threshold), "buckets": [float(b) for b in buckets],
-                "incorrect": incorrect, "model": str(model_path) if model_path is not None else None}
-    return DetectEval(faces, pd.DataFrame(det_rows, columns=_DET_COLUMNS), pd.DataFrame(scene_rows), problems,
-                      settings, clf.classes if clf else None)
+    settings = {
+        "detector": dict(params) if isinstance(params, dict) else None,
+        "margin": float(margin),
+        "iou_threshold": float(iou_threshold),
+        "buckets": [float(b) for b in buckets],
+        "incorrect": incorrect,
+        "model": str(model_path) if model_path is not None else None,
+    }
+    return DetectEval(
+        faces,
+        pd.DataFrame(det_rows, columns=_DET_COLUMNS),
+        pd.DataFrame(scene_rows),
+        problems,
+        settings,
+        clf.classes if clf else None,
+    )
 
 
 def _as_boxes(found) -> np.ndarray:
@@ -192,10 +267,39 @@ def _as_boxes(found) -> np.ndarray:
 
 
 _PRED = ["pred", "pred_binary", "probability"]
-_FACE_COLUMNS = ["scene", "face", "x0", "y0", "x1", "y1", "side", "bucket", "label", "label_binary", "matched",
-                 "iou", "detection"] + _PRED + ["oracle_" + c for c in _PRED]
-_DET_COLUMNS = ["scene", "detection", "x0", "y0", "x1", "y1", "score", "side", "bucket", "matched", "face",
-                "iou"] + _PRED
+_FACE_COLUMNS = (
+    [
+        "scene",
+        "face",
+        "x0",
+        "y0",
+        "x1",
+        "y1",
+        "side",
+        "bucket",
+        "label",
+        "label_binary",
+        "matched",
+        "iou",
+        "detection",
+    ]
+    + _PRED
+    + ["oracle_" + c for c in _PRED]
+)
+_DET_COLUMNS = [
+    "scene",
+    "detection",
+    "x0",
+    "y0",
+    "x1",
+    "y1",
+    "score",
+    "side",
+    "bucket",
+    "matched",
+    "face",
+    "iou",
+] + _PRED
 
 
 def _binary_truth(label: str, incorrect: str) -> str | None:
@@ -207,11 +311,15 @@ def _binary_truth(label: str, incorrect: str) -> str | None:
 def _prediction(face: dict | None, prefix: str) -> dict:
     if face is None:
         return {prefix + "pred": None, prefix + "pred_binary": None, prefix + "probability": np.nan}
-    return {prefix + "pred": face["class"], prefix + "pred_binary": task_label(face["class"], "binary"),
-            prefix + "probability": face["probability"]}
+    return {
+        prefix + "pred": face["class"],
+        prefix + "pred_binary": task_label(face["class"], "binary"),
+        prefix + "probability": face["probability"],
+    }
 
 
 # ---- summary ----------------------------------------------------------------------------------
+
 
 def wilson(k: int, n: int, confidence: float = 0.95) -> list[float] | None:
     """Wilson score interval for k successes in n trials; None when n is 0."""
@@ -230,8 +338,13 @@ def _ratio(k: int, n: int, ci) -> dict:
     return {"value": (k / n) if n else None, "k": int(k), "n": int(n), "ci": ci}
 
 
-def _scene_bootstrap(k_by_scene: np.ndarray, n_by_scene: np.ndarray, reps: int, confidence: float,
-                     rng: np.random.Generator) -> list[float] | None:
+def _scene_bootstrap(
+    k_by_scene: np.ndarray,
+    n_by_scene: np.ndarray,
+    reps: int,
+    confidence: float,
+    rng: np.random.Generator,
+) -> list[float] | None:
     """Percentile interval of sum(k)/sum(n) over scenes resampled with replacement."""
     if n_by_scene.sum() == 0 or len(n_by_scene) == 0:
         return None
@@ -265,10 +378,18 @@ def summary(ev: DetectEval, confidence: float = 0.95, reps: int = 1000, seed: in
 
     counter = iter(range(10_000))
     out = {
-        "n_scenes": len(ev.scenes), "n_faces": int(len(f)), "n_detections": int(len(d)),
-        "n_unreadable": len(ev.problems), "settings": ev.settings, "classes": ev.classes,
-        "interval": {"method": "scene_bootstrap" if reps > 0 else "wilson", "confidence": confidence,
-                     "reps": reps, "seed": seed},
+        "n_scenes": len(ev.scenes),
+        "n_faces": int(len(f)),
+        "n_detections": int(len(d)),
+        "n_unreadable": len(ev.problems),
+        "settings": ev.settings,
+        "classes": ev.classes,
+        "interval": {
+            "method": "scene_bootstrap" if reps > 0 else "wilson",
+            "confidence": confidence,
+            "reps": reps,
+            "seed": seed,
+        },
         "recall": ratio(f["matched"].astype(bool), f["scene"], next(counter)),
         "precision": ratio(d["matched"].astype(bool), d["scene"], next(counter)),
     }
@@ -278,37 +399,51 @@ def summary(ev: DetectEval, confidence: float = 0.95, reps: int = 1000, seed: in
     out["by_size"] = {}
     for b in names:
         fb, db = f[f["bucket"] == b], d[d["bucket"] == b]
-        out["by_size"][b] = {"recall": ratio(fb["matched"].astype(bool), fb["scene"], next(counter)),
-                             "precision": ratio(db["matched"].astype(bool), db["scene"], next(counter))}
+        out["by_size"][b] = {
+            "recall": ratio(fb["matched"].astype(bool), fb["scene"], next(counter)),
+            "precision": ratio(db["matched"].astype(bool), db["scene"], next(counter)),
+        }
     out["recall_by_label"] = {}
     for lab in sorted(f["label"].unique()):
         fl = f[f["label"] == lab]
         out["recall_by_label"][lab] = ratio(fl["matched"].astype(bool), fl["scene"], next(counter))
     groups = f["label"].map(lambda x: "masked" if task_label(x, "binary") == "mask" else "unmasked")
     out["recall_masked_vs_unmasked"] = {
-        g: ratio(f.loc[groups == g, "matched"].astype(bool), f.loc[groups == g, "scene"], next(counter))
-        for g in ("masked", "unmasked")}
+        g: ratio(
+            f.loc[groups == g, "matched"].astype(bool), f.loc[groups == g, "scene"], next(counter)
+        )
+        for g in ("masked", "unmasked")
+    }
     if ev.classes is not None:
         scored = f[f["label_binary"].notna()]
         m = scored[scored["matched"].astype(bool)]
         out["classification"] = {
-            "task": "binary", "incorrect": ev.settings.get("incorrect"),
+            "task": "binary",
+            "incorrect": ev.settings.get("incorrect"),
             "matched": ratio(m["correct"].astype(bool), m["scene"], next(counter)),
             "oracle_on_matched": ratio(m["oracle_correct"].astype(bool), m["scene"], next(counter)),
-            "oracle_all": ratio(scored["oracle_correct"].astype(bool), scored["scene"], next(counter)),
+            "oracle_all": ratio(
+                scored["oracle_correct"].astype(bool), scored["scene"], next(counter)
+            ),
         }
         # every scored face ends in exactly one of these: the end-to-end split of errors
         n = len(scored)
         missed = int((~scored["matched"]).sum())
         right = int((scored["matched"] & scored["correct"].fillna(False).astype(bool)).sum())
-        out["outcomes"] = {"n": n, "detected_correct": right, "detected_wrong": n - missed - right, "missed": missed}
+        out["outcomes"] = {
+            "n": n,
+            "detected_correct": right,
+            "detected_wrong": n - missed - right,
+            "missed": missed,
+        }
         same = [lab for lab in f["label"].unique() if lab in ev.classes]
         if same:
             fs = f[f["label"].isin(same)]
             ms = fs[fs["matched"]]
             out["classification"]["exact_class"] = {
                 "matched": ratio(ms["pred"] == ms["label"], ms["scene"], next(counter)),
-                "oracle_all": ratio(fs["oracle_pred"] == fs["label"], fs["scene"], next(counter))}
+                "oracle_all": ratio(fs["oracle_pred"] == fs["label"], fs["scene"], next(counter)),
+            }
     return out
 
 
@@ -316,14 +451,24 @@ def seconds_per_scene(ev: DetectEval) -> dict:
     """Detection and classification time per scene (kept out of the metrics file, which must not
     change between equal runs)."""
     secs = ev.scenes["seconds"] if len(ev.scenes) else pd.Series(dtype=float)
-    return {"mean": float(secs.mean()) if len(secs) else None,
-            "median": float(secs.median()) if len(secs) else None, "total": float(secs.sum())}
+    return {
+        "mean": float(secs.mean()) if len(secs) else None,
+        "median": float(secs.median()) if len(secs) else None,
+        "total": float(secs.sum()),
+    }
 
 
 # ---- the report gallery -----------------------------------------------------------------------
 
-def gallery(scenes, model_path: str | Path, detector: dict | None = None, margin: float = 0.15, n: int = 6,
-            detect=None) -> list[tuple[str, np.ndarray]]:
+
+def gallery(
+    scenes,
+    model_path: str | Path,
+    detector: dict | None = None,
+    margin: float = 0.15,
+    n: int = 6,
+    detect=None,
+) -> list[tuple[str, np.ndarray]]:
     """(scene name, annotated RGB array) for up to n scenes spread evenly over the list: the annotated
     boxes thin and white, the detections coloured by predicted class with probability."""
     scenes = list(scenes)
@@ -341,6 +486,9 @@ def gallery(scenes, model_path: str | Path, detector: dict | None = None, margin
             continue
         boxes = _as_boxes(det(rgb))
         faces = faces_from(boxes, clf.classify(rgb, boxes), clf.classes)
-        truth = [{"x0": b[0], "y0": b[1], "x1": b[2], "y1": b[3]} for b in np.asarray(s.boxes).reshape(-1, 4)]
+        truth = [
+            {"x0": b[0], "y0": b[1], "x1": b[2], "y1": b[3]}
+            for b in np.asarray(s.boxes).reshape(-1, 4)
+        ]
         out.append((s.name, draw(rgb, faces, truth)))
     return out

@@ -1,4 +1,5 @@
 """Tables and figures of the EDA report (notebooks/01_eda.ipynb), computed from prepare's outputs."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -7,8 +8,8 @@ import pandas as pd
 import seaborn as sns
 
 from maskutils.core import manifest as mf
-from maskutils.prepare.prepared import Prepared
 from maskutils.core.labels import CLASSES
+from maskutils.prepare.prepared import Prepared
 from maskutils.prepare.quality import duplicate_summary
 
 
@@ -47,11 +48,22 @@ def fig_class_counts(df: pd.DataFrame):
 
 def fig_sizes(df: pd.DataFrame):
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    sns.scatterplot(data=df, x="width", y="height", hue="label", hue_order=class_order(df), s=12,
-                    alpha=0.6, ax=axes[0], linewidth=0)
+    sns.scatterplot(
+        data=df,
+        x="width",
+        y="height",
+        hue="label",
+        hue_order=class_order(df),
+        s=12,
+        alpha=0.6,
+        ax=axes[0],
+        linewidth=0,
+    )
     axes[0].set(title="Image size by class", xlabel="width (px)", ylabel="height (px)")
     aspect = (df["width"] / df["height"]).rename("aspect")
-    sns.histplot(x=aspect, hue=df["label"], hue_order=class_order(df), element="step", bins=40, ax=axes[1])
+    sns.histplot(
+        x=aspect, hue=df["label"], hue_order=class_order(df), element="step", bins=40, ax=axes[1]
+    )
     axes[1].set(title="Aspect ratio by class", xlabel="width / height", ylabel="images (count)")
     return fig
 
@@ -69,7 +81,9 @@ def sample_rows(df: pd.DataFrame, per_class: int, seed: int = 0) -> dict[str, li
 def fig_grid(images: np.ndarray, rows: dict[str, list[int]], title: str):
     """One row of thumbnails per key (e.g. per class)."""
     ncol = max(1, max(len(v) for v in rows.values()))
-    fig, axes = plt.subplots(len(rows), ncol, figsize=(1.2 * ncol + 1, 1.3 * len(rows) + 0.4), squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows), ncol, figsize=(1.2 * ncol + 1, 1.3 * len(rows) + 0.4), squeeze=False
+    )
     for r, (name, idx) in enumerate(rows.items()):
         for c in range(ncol):
             ax = axes[r][c]
@@ -102,8 +116,14 @@ def fig_pairs(images: np.ndarray, df: pd.DataFrame, pairs: list[tuple[int, int]]
     """Each near-duplicate pair side by side, `per_row` pairs to a row, titled label / split."""
     nrow = -(-len(pairs) // per_row)
     ratios = ([1, 1, 0.35] * per_row)[:-1]  # a gap column between pairs
-    fig, axes = plt.subplots(nrow, len(ratios), figsize=(1.4 * sum(ratios), 1.75 * nrow + 0.4), squeeze=False,
-                             layout="none", gridspec_kw={"width_ratios": ratios, "wspace": 0.05})
+    fig, axes = plt.subplots(
+        nrow,
+        len(ratios),
+        figsize=(1.4 * sum(ratios), 1.75 * nrow + 0.4),
+        squeeze=False,
+        layout="none",
+        gridspec_kw={"width_ratios": ratios, "wspace": 0.05},
+    )
     for ax in axes.flat:
         ax.axis("off")
     for n, (i, j) in enumerate(pairs):
@@ -143,12 +163,15 @@ def metrics(p: Prepared, shortcut: dict, margin: float) -> dict:
         "n_images": len(df),
         "n_files": p.info["n_files"],
         "n_problems": len(p.problems),
-        "classes": {k: int(v) for k, v in df["label"].value_counts().reindex(class_order(df)).items()},
+        "classes": {
+            k: int(v) for k, v in df["label"].value_counts().reindex(class_order(df)).items()
+        },
         "splits": {k: int(v) for k, v in df["split"].value_counts().items()},
         "duplicates": duplicate_summary(df),
         "flags": {k: int(v) for k, v in flag_table(df)["images"].items()},
-        "shortcut": {"baseline_balanced_accuracy": shortcut["baseline"],
-                     "tree_balanced_accuracy": shortcut["tree"],
-                     "warning": bool(shortcut["tree"] > shortcut["baseline"] + margin)},
+        "shortcut": {
+            "baseline_balanced_accuracy": shortcut["baseline"],
+            "tree_balanced_accuracy": shortcut["tree"],
+            "warning": bool(shortcut["tree"] > shortcut["baseline"] + margin),
+        },
     }
-

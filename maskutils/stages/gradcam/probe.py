@@ -5,22 +5,31 @@ and lighting are identical) on three backgrounds: their own, the planted cue's s
 and a blue control of the same saturation and brightness. Grad-CAM maps and probabilities of the
 three are compared face by face (`maskutils.stages.gradcam.run` does the maps and measures).
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 from torch import nn
 
-from maskutils.stages.gradcam.run import bootstrap_mean, compute_cams, energy_share, pointing_hits, roi_masks
 from maskutils.core.images import resize
 from maskutils.core.labels import task_label
 from maskutils.prepare.sources import synthetic as syn
+from maskutils.stages.gradcam.run import (
+    bootstrap_mean,
+    compute_cams,
+    energy_share,
+    pointing_hits,
+    roi_masks,
+)
 
 
 def _synthetic_params(prepared) -> dict:
     p = prepared.info.get("params", {})
     if p.get("source", {}).get("kind") != "synthetic":
-        raise ValueError("the shortcut probe redraws synthetic faces: the prepared data are not synthetic")
+        raise ValueError(
+            "the shortcut probe redraws synthetic faces: the prepared data are not synthetic"
+        )
     return p
 
 
@@ -31,7 +40,9 @@ BACKGROUNDS = ("original", "cue", "control")
 CONTROL_HUE = 0.62
 
 
-def redraw(prepared, rows, background: str = "cue", seed_offset: int = 3) -> tuple[np.ndarray, np.ndarray]:
+def redraw(
+    prepared, rows, background: str = "cue", seed_offset: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
     """The synthetic faces of manifest rows drawn again at the cached size: 'original' exactly as
     stored, 'cue' the same face, noise and lighting on the planted cue's green background,
     'control' the same on a blue background of the same saturation and brightness.
@@ -40,8 +51,13 @@ def redraw(prepared, rows, background: str = "cue", seed_offset: int = 3) -> tup
         raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)}, not {background!r}")
     p = _synthetic_params(prepared)
     s = p["synthetic"]
-    specs = syn.sample_specs(s["n_images"], s["classes"], p["seed"], s["spurious_cue"]["label"],
-                             s["spurious_cue"]["fraction"])
+    specs = syn.sample_specs(
+        s["n_images"],
+        s["classes"],
+        p["seed"],
+        s["spurious_cue"]["label"],
+        s["spurious_cue"]["fraction"],
+    )
     size, render_size, seed = prepared.info["image_size"], s["render_size"], p["seed"]
     imgs, boxes = [], []
     for row in np.asarray(rows, int):
@@ -49,13 +65,17 @@ def redraw(prepared, rows, background: str = "cue", seed_offset: int = 3) -> tup
         flat = None
         if background != "original":
             hue = syn.CUE_HUE if background == "cue" else CONTROL_HUE
-            value = float(np.random.default_rng([seed, seed_offset, spec["index"]]).uniform(0.55, 0.8))
+            value = float(
+                np.random.default_rng([seed, seed_offset, spec["index"]]).uniform(0.55, 0.8)
+            )
             flat = syn._rgb(hue, 0.85, value)
         arr, box = syn.render(spec, render_size, seed, flat_background=flat)
         imgs.append(resize(arr, size).transpose(2, 0, 1))
         boxes.append(np.array(box, float) * size / render_size)
-    return (np.stack(imgs) if imgs else np.empty((0, 3, size, size), np.uint8),
-            np.stack(boxes) if boxes else np.empty((0, 4)))
+    return (
+        np.stack(imgs) if imgs else np.empty((0, 3, size, size), np.uint8),
+        np.stack(boxes) if boxes else np.empty((0, 4)),
+    )
 
 
 def probe_rows(prepared, label: str | None = None, n: int = 100, splits=("test",)) -> np.ndarray:
@@ -65,16 +85,29 @@ def probe_rows(prepared, label: str | None = None, n: int = 100, splits=("test",
     label = label or p["synthetic"]["spurious_cue"]["label"] or "cloth"
     df = prepared.manifest
     cue = df["cue"].fillna(False).astype(bool) if "cue" in df else False
-    return np.flatnonzero(((df["label"] == label) & df["split"].isin(list(splits)) & ~cue).to_numpy())[:n]
+    return np.flatnonzero(
+        ((df["label"] == label) & df["split"].isin(list(splits)) & ~cue).to_numpy()
+    )[:n]
 
 
 MEASURES = ("roi_energy", "pointing_hit", "p_label", "predicted_label")
 
 
-def probe(model: nn.Module, prepared, task: str = "mask_type", label: str | None = None, n: int = 100,
-                   splits=("test",), method: str = "gradcam", target_layer: str | None = None,
-                   batch_size: int = 32, reps: int = 1000, confidence: float = 0.95, seed: int = 0,
-                   return_arrays: bool = False):
+def probe(
+    model: nn.Module,
+    prepared,
+    task: str = "mask_type",
+    label: str | None = None,
+    n: int = 100,
+    splits=("test",),
+    method: str = "gradcam",
+    target_layer: str | None = None,
+    batch_size: int = 32,
+    reps: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    return_arrays: bool = False,
+):
     """Does the model's evidence for `label` leave the face when the cue background appears?
 
     The same faces of `label` (rows of `splits` that did not carry the cue) are drawn three
@@ -91,13 +124,23 @@ def probe(model: nn.Module, prepared, task: str = "mask_type", label: str | None
     cls = task_label(label, task)
     k = classes.index(cls)
     rows = probe_rows(prepared, label, n, splits)
-    out = {"label": label, "class": cls, "splits": list(splits), "n": int(len(rows)), "method": method,
-           "backgrounds": {"cue": "saturated green (the planted cue's colour)",
-                           "control": f"saturated blue (hue {CONTROL_HUE}), same saturation and brightness",
-                           "original": "as stored"},
-           "image_ids": prepared.manifest["image_id"].iloc[rows].tolist()}
+    out = {
+        "label": label,
+        "class": cls,
+        "splits": list(splits),
+        "n": int(len(rows)),
+        "method": method,
+        "backgrounds": {
+            "cue": "saturated green (the planted cue's colour)",
+            "control": f"saturated blue (hue {CONTROL_HUE}), same saturation and brightness",
+            "original": "as stored",
+        },
+        "image_ids": prepared.manifest["image_id"].iloc[rows].tolist(),
+    }
     if not len(rows):
-        out.update(available=False, reason=f"no {label} images without the cue in {', '.join(splits)}")
+        out.update(
+            available=False, reason=f"no {label} images without the cue in {', '.join(splits)}"
+        )
         return (out, None) if return_arrays else out
     arrays, per = {}, {}
     for bg in BACKGROUNDS:
@@ -105,10 +148,15 @@ def probe(model: nn.Module, prepared, task: str = "mask_type", label: str | None
         cams = compute_cams(model, imgs, method, target_layer, np.full(len(rows), k), batch_size)
         masks = roi_masks(boxes, imgs.shape[-1])
         probs = cams.probs
-        per[bg] = pd.DataFrame({"roi_energy": energy_share(cams.maps, masks),
-                                "pointing_hit": pointing_hits(cams.maps, masks),
-                                "p_label": probs[:, k], "predicted_label": (probs.argmax(1) == k).astype(float),
-                                "roi_area_share": masks.mean((1, 2))})
+        per[bg] = pd.DataFrame(
+            {
+                "roi_energy": energy_share(cams.maps, masks),
+                "pointing_hit": pointing_hits(cams.maps, masks),
+                "p_label": probs[:, k],
+                "predicted_label": (probs.argmax(1) == k).astype(float),
+                "roi_area_share": masks.mean((1, 2)),
+            }
+        )
         arrays[bg] = {"images": imgs, "maps": cams.maps, "boxes": boxes, "probs": probs}
         out["target_layer"] = cams.layer
     out["available"] = True
@@ -116,7 +164,9 @@ def probe(model: nn.Module, prepared, task: str = "mask_type", label: str | None
         out[bg] = {c: bootstrap_mean(t[c], reps, confidence, seed) for c in t.columns}
     for a, b in (("cue", "control"), ("cue", "original"), ("control", "original")):
         d = per[a] - per[b]
-        out[f"{a}_minus_{b}"] = {c: bootstrap_mean(d[c], reps, confidence, seed + 7) for c in MEASURES}
+        out[f"{a}_minus_{b}"] = {
+            c: bootstrap_mean(d[c], reps, confidence, seed + 7) for c in MEASURES
+        }
     if return_arrays:
         arrays["table"] = per
         return out, arrays

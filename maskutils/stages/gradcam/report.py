@@ -1,4 +1,5 @@
 """Figures of the Grad-CAM analysis: galleries (image / heatmap / overlay), mean maps, the probe."""
+
 from __future__ import annotations
 
 import matplotlib
@@ -21,14 +22,25 @@ def triplets(images, maps, titles, boxes=None, dpi: int = 90):
     n = len(images)
     fig, axes = plt.subplots(max(n, 1), 3, figsize=(4.2, 1.45 * max(n, 1)), dpi=dpi, squeeze=False)
     for i in range(n):
-        for j, im in enumerate((images[i].transpose(1, 2, 0), maps[i], overlay(images[i], maps[i]))):
+        for j, im in enumerate(
+            (images[i].transpose(1, 2, 0), maps[i], overlay(images[i], maps[i]))
+        ):
             ax = axes[i, j]
-            ax.imshow(im, cmap="jet" if j == 1 else None, vmin=0, vmax=1 if j == 1 else None,
-                      interpolation="nearest")  # blocky pixels: true to the input, and small PNGs
+            ax.imshow(
+                im,
+                cmap="jet" if j == 1 else None,
+                vmin=0,
+                vmax=1 if j == 1 else None,
+                interpolation="nearest",
+            )  # blocky pixels: true to the input, and small PNGs
             ax.set_xticks([]), ax.set_yticks([])
             if boxes is not None and j != 1:
                 x0, y0, x1, y1 = boxes[i]
-                ax.add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec="white", lw=1))
+                ax.add_patch(
+                    plt.Rectangle(
+                        (x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec="white", lw=1
+                    )
+                )
         axes[i, 0].set_title(titles[i], fontsize=7, loc="left")
     fig.tight_layout()
     return fig
@@ -41,18 +53,28 @@ def gallery_figures(ex: Explanation, per_class: int = 4, dpi: int = 90) -> dict:
     for group, idx in gallery(ex, per_class).items():
         if not idx:
             continue
-        titles = [f"{t['image_id'].iloc[i]}: {t['true'].iloc[i]} -> {t['pred'].iloc[i]} "
-                  f"p={t['p_' + t['pred'].iloc[i]].iloc[i]:.2f}"
-                  + (f" no_mask logit {t['logit_no_mask'].iloc[i]:.2f}" if "logit_no_mask" in t else "") for i in idx]
-        out[group] = triplets(ex.images[idx], ex.cams.maps[idx], titles,
-                              None if ex.boxes is None else ex.boxes[idx], dpi)
+        titles = [
+            f"{t['image_id'].iloc[i]}: {t['true'].iloc[i]} -> {t['pred'].iloc[i]} "
+            f"p={t['p_' + t['pred'].iloc[i]].iloc[i]:.2f}"
+            + (f" no_mask logit {t['logit_no_mask'].iloc[i]:.2f}" if "logit_no_mask" in t else "")
+            for i in idx
+        ]
+        out[group] = triplets(
+            ex.images[idx],
+            ex.cams.maps[idx],
+            titles,
+            None if ex.boxes is None else ex.boxes[idx],
+            dpi,
+        )
     return out
 
 
 def mean_maps_figure(ex: Explanation, correct_only: bool = False, dpi: int = 90):
     """Mean heatmap per true class."""
     maps = mean_maps(ex, correct_only)
-    fig, axes = plt.subplots(1, max(len(maps), 1), figsize=(2.2 * max(len(maps), 1), 2.4), dpi=dpi, squeeze=False)
+    fig, axes = plt.subplots(
+        1, max(len(maps), 1), figsize=(2.2 * max(len(maps), 1), 2.4), dpi=dpi, squeeze=False
+    )
     for ax, (cls, m) in zip(axes[0], maps.items()):
         ax.imshow(m, cmap="jet", vmin=0, vmax=1)
         ax.set_title(f"{cls} (n={int((ex.table['true'] == cls).sum())})", fontsize=8)
@@ -66,15 +88,21 @@ def probe_figure(arrays: dict, n: int = 4, dpi: int = 90):
     overlays of the maps, the ROI boxed, p(label) in the title."""
     bgs = [b for b in ("original", "control", "cue") if b in arrays]
     n = min(n, len(arrays[bgs[0]]["images"]))
-    fig, axes = plt.subplots(max(n, 1), len(bgs), figsize=(2.2 * len(bgs), 2.2 * max(n, 1)), dpi=dpi, squeeze=False)
+    fig, axes = plt.subplots(
+        max(n, 1), len(bgs), figsize=(2.2 * len(bgs), 2.2 * max(n, 1)), dpi=dpi, squeeze=False
+    )
     for j, bg in enumerate(bgs):
         a, p = arrays[bg], arrays["table"][bg]
         for i in range(n):
             ax = axes[i, j]
             ax.imshow(overlay(a["images"][i], a["maps"][i]))
             x0, y0, x1, y1 = a["boxes"][i]
-            ax.add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec="white", lw=1))
-            ax.set_title(f"{bg}: p={p['p_label'].iloc[i]:.2f} roi={p['roi_energy'].iloc[i]:.2f}", fontsize=7)
+            ax.add_patch(
+                plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec="white", lw=1)
+            )
+            ax.set_title(
+                f"{bg}: p={p['p_label'].iloc[i]:.2f} roi={p['roi_energy'].iloc[i]:.2f}", fontsize=7
+            )
             ax.set_xticks([]), ax.set_yticks([])
     fig.tight_layout()
     return fig
@@ -84,19 +112,43 @@ def _cell(ci: dict) -> str:
     if ci.get("value") is None:
         return "n/a"
     lo, hi = ci.get("ci_low"), ci.get("ci_high")
-    return f"{ci['value']:.3f}" + (f" [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else "") + f" (n={ci.get('n', '?')})"
+    return (
+        f"{ci['value']:.3f}"
+        + (f" [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else "")
+        + f" (n={ci.get('n', '?')})"
+    )
 
 
 def measures_table(block: dict) -> pd.DataFrame:
     """A localisation or faithfulness block of `explain.measures`: rows overall and per class,
     columns the measures as 'value [low, high] (n=...)'."""
     rows = {"all classes": block["overall"], **block["per_class"]}
-    return pd.DataFrame({name: {k: _cell(v) for k, v in vals.items()} for name, vals in rows.items()}).T
+    return pd.DataFrame(
+        {name: {k: _cell(v) for k, v in vals.items()} for name, vals in rows.items()}
+    ).T
 
 
 def probe_table(probe: dict) -> pd.DataFrame:
     """The shortcut probe: each background and each paired difference, per measure."""
-    keys = [k for k in ("original", "control", "cue", "cue_minus_control", "cue_minus_original", "control_minus_original")
-            if k in probe]
-    return pd.DataFrame({k: {m: _cell(v) for m, v in probe[k].items() if m != "roi_area_share" or "minus" not in k}
-                         for k in keys}).T
+    keys = [
+        k
+        for k in (
+            "original",
+            "control",
+            "cue",
+            "cue_minus_control",
+            "cue_minus_original",
+            "control_minus_original",
+        )
+        if k in probe
+    ]
+    return pd.DataFrame(
+        {
+            k: {
+                m: _cell(v)
+                for m, v in probe[k].items()
+                if m != "roi_area_share" or "minus" not in k
+            }
+            for k in keys
+        }
+    ).T

@@ -21,6 +21,7 @@ Measured, with percentile bootstrap intervals over images (per class and overall
 Data without ROI columns (real datasets) get galleries and faithfulness; localisation is
 reported as not available.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -33,8 +34,8 @@ import torch
 from scipy.ndimage import gaussian_filter
 from torch import nn
 
-from maskutils.modeling.augment import to_float
 from maskutils.core.metrics import interval
+from maskutils.modeling.augment import to_float
 from maskutils.modeling.fit import predict_proba
 
 METHODS = ("gradcam", "gradcam++", "scorecam", "eigencam")
@@ -44,13 +45,19 @@ ROI_COLUMNS = ("roi_x0", "roi_y0", "roi_x1", "roi_y1")
 
 # ---- target layer -----------------------------------------------------------------------------
 
+
 def _trace(model: nn.Module, image_size: int) -> list[tuple[str, nn.Module, torch.Tensor, int]]:
     """(name, module, output, output version at hook time) of every module call, in finishing order."""
     calls, handles = [], []
     for name, mod in model.named_modules():
         if name:
-            handles.append(mod.register_forward_hook(
-                lambda m, i, o, name=name: calls.append((name, m, o, o._version)) if torch.is_tensor(o) else None))
+            handles.append(
+                mod.register_forward_hook(
+                    lambda m, i, o, name=name: (
+                        calls.append((name, m, o, o._version)) if torch.is_tensor(o) else None
+                    )
+                )
+            )
     was_training = model.training
     try:
         model.eval()
@@ -73,8 +80,15 @@ def layer_candidates(model: nn.Module, image_size: int) -> list[str]:
     pooled = {id(o) for _, m, o, _ in calls if isinstance(m, _POOLS)}
     out = []
     for name, mod, o, version in calls:
-        if (counts[name] == 1 and o.dim() == 4 and o.shape[-1] * o.shape[-2] > 1 and not isinstance(mod, _POOLS)
-                and id(o) not in pooled and o._version == version and not isinstance(mod, (nn.Dropout, nn.Identity))):
+        if (
+            counts[name] == 1
+            and o.dim() == 4
+            and o.shape[-1] * o.shape[-2] > 1
+            and not isinstance(mod, _POOLS)
+            and id(o) not in pooled
+            and o._version == version
+            and not isinstance(mod, (nn.Dropout, nn.Identity))
+        ):
             out.append(name)
     return out
 
@@ -84,7 +98,9 @@ def find_target_layer(model: nn.Module, image_size: int) -> str:
     finish; of modules returning the same tensor (a block and its last child) the outermost."""
     names = layer_candidates(model, image_size)
     if not names:
-        raise ValueError("no module of this model has a spatial (N x C x H x W, H x W > 1) output to explain")
+        raise ValueError(
+            "no module of this model has a spatial (N x C x H x W, H x W > 1) output to explain"
+        )
     return names[-1]
 
 
@@ -96,16 +112,19 @@ def resolve_layer(model: nn.Module, name: str | None, image_size: int) -> tuple[
         return name, model.get_submodule(name)
     except AttributeError:
         some = layer_candidates(model, image_size)[-8:]
-        raise ValueError(f"target layer {name!r} is not a module of this model; valid names include: "
-                         f"{', '.join(some)} (the default is {some[-1] if some else 'none'})") from None
+        raise ValueError(
+            f"target layer {name!r} is not a module of this model; valid names include: "
+            f"{', '.join(some)} (the default is {some[-1] if some else 'none'})"
+        ) from None
 
 
 # ---- maps -------------------------------------------------------------------------------------
 
+
 @dataclass
 class Cams:
-    maps: np.ndarray     # N x H x W float32 in [0, 1]
-    logits: np.ndarray   # N x C (the model's raw outputs)
+    maps: np.ndarray  # N x H x W float32 in [0, 1]
+    logits: np.ndarray  # N x C (the model's raw outputs)
     targets: np.ndarray  # N, the class each map explains
     layer: str
     method: str
@@ -119,17 +138,29 @@ class Cams:
 
 def _cam_class(method: str):
     import pytorch_grad_cam as pgc
+
     if method not in METHODS:
         raise ValueError(f"unknown CAM method {method!r}; methods: {', '.join(METHODS)}")
-    return {"gradcam": pgc.GradCAM, "gradcam++": pgc.GradCAMPlusPlus, "scorecam": pgc.ScoreCAM,
-            "eigencam": pgc.EigenCAM}[method]
+    return {
+        "gradcam": pgc.GradCAM,
+        "gradcam++": pgc.GradCAMPlusPlus,
+        "scorecam": pgc.ScoreCAM,
+        "eigencam": pgc.EigenCAM,
+    }[method]
 
 
-def compute_cams(model: nn.Module, images, method: str = "gradcam", target_layer: str | None = None,
-                 targets=None, batch_size: int = 32) -> Cams:
+def compute_cams(
+    model: nn.Module,
+    images,
+    method: str = "gradcam",
+    target_layer: str | None = None,
+    targets=None,
+    batch_size: int = 32,
+) -> Cams:
     """CAMs of uint8 images (N x 3 x S x S) for `targets` (class per image; None: the predicted
     class), in batches. The hooks are removed afterwards and the model's train/eval mode restored."""
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
     images = np.asarray(images)
     size = images.shape[-1]
     name, layer = resolve_layer(model, target_layer, size)
@@ -142,13 +173,17 @@ def compute_cams(model: nn.Module, images, method: str = "gradcam", target_layer
     try:
         with torch.enable_grad():
             for i in range(0, len(images), batch_size):
-                x = to_float(torch.as_tensor(images[i:i + batch_size]).to(device)).requires_grad_(True)
+                x = to_float(torch.as_tensor(images[i : i + batch_size]).to(device)).requires_grad_(
+                    True
+                )
                 if targets is None:
                     with torch.no_grad():
                         t = model(x).argmax(1).cpu().numpy()
                 else:
-                    t = np.asarray(targets[i:i + batch_size], int)
-                with contextlib.redirect_stderr(io.StringIO()):  # scorecam's per-image progress bars
+                    t = np.asarray(targets[i : i + batch_size], int)
+                with contextlib.redirect_stderr(
+                    io.StringIO()
+                ):  # scorecam's per-image progress bars
                     m = cam(input_tensor=x, targets=[ClassifierOutputTarget(int(k)) for k in t])
                 maps.append(np.clip(m, 0, 1).astype(np.float32))
                 logits.append(cam.outputs.detach().float().cpu().numpy())
@@ -158,7 +193,13 @@ def compute_cams(model: nn.Module, images, method: str = "gradcam", target_layer
         model.zero_grad(set_to_none=True)
         model.train(was_training)
     if not maps:
-        return Cams(np.empty((0, size, size), np.float32), np.empty((0, 0), np.float32), np.empty(0, int), name, method)
+        return Cams(
+            np.empty((0, size, size), np.float32),
+            np.empty((0, 0), np.float32),
+            np.empty(0, int),
+            name,
+            method,
+        )
     return Cams(np.concatenate(maps), np.concatenate(logits), np.concatenate(chosen), name, method)
 
 
@@ -174,6 +215,7 @@ def random_maps(n: int, size: int, seed: int, sigma: float | None = None) -> np.
 
 
 # ---- localisation -----------------------------------------------------------------------------
+
 
 def roi_boxes(manifest: pd.DataFrame, image_size: int) -> np.ndarray | None:
     """ROI boxes (N x 4: x0, y0, x1, y1, float) in the cached images' pixels, or None when the
@@ -220,6 +262,7 @@ def pointing_hits(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
 
 # ---- faithfulness -----------------------------------------------------------------------------
 
+
 def top_mask(maps: np.ndarray, fraction: float, seed: int = 0) -> np.ndarray:
     """N x H x W bool: the round(fraction x H x W) highest pixels of each map (ties broken by a
     seeded random order, so a flat map removes random pixels rather than the top rows)."""
@@ -239,14 +282,23 @@ def remove(images: np.ndarray, masks: np.ndarray) -> np.ndarray:
     return np.where(masks[:, None], mean[:, :, None, None], images)
 
 
-def probability_drop(model: nn.Module, images: np.ndarray, masks: np.ndarray, classes_idx: np.ndarray,
-                     p_before: np.ndarray, batch_size: int = 64) -> np.ndarray:
+def probability_drop(
+    model: nn.Module,
+    images: np.ndarray,
+    masks: np.ndarray,
+    classes_idx: np.ndarray,
+    p_before: np.ndarray,
+    batch_size: int = 64,
+) -> np.ndarray:
     """p(class) on the original minus p(class) with the masked pixels removed, per image."""
     after = predict_proba(model, remove(images, masks), batch_size)
-    return p_before[np.arange(len(images)), classes_idx] - after[np.arange(len(images)), classes_idx]
+    return (
+        p_before[np.arange(len(images)), classes_idx] - after[np.arange(len(images)), classes_idx]
+    )
 
 
 # ---- bootstrap --------------------------------------------------------------------------------
+
 
 def bootstrap_mean(values, reps: int, confidence: float, seed: int) -> dict:
     """Mean (NaNs ignored) with a percentile bootstrap interval over images."""
@@ -260,38 +312,61 @@ def bootstrap_mean(values, reps: int, confidence: float, seed: int) -> dict:
     return {"value": float(v.mean()), "ci_low": lo, "ci_high": hi, "n": int(len(v))}
 
 
-def _by_class(table: pd.DataFrame, columns: list[str], classes: list[str], reps: int, confidence: float,
-              seed: int) -> dict:
-    out = {"overall": {c: bootstrap_mean(table[c], reps, confidence, seed) for c in columns}, "per_class": {}}
+def _by_class(
+    table: pd.DataFrame,
+    columns: list[str],
+    classes: list[str],
+    reps: int,
+    confidence: float,
+    seed: int,
+) -> dict:
+    out = {
+        "overall": {c: bootstrap_mean(table[c], reps, confidence, seed) for c in columns},
+        "per_class": {},
+    }
     for k, cls in enumerate(classes):
         sub = table[table["true"] == cls]
-        out["per_class"][cls] = {c: bootstrap_mean(sub[c], reps, confidence, seed + 1 + k) for c in columns}
+        out["per_class"][cls] = {
+            c: bootstrap_mean(sub[c], reps, confidence, seed + 1 + k) for c in columns
+        }
     return out
 
 
 # ---- the whole analysis -----------------------------------------------------------------------
 
+
 @dataclass
 class Explanation:
     classes: list[str]
-    table: pd.DataFrame        # one row per image: image_id, true, pred, p_<class>, measures
-    images: np.ndarray         # N x 3 x S x S uint8
+    table: pd.DataFrame  # one row per image: image_id, true, pred, p_<class>, measures
+    images: np.ndarray  # N x 3 x S x S uint8
     cams: Cams
-    random: np.ndarray         # the random maps of the baselines
-    boxes: np.ndarray | None   # ROI boxes in image pixels, None without ROI
+    random: np.ndarray  # the random maps of the baselines
+    boxes: np.ndarray | None  # ROI boxes in image pixels, None without ROI
     params: dict = field(default_factory=dict)
     seconds: float = 0.0
 
 
-def explain(model: nn.Module, images, y, classes: list[str], manifest: pd.DataFrame | None = None,
-            method: str = "gradcam", target_layer: str | None = None, target: str = "pred",
-            batch_size: int = 32, removal: float = 0.2, seed: int = 0) -> Explanation:
+def explain(
+    model: nn.Module,
+    images,
+    y,
+    classes: list[str],
+    manifest: pd.DataFrame | None = None,
+    method: str = "gradcam",
+    target_layer: str | None = None,
+    target: str = "pred",
+    batch_size: int = 32,
+    removal: float = 0.2,
+    seed: int = 0,
+) -> Explanation:
     """CAMs of every image and the per-image measures (localisation where ROIs exist, faithfulness).
 
     images: uint8 N x 3 x S x S; y: true class index per image; manifest: their manifest rows
     (image_id, and the ROI columns if any). target: 'pred' explains the predicted class, 'true'
     the true one. Faithfulness always measures the predicted class's probability."""
     import time
+
     t0 = time.perf_counter()
     if target not in ("pred", "true"):
         raise ValueError(f"target must be 'pred' or 'true', not {target!r}")
@@ -299,12 +374,24 @@ def explain(model: nn.Module, images, y, classes: list[str], manifest: pd.DataFr
         raise ValueError(f"removal must be in (0, 1), not {removal}")
     images, y = np.asarray(images), np.asarray(y, int)
     size = images.shape[-1]
-    cams = compute_cams(model, images, method, target_layer, None if target == "pred" else y, batch_size)
+    cams = compute_cams(
+        model, images, method, target_layer, None if target == "pred" else y, batch_size
+    )
     probs = cams.probs
     pred = probs.argmax(1)
-    ids = manifest["image_id"].tolist() if manifest is not None else [str(i) for i in range(len(images))]
-    table = pd.DataFrame({"image_id": ids, "true": [classes[i] for i in y], "pred": [classes[i] for i in pred],
-                          "explained": [classes[i] for i in cams.targets]})
+    ids = (
+        manifest["image_id"].tolist()
+        if manifest is not None
+        else [str(i) for i in range(len(images))]
+    )
+    table = pd.DataFrame(
+        {
+            "image_id": ids,
+            "true": [classes[i] for i in y],
+            "pred": [classes[i] for i in pred],
+            "explained": [classes[i] for i in cams.targets],
+        }
+    )
     for k, c in enumerate(classes):
         table[f"p_{c}"] = probs[:, k]
     for k, c in enumerate(classes):
@@ -319,41 +406,79 @@ def explain(model: nn.Module, images, y, classes: list[str], manifest: pd.DataFr
         table["roi_energy_lift"] = table["roi_energy"] - table["roi_area_share"]
         table["pointing_hit"] = pointing_hits(cams.maps, masks)
         table["pointing_hit_random"] = pointing_hits(rand, masks)
-    drop = probability_drop(model, images, top_mask(cams.maps, removal, seed), pred, probs, batch_size)
-    drop_rand = probability_drop(model, images, top_mask(rand, removal, seed + 1), pred, probs, batch_size)
+    drop = probability_drop(
+        model, images, top_mask(cams.maps, removal, seed), pred, probs, batch_size
+    )
+    drop_rand = probability_drop(
+        model, images, top_mask(rand, removal, seed + 1), pred, probs, batch_size
+    )
     table["drop"], table["drop_random"], table["drop_vs_random"] = drop, drop_rand, drop - drop_rand
-    params = {"method": method, "target_layer": cams.layer, "target": target, "removal": removal, "seed": seed,
-              "fill": "image mean colour", "random_map_sigma": size / 8, "image_size": size}
-    return Explanation(list(classes), table, images, cams, rand, boxes, params, time.perf_counter() - t0)
+    params = {
+        "method": method,
+        "target_layer": cams.layer,
+        "target": target,
+        "removal": removal,
+        "seed": seed,
+        "fill": "image mean colour",
+        "random_map_sigma": size / 8,
+        "image_size": size,
+    }
+    return Explanation(
+        list(classes), table, images, cams, rand, boxes, params, time.perf_counter() - t0
+    )
 
 
-def explain_prepared(model: nn.Module, prepared, task: str = "mask_type", splits=("test",), **kw) -> Explanation:
+def explain_prepared(
+    model: nn.Module, prepared, task: str = "mask_type", splits=("test",), **kw
+) -> Explanation:
     """`explain` on the rows of a `Prepared` in `splits` (the test set by default)."""
     classes, y = prepared.task(task)
     rows = prepared.rows(*splits)
-    return explain(model, prepared.images[rows], y[rows], classes,
-                   prepared.manifest.iloc[rows].reset_index(drop=True), **kw)
+    return explain(
+        model,
+        prepared.images[rows],
+        y[rows],
+        classes,
+        prepared.manifest.iloc[rows].reset_index(drop=True),
+        **kw,
+    )
 
 
-LOCALISATION = ["roi_energy", "roi_energy_random", "roi_area_share", "roi_energy_lift", "pointing_hit",
-                "pointing_hit_random"]
+LOCALISATION = [
+    "roi_energy",
+    "roi_energy_random",
+    "roi_area_share",
+    "roi_energy_lift",
+    "pointing_hit",
+    "pointing_hit_random",
+]
 FAITHFULNESS = ["drop", "drop_random", "drop_vs_random"]
 
 
 def measures(ex: Explanation, reps: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
     """Localisation (or why not) and faithfulness, overall and per class, with intervals."""
     t = ex.table
-    loc = ({"available": True, "baseline": "uniform map: energy share = pointing-hit probability = the ROI's "
+    loc = (
+        {
+            "available": True,
+            "baseline": "uniform map: energy share = pointing-hit probability = the ROI's "
             "area share (roi_area_share); *_random: smoothed random maps",
-            **_by_class(t, LOCALISATION, ex.classes, reps, confidence, seed)}
-           if "roi_energy" in t else {"available": False, "reason": "the data carry no ROI boxes (roi_x0..roi_y1)"})
-    faith = {"removal": ex.params["removal"], "fill": ex.params["fill"],
-             "baseline": f"top pixels of smoothed random maps (sigma {ex.params['random_map_sigma']:g} px)",
-             **_by_class(t, FAITHFULNESS, ex.classes, reps, confidence, seed + 100)}
+            **_by_class(t, LOCALISATION, ex.classes, reps, confidence, seed),
+        }
+        if "roi_energy" in t
+        else {"available": False, "reason": "the data carry no ROI boxes (roi_x0..roi_y1)"}
+    )
+    faith = {
+        "removal": ex.params["removal"],
+        "fill": ex.params["fill"],
+        "baseline": f"top pixels of smoothed random maps (sigma {ex.params['random_map_sigma']:g} px)",
+        **_by_class(t, FAITHFULNESS, ex.classes, reps, confidence, seed + 100),
+    }
     return {"localisation": loc, "faithfulness": faith}
 
 
 # ---- galleries --------------------------------------------------------------------------------
+
 
 def gallery(ex: Explanation, per_class: int = 4, score: str = "logit") -> dict[str, list[int]]:
     """Row positions of the images to show, by group name:
@@ -373,7 +498,9 @@ def gallery(ex: Explanation, per_class: int = 4, score: str = "logit") -> dict[s
         order = ok[np.argsort(-conf_true[ok], kind="stable")]
         out[f"{cls}: most confident correct"] = order[:per_class].tolist()
         out[f"{cls}: least confident correct"] = order[::-1][:per_class].tolist()
-        out[f"{cls}: misclassified"] = bad[np.argsort(-conf_pred[bad], kind="stable")][:per_class].tolist()
+        out[f"{cls}: misclassified"] = bad[np.argsort(-conf_pred[bad], kind="stable")][
+            :per_class
+        ].tolist()
     if "no_mask" in ex.classes:
         s = no_mask_score(ex, score)
         order = np.argsort(-s, kind="stable")
@@ -402,18 +529,34 @@ def mean_maps(ex: Explanation, correct_only: bool = False) -> dict[str, np.ndarr
 
 # ---- the metrics file -------------------------------------------------------------------------
 
-def summary(ex: Explanation, reps: int = 1000, confidence: float = 0.95, seed: int = 0,
-            shortcut: dict | None = None, per_class: int = 4) -> dict:
+
+def summary(
+    ex: Explanation,
+    reps: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    shortcut: dict | None = None,
+    per_class: int = 4,
+) -> dict:
     """The dict for reports/metrics/gradcam.json: plain JSON types, no timings (so the same inputs
     and seed give the same file on a CPU)."""
-    out = {"method": ex.params["method"], "target_layer": ex.params["target_layer"],
-           "explained_class": ex.params["target"], "image_size": ex.params["image_size"],
-           "n_images": int(len(ex.table)), "classes": list(ex.classes), "confidence": confidence,
-           "bootstrap_reps": reps, "seed": seed,
-           "accuracy": float((ex.table["true"] == ex.table["pred"]).mean()) if len(ex.table) else None,
-           **measures(ex, reps, confidence, seed),
-           "gallery": {g: ex.table["image_id"].iloc[idx].tolist() for g, idx in gallery(ex, per_class).items()},
-           "no_mask_score": "logit"}
+    out = {
+        "method": ex.params["method"],
+        "target_layer": ex.params["target_layer"],
+        "explained_class": ex.params["target"],
+        "image_size": ex.params["image_size"],
+        "n_images": int(len(ex.table)),
+        "classes": list(ex.classes),
+        "confidence": confidence,
+        "bootstrap_reps": reps,
+        "seed": seed,
+        "accuracy": float((ex.table["true"] == ex.table["pred"]).mean()) if len(ex.table) else None,
+        **measures(ex, reps, confidence, seed),
+        "gallery": {
+            g: ex.table["image_id"].iloc[idx].tolist() for g, idx in gallery(ex, per_class).items()
+        },
+        "no_mask_score": "logit",
+    }
     if shortcut is not None:
         out["shortcut"] = shortcut
     return _plain(out)

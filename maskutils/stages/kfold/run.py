@@ -7,6 +7,7 @@ interrupted run resumes where it stopped. On a GPU the folds train concurrently:
 its own model, data, optimiser and BatchNorm statistics, its epochs run in turn on its own CUDA
 stream, so their kernels overlap; interleaving does not change any fold's arithmetic.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -21,22 +22,22 @@ import torch
 from scipy import stats
 
 from maskutils.core import metrics as m
-from maskutils.prepare.prepared import Prepared
 from maskutils.modeling.evaluate import predictions_table
-from maskutils.modeling.rebalance import rebalance
-from maskutils.modeling.models import build_cnn, cnn_spec
-from maskutils.prepare.splits import _one_fold
 from maskutils.modeling.fit import Trainer, predict_proba, resolve_device, seed_everything
+from maskutils.modeling.models import build_cnn, cnn_spec
+from maskutils.modeling.rebalance import rebalance
+from maskutils.prepare.prepared import Prepared
+from maskutils.prepare.splits import _one_fold
 
 
 @dataclass
 class KFoldRun:
     classes: list[str]
-    folds: pd.DataFrame          # one row per fold: metrics, epochs, seconds
-    oof: pd.DataFrame            # out-of-fold predictions: the predictions table plus `fold`
+    folds: pd.DataFrame  # one row per fold: metrics, epochs, seconds
+    oof: pd.DataFrame  # out-of-fold predictions: the predictions table plus `fold`
     histories: dict[int, pd.DataFrame]
     confusions: dict[int, np.ndarray]
-    trained: list[int]           # folds trained by this run (the rest were resumed from disk)
+    trained: list[int]  # folds trained by this run (the rest were resumed from disk)
     concurrent: bool
 
 
@@ -51,23 +52,38 @@ def plan(p: Prepared, y: np.ndarray, val_fraction: float, seed: int) -> list[dic
     for k in sorted(np.unique(folds[pool])):
         rest = pool[(folds[pool] != k) & trainable[pool]]
         val = _one_fold(y[rest], df["dup_group"].to_numpy()[rest], val_fraction, seed + k)
-        out.append({"fold": int(k), "train": rest[~val], "val": rest[val], "test": pool[folds[pool] == k]})
+        out.append(
+            {"fold": int(k), "train": rest[~val], "val": rest[val], "test": pool[folds[pool] == k]}
+        )
     return out
 
 
 #: train params that cannot change a k-fold result (other models, report display, external set)
 _UNUSED = ("transfer", "baseline", "evaluate", "external", "report")
-_CODE = ("stages/kfold/run.py", "modeling/fit.py", "modeling/models.py", "modeling/augment.py", "core/metrics.py",
-         "modeling/rebalance.py")
+_CODE = (
+    "stages/kfold/run.py",
+    "modeling/fit.py",
+    "modeling/models.py",
+    "modeling/augment.py",
+    "core/metrics.py",
+    "modeling/rebalance.py",
+)
 
 
 def fold_key(p: Prepared, cfg: dict, fold: dict, mitigation: dict | None = None) -> str:
     """What decides a fold's result: the params it uses, which images go where, their pixels and
     the training code. A saved fold with another key is trained again."""
     ids = p.manifest["image_id"].to_numpy()
-    h = hashlib.sha1(json.dumps({"cfg": {k: v for k, v in cfg.items() if k not in _UNUSED}, "mitigation": mitigation,
-                                 **{part: ids[fold[part]].tolist() for part in ("train", "val", "test")}},
-                                sort_keys=True).encode())
+    h = hashlib.sha1(
+        json.dumps(
+            {
+                "cfg": {k: v for k, v in cfg.items() if k not in _UNUSED},
+                "mitigation": mitigation,
+                **{part: ids[fold[part]].tolist() for part in ("train", "val", "test")},
+            },
+            sort_keys=True,
+        ).encode()
+    )
     for part in ("train", "val", "test"):
         h.update(np.ascontiguousarray(p.images[np.sort(fold[part])]).tobytes())
     here = Path(__file__).parents[2]
@@ -76,8 +92,13 @@ def fold_key(p: Prepared, cfg: dict, fold: dict, mitigation: dict | None = None)
     return h.hexdigest()[:16]
 
 
-def run(p: Prepared, cfg: dict, out_dir: Path, concurrent: bool | None = None,
-        mitigation: dict | None = None) -> KFoldRun:
+def run(
+    p: Prepared,
+    cfg: dict,
+    out_dir: Path,
+    concurrent: bool | None = None,
+    mitigation: dict | None = None,
+) -> KFoldRun:
     """Trains the folds not already on disk (concurrently on a GPU unless told otherwise).
     `mitigation` rebalances each fold's training rows (see `maskutils.modeling.rebalance.rebalance`)."""
     classes, y = p.task(cfg["task"])
@@ -117,8 +138,10 @@ def load(p: Prepared, cfg: dict, out_dir: Path) -> KFoldRun:
     folds = plan(p, y, 0.1, cfg["seed"])
     stale = [f["fold"] for f in folds if not _load(out_dir, f["fold"], fold_key(p, cfg, f))]
     if stale:
-        raise FileNotFoundError(f"{out_dir}: folds {stale} are missing or were trained with other params, "
-                                "data or code: run `dvc repro kfold` first")
+        raise FileNotFoundError(
+            f"{out_dir}: folds {stale} are missing or were trained with other params, "
+            "data or code: run `dvc repro kfold` first"
+        )
     return _collect(out_dir, folds, classes, [], False)
 
 
@@ -128,10 +151,23 @@ def _trainer(p, y, f, cfg, n_classes, mitigation=None) -> Trainer:
     if weight is not None:  # inverse cell frequency balances the classes already
         cfg = {**cfg, "class_weights": "none"}
     seed_everything(seed)
-    model = build_cnn(preset, n_classes, p.info["image_size"],
-                      cnn_spec(preset, {k: v for k, v in cfg["cnn"].items() if k != "preset"}))
-    return Trainer(model, p.images[rows], y[rows], p.images[f["val"]], y[f["val"]],
-                   {**cfg, "seed": seed}, n_classes, sample_weight=weight, epoch_size=len(f["train"]))
+    model = build_cnn(
+        preset,
+        n_classes,
+        p.info["image_size"],
+        cnn_spec(preset, {k: v for k, v in cfg["cnn"].items() if k != "preset"}),
+    )
+    return Trainer(
+        model,
+        p.images[rows],
+        y[rows],
+        p.images[f["val"]],
+        y[f["val"]],
+        {**cfg, "seed": seed},
+        n_classes,
+        sample_weight=weight,
+        epoch_size=len(f["train"]),
+    )
 
 
 def _paths(out_dir: Path, k: int) -> dict[str, Path]:
@@ -141,14 +177,25 @@ def _paths(out_dir: Path, k: int) -> dict[str, Path]:
 def _save(out_dir, f, key, trainer, p, y, classes) -> None:
     res = trainer.result()
     probs = predict_proba(res.model, p.images[f["test"]])
-    table = predictions_table(p.manifest["image_id"].to_numpy()[f["test"]], y[f["test"]], probs, classes)
+    table = predictions_table(
+        p.manifest["image_id"].to_numpy()[f["test"]], y[f["test"]], probs, classes
+    )
     table.insert(1, "fold", f["fold"])
     paths = _paths(out_dir, f["fold"])
     table.to_csv(paths["predictions.csv"], index=False)
     res.history.to_csv(paths["history.csv"], index=False)
-    meta = {"key": key, "epochs": len(res.history), "best_epoch": res.best_epoch, "seconds": res.seconds,
-            "n_train": len(f["train"]), "n_val": len(f["val"]), "n_test": len(f["test"])}
-    paths["meta.json"].write_text(json.dumps(meta))  # written last: its presence marks the fold done
+    meta = {
+        "key": key,
+        "epochs": len(res.history),
+        "best_epoch": res.best_epoch,
+        "seconds": res.seconds,
+        "n_train": len(f["train"]),
+        "n_val": len(f["val"]),
+        "n_test": len(f["test"]),
+    }
+    paths["meta.json"].write_text(
+        json.dumps(meta)
+    )  # written last: its presence marks the fold done
 
 
 def _load(out_dir: Path, k: int, key: str) -> bool:
@@ -169,31 +216,54 @@ def _collect(out_dir, folds, classes, trained, concurrent) -> KFoldRun:
         cm = m.confusion(table["true"].map(index), table["pred"].map(index), len(classes))
         confusions[k] = cm
         pc = m.per_class(cm)
-        rows.append({"fold": k, "n": int(cm.sum()), "accuracy": float(np.trace(cm) / cm.sum()),
-                     "macro_precision": float(pc["precision"][m.present(cm)].mean()),
-                     "macro_recall": float(pc["recall"][m.present(cm)].mean()),
-                     "macro_f1": float(m.macro_f1_from(cm)),
-                     **{f"f1_{c}": float(pc["f1"][i]) for i, c in enumerate(classes)},
-                     "epochs": meta["epochs"], "best_epoch": meta["best_epoch"], "seconds": meta["seconds"]})
+        rows.append(
+            {
+                "fold": k,
+                "n": int(cm.sum()),
+                "accuracy": float(np.trace(cm) / cm.sum()),
+                "macro_precision": float(pc["precision"][m.present(cm)].mean()),
+                "macro_recall": float(pc["recall"][m.present(cm)].mean()),
+                "macro_f1": float(m.macro_f1_from(cm)),
+                **{f"f1_{c}": float(pc["f1"][i]) for i, c in enumerate(classes)},
+                "epochs": meta["epochs"],
+                "best_epoch": meta["best_epoch"],
+                "seconds": meta["seconds"],
+            }
+        )
         tables.append(table)
-    return KFoldRun(classes, pd.DataFrame(rows), pd.concat(tables, ignore_index=True), histories, confusions,
-                    trained, concurrent)
+    return KFoldRun(
+        classes,
+        pd.DataFrame(rows),
+        pd.concat(tables, ignore_index=True),
+        histories,
+        confusions,
+        trained,
+        concurrent,
+    )
 
 
 def mean_ci(values, confidence: float = 0.95) -> dict:
     """Mean, standard deviation and a t-interval of the mean across folds."""
     v = np.asarray(values, dtype=float)
     mean, sd = float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
-    half = float(stats.t.ppf((1 + confidence) / 2, len(v) - 1) * sd / np.sqrt(len(v))) if len(v) > 1 else float("nan")
+    half = (
+        float(stats.t.ppf((1 + confidence) / 2, len(v) - 1) * sd / np.sqrt(len(v)))
+        if len(v) > 1
+        else float("nan")
+    )
     return {"mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half}
 
 
 def summary(run: KFoldRun, confidence: float = 0.95) -> dict:
     """The metrics file: per fold and across folds (no timings, so equal runs give equal bytes)."""
-    cols = ["accuracy", "macro_precision", "macro_recall", "macro_f1"] + [f"f1_{c}" for c in run.classes]
+    cols = ["accuracy", "macro_precision", "macro_recall", "macro_f1"] + [
+        f"f1_{c}" for c in run.classes
+    ]
     total = sum(run.confusions.values())
     return {
-        "classes": run.classes, "k": len(run.folds), "n": int(total.sum()),
+        "classes": run.classes,
+        "k": len(run.folds),
+        "n": int(total.sum()),
         "per_fold": run.folds[["fold", "n", *cols, "epochs", "best_epoch"]].to_dict("records"),
         "summary": {c: mean_ci(run.folds[c], confidence) for c in cols},
         "confusion": total.tolist(),

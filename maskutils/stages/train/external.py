@@ -1,4 +1,5 @@
 """Cross-dataset testing: a trained model on another dataset, minus copies of its training images."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,20 +9,20 @@ import numpy as np
 import pandas as pd
 
 from maskutils.core import params as config
-from maskutils.prepare.prepared import Prepared, load_prepared
-from maskutils.modeling.evaluate import predictions_table, report
 from maskutils.core.labels import task_label
-from maskutils.prepare.run import run as prepare
-from maskutils.prepare.quality import hamming_within, hash_bytes
+from maskutils.modeling.evaluate import predictions_table, report
 from maskutils.modeling.fit import predict_proba
+from maskutils.prepare.prepared import Prepared, load_prepared
+from maskutils.prepare.quality import hamming_within, hash_bytes
+from maskutils.prepare.run import run as prepare
 
 
 @dataclass
 class External:
     root: str
-    n_images: int            # faces the external dataset yielded
-    n_duplicates: int        # removed: near-duplicates of a training or validation image
-    n_unmapped: int          # removed: a class the model does not know under this task
+    n_images: int  # faces the external dataset yielded
+    n_duplicates: int  # removed: near-duplicates of a training or validation image
+    n_unmapped: int  # removed: a class the model does not know under this task
     predictions: pd.DataFrame
     metrics: dict
 
@@ -38,11 +39,14 @@ def training_copies(ext: pd.DataFrame, pool: pd.DataFrame, distance: int) -> np.
     return mask
 
 
-def evaluate(model, classes: list[str], task: str, p: Prepared, kind: str, root: str, out_dir: Path,
-             ev: dict) -> External:
+def evaluate(
+    model, classes: list[str], task: str, p: Prepared, kind: str, root: str, out_dir: Path, ev: dict
+) -> External:
     """Prepares the external dataset like the training one (same size and quality params),
     drops copies of training-pool images and images of unknown classes, then evaluates."""
-    params = config.validate("prepare", {**p.info["params"], "source": {"kind": kind, "root": root, "aliases": {}}})
+    params = config.validate(
+        "prepare", {**p.info["params"], "source": {"kind": kind, "root": root, "aliases": {}}}
+    )
     prepare(params, out_dir, progress=False, splits=False)
     ext = load_prepared(out_dir)
     pool = p.manifest[p.manifest["split"].isin(["train", "val"])]
@@ -54,4 +58,6 @@ def evaluate(model, classes: list[str], task: str, p: Prepared, kind: str, root:
     probs = predict_proba(model, ext.images[keep]) if len(keep) else np.zeros((0, len(classes)))
     table = predictions_table(ext.manifest["image_id"].to_numpy()[keep], y, probs, classes)
     metrics = report(table, classes, **ev) if len(keep) else {}
-    return External(root, len(ext.manifest), int((copies & known).sum()), int((~known).sum()), table, metrics)
+    return External(
+        root, len(ext.manifest), int((copies & known).sum()), int((~known).sum()), table, metrics
+    )

@@ -1,4 +1,5 @@
 """Tables for the train report, from a TrainRun's predictions (the notebook only displays them)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,7 +32,11 @@ def confidence(predictions: pd.DataFrame) -> pd.Series:
 def misclassified(predictions: pd.DataFrame, n: int) -> pd.DataFrame:
     """The n most confident mistakes."""
     wrong = predictions[predictions["true"] != predictions["pred"]]
-    return wrong.assign(confidence=confidence(wrong)).sort_values("confidence", ascending=False).head(n)
+    return (
+        wrong.assign(confidence=confidence(wrong))
+        .sort_values("confidence", ascending=False)
+        .head(n)
+    )
 
 
 def extremes_per_class(predictions: pd.DataFrame, k: int = 3) -> pd.DataFrame:

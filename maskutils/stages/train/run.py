@@ -1,5 +1,6 @@
 """The `train` stage: the from-scratch CNN, a transfer model and the PCA+SVM baseline, trained on
 the same split and evaluated on the same test images. The notebook only calls `run` and shows."""
+
 from __future__ import annotations
 
 import json
@@ -10,19 +11,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from maskutils.modeling import baseline
-
-from maskutils.modeling import checkpoint
-from maskutils.prepare.prepared import Prepared
+from maskutils.modeling import baseline, checkpoint
 from maskutils.modeling.evaluate import predictions_table, report
-from maskutils.modeling.models import build_cnn, build_transfer, cnn_spec, count_parameters, head_parameters
 from maskutils.modeling.fit import fit, predict_proba, resolve_device, seed_everything
+from maskutils.modeling.models import (
+    build_cnn,
+    build_transfer,
+    cnn_spec,
+    count_parameters,
+    head_parameters,
+)
+from maskutils.prepare.prepared import Prepared
 
 
 @dataclass
 class ModelResult:
-    name: str           # what the comparison table calls it
-    kind: str           # cnn | transfer | baseline
+    name: str  # what the comparison table calls it
+    kind: str  # cnn | transfer | baseline
     predictions: pd.DataFrame
     metrics: dict
     parameters: int
@@ -51,10 +56,20 @@ def run(p: Prepared, cfg: dict, models_dir: Path, out_dir: Path, progress: bool 
     classes, y = p.task(cfg["task"])
     split = {name: p.rows(name) for name in ("train", "val", "test")}
     if not len(split["val"]):
-        raise ValueError("the split has no validation images: set split.val_fraction > 0 in params/prepare.yaml")
-    positive = cfg["evaluate"]["positive"] if len(classes) == 2 and cfg["evaluate"]["positive"] in classes else None
-    ev = dict(positive=positive, reps=cfg["evaluate"]["bootstrap"], confidence=cfg["evaluate"]["confidence"],
-              seed=cfg["seed"])
+        raise ValueError(
+            "the split has no validation images: set split.val_fraction > 0 in params/prepare.yaml"
+        )
+    positive = (
+        cfg["evaluate"]["positive"]
+        if len(classes) == 2 and cfg["evaluate"]["positive"] in classes
+        else None
+    )
+    ev = dict(
+        positive=positive,
+        reps=cfg["evaluate"]["bootstrap"],
+        confidence=cfg["evaluate"]["confidence"],
+        seed=cfg["seed"],
+    )
     data = (p, y, split, classes, ev)
     results = [_cnn(data, cfg, models_dir, progress)]
     external = None
@@ -62,15 +77,28 @@ def run(p: Prepared, cfg: dict, models_dir: Path, out_dir: Path, progress: bool 
         if not cfg["external"]["root"]:
             raise ValueError("params: external.root is required when external.kind is set")
         from maskutils.stages.train.external import evaluate as evaluate_external
-        external = evaluate_external(results[0].model, classes, cfg["task"], p, cfg["external"]["kind"],
-                                     cfg["external"]["root"], out_dir / "external", ev)
+
+        external = evaluate_external(
+            results[0].model,
+            classes,
+            cfg["task"],
+            p,
+            cfg["external"]["kind"],
+            cfg["external"]["root"],
+            out_dir / "external",
+            ev,
+        )
     if cfg["transfer"]["backbone"] != "none":
         results.append(_transfer(data, cfg, models_dir, progress))
     if cfg["baseline"]["enabled"]:
         results.append(_baseline(data, cfg))
     _save(results, external, out_dir)
-    sizes = {name: len(rows) for name, rows in split.items()} | {"excluded": len(p.rows("excluded"))}
-    return TrainRun(classes, cfg["task"], str(resolve_device(cfg["device"])), sizes, results, external)
+    sizes = {name: len(rows) for name, rows in split.items()} | {
+        "excluded": len(p.rows("excluded"))
+    }
+    return TrainRun(
+        classes, cfg["task"], str(resolve_device(cfg["device"])), sizes, results, external
+    )
 
 
 def _cnn(data, cfg, models_dir, progress) -> ModelResult:
@@ -78,10 +106,27 @@ def _cnn(data, cfg, models_dir, progress) -> ModelResult:
     preset, size = cfg["cnn"]["preset"], p.info["image_size"]
     spec = cnn_spec(preset, {k: v for k, v in cfg["cnn"].items() if k != "preset"})
     seed_everything(cfg["seed"])  # initial weights come from the global generator
-    res = fit(build_cnn(preset, len(classes), size, spec), p.images[split["train"]], y[split["train"]],
-              p.images[split["val"]], y[split["val"]], cfg, len(classes), progress=progress)
-    checkpoint.save(res.model, models_dir / "cnn.pt", kind="cnn", name=preset, spec=spec, classes=classes,
-                    image_size=size, task=cfg["task"], params=cfg)
+    res = fit(
+        build_cnn(preset, len(classes), size, spec),
+        p.images[split["train"]],
+        y[split["train"]],
+        p.images[split["val"]],
+        y[split["val"]],
+        cfg,
+        len(classes),
+        progress=progress,
+    )
+    checkpoint.save(
+        res.model,
+        models_dir / "cnn.pt",
+        kind="cnn",
+        name=preset,
+        spec=spec,
+        classes=classes,
+        image_size=size,
+        task=cfg["task"],
+        params=cfg,
+    )
     return _torch_result(f"CNN ({preset})", "cnn", res, data)
 
 
@@ -90,11 +135,28 @@ def _transfer(data, cfg, models_dir, progress) -> ModelResult:
     tr = cfg["transfer"]
     seed_everything(cfg["seed"])
     net = build_transfer(tr["backbone"], len(classes), tr["weights"])
-    res = fit(net, p.images[split["train"]], y[split["train"]], p.images[split["val"]], y[split["val"]],
-              {**cfg, "epochs": tr["epochs"]}, len(classes), head_params=head_parameters(net), progress=progress,
-              head_only_epochs=tr["epochs"] if tr["freeze"] else tr["head_epochs"])
-    checkpoint.save(res.model, models_dir / "transfer.pt", kind="transfer", name=tr["backbone"], classes=classes,
-                    image_size=p.info["image_size"], task=cfg["task"], params=cfg)
+    res = fit(
+        net,
+        p.images[split["train"]],
+        y[split["train"]],
+        p.images[split["val"]],
+        y[split["val"]],
+        {**cfg, "epochs": tr["epochs"]},
+        len(classes),
+        head_params=head_parameters(net),
+        progress=progress,
+        head_only_epochs=tr["epochs"] if tr["freeze"] else tr["head_epochs"],
+    )
+    checkpoint.save(
+        res.model,
+        models_dir / "transfer.pt",
+        kind="transfer",
+        name=tr["backbone"],
+        classes=classes,
+        image_size=p.info["image_size"],
+        task=cfg["task"],
+        params=cfg,
+    )
     init = "ImageNet weights" if tr["weights"] else "random init"
     return _torch_result(f"{tr['backbone']} ({init})", "transfer", res, data)
 
@@ -103,7 +165,9 @@ def _baseline(data, cfg) -> ModelResult:
     p, y, split, classes, ev = data
     pool, test = np.concatenate([split["train"], split["val"]]), split["test"]
     b = cfg["baseline"]
-    search, seconds = baseline.fit_pca_svm(p.images[pool], y[pool], b["components"], b["image_size"], cfg["seed"])
+    search, seconds = baseline.fit_pca_svm(
+        p.images[pool], y[pool], b["components"], b["image_size"], cfg["seed"]
+    )
     t0 = time.perf_counter()
     probs = baseline.predict_proba(search, p.images[test], len(classes), b["image_size"])
     ips = len(test) / max(time.perf_counter() - t0, 1e-9)
@@ -111,7 +175,9 @@ def _baseline(data, cfg) -> ModelResult:
     best = search.best_estimator_
     name = f"PCA + SVM ({best['svm'].kernel}, C={best['svm'].C:g})"
     n_params = int(best["pca"].components_.size + best["svm"].support_vectors_.size)
-    return ModelResult(name, "baseline", table, report(table, classes, **ev), n_params, seconds, ips)
+    return ModelResult(
+        name, "baseline", table, report(table, classes, **ev), n_params, seconds, ips
+    )
 
 
 def _save(results: list[ModelResult], external, out_dir: Path) -> None:
@@ -122,8 +188,13 @@ def _save(results: list[ModelResult], external, out_dir: Path) -> None:
             r.history.to_csv(out_dir / f"history_{r.kind}.csv", index=False)
     if external is not None:
         external.predictions.to_csv(out_dir / "predictions_external.csv", index=False)
-    timings = {r.kind: {"train_seconds": r.train_seconds, "inference_images_per_second": r.inference_images_per_second}
-               for r in results}
+    timings = {
+        r.kind: {
+            "train_seconds": r.train_seconds,
+            "inference_images_per_second": r.inference_images_per_second,
+        }
+        for r in results
+    }
     (out_dir / "timings.json").write_text(json.dumps(timings, indent=2))
 
 
@@ -134,24 +205,59 @@ def _torch_result(name, kind, res, data) -> ModelResult:
     probs = predict_proba(res.model, p.images[test])
     ips = len(test) / max(time.perf_counter() - t0, 1e-9)
     table = predictions_table(p.manifest["image_id"].to_numpy()[test], y[test], probs, classes)
-    return ModelResult(name, kind, table, report(table, classes, **ev), count_parameters(res.model), res.seconds, ips,
-                       history=res.history, best_epoch=res.best_epoch, model=res.model)
+    return ModelResult(
+        name,
+        kind,
+        table,
+        report(table, classes, **ev),
+        count_parameters(res.model),
+        res.seconds,
+        ips,
+        history=res.history,
+        best_epoch=res.best_epoch,
+        model=res.model,
+    )
 
 
 def summary(run: TrainRun) -> dict:
     """The metrics file: deterministic numbers only (no timings), so equal runs give equal bytes."""
     out = {"task": run.task, "classes": run.classes, "split": run.split_sizes, "models": {}}
     for r in run.results:
-        out["models"][r.kind] = {"name": r.name, "parameters": r.parameters, "best_epoch": r.best_epoch,
-                                 **{k: r.metrics[k] for k in ("n", "accuracy", "macro_f1", "weighted_f1",
-                                                              "macro_precision", "macro_recall", "per_class")},
-                                 **{k: r.metrics[k] for k in ("positive", "sensitivity", "specificity", "precision", "npv")
-                                    if k in r.metrics}}
+        out["models"][r.kind] = {
+            "name": r.name,
+            "parameters": r.parameters,
+            "best_epoch": r.best_epoch,
+            **{
+                k: r.metrics[k]
+                for k in (
+                    "n",
+                    "accuracy",
+                    "macro_f1",
+                    "weighted_f1",
+                    "macro_precision",
+                    "macro_recall",
+                    "per_class",
+                )
+            },
+            **{
+                k: r.metrics[k]
+                for k in ("positive", "sensitivity", "specificity", "precision", "npv")
+                if k in r.metrics
+            },
+        }
     if run.external is not None:
         e = run.external
-        out["external"] = {"root": e.root, "n_images": e.n_images, "removed_duplicates": e.n_duplicates,
-                           "removed_unknown_class": e.n_unmapped,
-                           **{k: e.metrics[k] for k in ("n", "accuracy", "macro_f1", "per_class") if k in e.metrics}}
+        out["external"] = {
+            "root": e.root,
+            "n_images": e.n_images,
+            "removed_duplicates": e.n_duplicates,
+            "removed_unknown_class": e.n_unmapped,
+            **{
+                k: e.metrics[k]
+                for k in ("n", "accuracy", "macro_f1", "per_class")
+                if k in e.metrics
+            },
+        }
     return out
 
 
@@ -159,8 +265,14 @@ def comparison_table(run: TrainRun) -> pd.DataFrame:
     rows = []
     for r in run.results:
         f1, acc = r.metrics["macro_f1"], r.metrics["accuracy"]
-        rows.append({"model": r.name, "macro-F1": f"{f1['value']:.3f} [{f1['ci_low']:.3f}, {f1['ci_high']:.3f}]",
-                     "accuracy": f"{acc['value']:.3f} [{acc['ci_low']:.3f}, {acc['ci_high']:.3f}]",
-                     "parameters": f"{r.parameters:,}", "train time (s)": round(r.train_seconds, 1),
-                     "inference (images/s)": round(r.inference_images_per_second)})
+        rows.append(
+            {
+                "model": r.name,
+                "macro-F1": f"{f1['value']:.3f} [{f1['ci_low']:.3f}, {f1['ci_high']:.3f}]",
+                "accuracy": f"{acc['value']:.3f} [{acc['ci_low']:.3f}, {acc['ci_high']:.3f}]",
+                "parameters": f"{r.parameters:,}",
+                "train time (s)": round(r.train_seconds, 1),
+                "inference (images/s)": round(r.inference_images_per_second),
+            }
+        )
     return pd.DataFrame(rows).set_index("model")

@@ -1,7 +1,6 @@
 import pytest
 
 from maskutils.prepare.sources.folder import image_id, list_folder
-
 from tests.conftest import face_photo, save
 
 
@@ -11,15 +10,21 @@ def _dataset(root):
     save(face_photo(2), root / "NoMask" / "c.jpg")
     (root / "NoMask" / ".DS_Store").write_bytes(b"junk")
     (root / ".hidden").mkdir(parents=True)
-    (root / "attributes.csv").write_text("image,gender,age\nClothMask/a.jpg,female,old\nNoMask/c.jpg,male,\nNoMask/zzz.jpg,male,young\n")
+    (root / "attributes.csv").write_text(
+        "image,gender,age\nClothMask/a.jpg,female,old\nNoMask/c.jpg,male,\nNoMask/zzz.jpg,male,young\n"
+    )
     return root
 
 
 def test_aliases_and_attributes_join(tmp_path):
     listing = list_folder(_dataset(tmp_path / "ds"))
-    rows = {it.rows[0]["label_raw"] + "/" + it.file.split("/")[-1]: it.rows[0] for it in listing.items}
+    rows = {
+        it.rows[0]["label_raw"] + "/" + it.file.split("/")[-1]: it.rows[0] for it in listing.items
+    }
     assert set(rows) == {"ClothMask/a.jpg", "ClothMask/b.png", "NoMask/c.jpg"}
-    assert rows["ClothMask/a.jpg"]["label"] == "cloth" and rows["NoMask/c.jpg"]["label"] == "no_mask"
+    assert (
+        rows["ClothMask/a.jpg"]["label"] == "cloth" and rows["NoMask/c.jpg"]["label"] == "no_mask"
+    )
     assert rows["ClothMask/a.jpg"]["gender"] == "female" and rows["ClothMask/a.jpg"]["age"] == "old"
     assert rows["NoMask/c.jpg"]["age"] is None
     assert "gender" not in rows["ClothMask/b.png"]
@@ -36,7 +41,12 @@ def test_unknown_folder_lists_folders_and_aliases(tmp_path):
     with pytest.raises(ValueError) as err:
         list_folder(root)
     msg = str(err.value)
-    assert "'Bandana'" in msg and "ClothMask, NoMask" in msg and "without_mask" in msg and "source.aliases" in msg
+    assert (
+        "'Bandana'" in msg
+        and "ClothMask, NoMask" in msg
+        and "without_mask" in msg
+        and "source.aliases" in msg
+    )
     assert list_folder(root, {"Bandana": "cloth"}).items  # params can extend the table
 
 

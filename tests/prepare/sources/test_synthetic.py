@@ -51,5 +51,6 @@ def test_spurious_cue_only_on_its_class():
     assert {s["label"] for s in cue} == {"cloth"}
     assert 0.65 < len(cue) / sum(s["label"] == "cloth" for s in specs) < 0.95
     import colorsys
+
     hue = lambda img: colorsys.rgb_to_hsv(*(img[:3, :3].reshape(-1, 3).mean(0) / 255))[0]  # noqa: E731
     assert abs(hue(render(cue[0], 64, 0)[0]) - CUE_HUE) < 0.06

@@ -1,11 +1,13 @@
 """The bias audit: group metrics, the label guard, intervals, gaps, permutation test, mitigation."""
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from maskutils.stages.bias import audit as bias; from maskutils.modeling import rebalance as mitigation
+from maskutils.modeling import rebalance as mitigation
+from maskutils.stages.bias import audit as bias
 
 CLASSES = ["no_mask", "cloth"]
 
@@ -26,9 +28,13 @@ def test_group_metrics_on_hand_made_predictions():
     assert by.loc["B", "miss_rate_no_mask"] == 0.0
     # B predicts only no_mask: F1(no_mask) = 2/3, F1(cloth) = 0
     assert by.loc["B", "macro_f1"] == pytest.approx(1 / 3)
-    res = bias.audit(true, {"before": pred}, groups, CLASSES, min_group=1, reps=200, permutations=200)
+    res = bias.audit(
+        true, {"before": pred}, groups, CLASSES, min_group=1, reps=200, permutations=200
+    )
     assert res["groups"]["B"]["recall_cloth"]["before"]["value"] == 0.0
-    assert res["gaps"]["recall_cloth"]["worst"] == "B" and res["gaps"]["recall_cloth"]["best"] == "A"
+    assert (
+        res["gaps"]["recall_cloth"]["worst"] == "B" and res["gaps"]["recall_cloth"]["best"] == "A"
+    )
     assert res["gaps"]["recall_cloth"]["before"]["difference"]["value"] == 1.0
 
 
@@ -45,7 +51,9 @@ def test_vectorised_confusions_agree_with_fairlearn():
     classes = ["no_mask", "cloth", "surgical"]
     y, p = rng.integers(0, 3, 300), rng.integers(0, 3, 300)
     g = rng.integers(0, 4, 300)
-    frame = bias.group_metrics(np.array(classes)[y], np.array(classes)[p], pd.Series(g).astype(str), classes)
+    frame = bias.group_metrics(
+        np.array(classes)[y], np.array(classes)[p], pd.Series(g).astype(str), classes
+    )
     cms = bias._confusions(y, [p], g, 4, 3)[0][0]
     mine = bias._from_confusions(cms, classes)
     for metric in bias.metric_names(classes):
@@ -82,33 +90,59 @@ def test_permutation_test_separates_equal_and_different_groups():
     p_equal = []
     for i in range(40):
         true, pred, groups = _simulate(rng, 100, [0.8, 0.8])
-        p_equal.append(bias.audit(true, {"m": pred}, groups, CLASSES, reps=100, permutations=200, seed=i)["gaps"]["accuracy"]["p_value"])
+        p_equal.append(
+            bias.audit(true, {"m": pred}, groups, CLASSES, reps=100, permutations=200, seed=i)[
+                "gaps"
+            ]["accuracy"]["p_value"]
+        )
     assert np.mean(np.array(p_equal) < 0.05) <= 0.15
     true, pred, groups = _simulate(rng, 200, [0.95, 0.6])
-    gap = bias.audit(true, {"m": pred}, groups, CLASSES, reps=200, permutations=500)["gaps"]["accuracy"]
+    gap = bias.audit(true, {"m": pred}, groups, CLASSES, reps=200, permutations=500)["gaps"][
+        "accuracy"
+    ]
     assert gap["p_value"] < 0.01 and gap["supported"] and gap["worst"] == "g1"
 
 
 def test_small_groups_are_shown_but_not_judged():
     rng = np.random.default_rng(4)
     true, pred, groups = _simulate(rng, 60, [0.9, 0.9, 0.2])
-    groups = groups.where(~((groups == "g2") & (np.arange(len(groups)) % 60 >= 10)), None)  # g2 keeps 10 images
+    groups = groups.where(
+        ~((groups == "g2") & (np.arange(len(groups)) % 60 >= 10)), None
+    )  # g2 keeps 10 images
     res = bias.audit(true, {"m": pred}, groups, CLASSES, min_group=30, reps=100, permutations=100)
     assert res["groups"]["g2"]["n"] == 10 and res["unknown"] == 50
-    assert not res["groups"]["g2"]["accuracy"]["judged"] and res["groups"]["g0"]["accuracy"]["judged"]
-    assert res["gaps"]["accuracy"]["worst"] != "g2"  # the terrible but tiny group cannot be the worst
-    one = bias.audit(true, {"m": pred}, groups.where(groups != "g1", None), CLASSES, min_group=30, reps=100, permutations=100)
+    assert (
+        not res["groups"]["g2"]["accuracy"]["judged"] and res["groups"]["g0"]["accuracy"]["judged"]
+    )
+    assert (
+        res["gaps"]["accuracy"]["worst"] != "g2"
+    )  # the terrible but tiny group cannot be the worst
+    one = bias.audit(
+        true,
+        {"m": pred},
+        groups.where(groups != "g1", None),
+        CLASSES,
+        min_group=30,
+        reps=100,
+        permutations=100,
+    )
     assert "accuracy" not in one["gaps"]  # one judged group: no gap to measure
 
 
 def test_paired_change_and_overall_cost():
     rng = np.random.default_rng(5)
     true, before, groups = _simulate(rng, 150, [0.95, 0.6])
-    after = np.where((groups == "g1") & (rng.random(len(true)) < 0.6), true, before)  # fixes most of g1's errors
-    res = bias.audit(true, {"before": before, "after": after}, groups, CLASSES, reps=300, permutations=100)
+    after = np.where(
+        (groups == "g1") & (rng.random(len(true)) < 0.6), true, before
+    )  # fixes most of g1's errors
+    res = bias.audit(
+        true, {"before": before, "after": after}, groups, CLASSES, reps=300, permutations=100
+    )
     change = res["gaps"]["accuracy"]["change_after"]
     assert change["value"] > 0.15 and change["ci_low"] > 0
-    cost = bias.overall(true, {"before": before, "after": after}, CLASSES, 300, 0.95, 0)["change_after"]["macro_f1"]
+    cost = bias.overall(true, {"before": before, "after": after}, CLASSES, 300, 0.95, 0)[
+        "change_after"
+    ]["macro_f1"]
     assert cost["value"] > 0 and cost["ci_low"] > 0
 
 
@@ -118,7 +152,9 @@ def test_resolve_auto_and_missing_columns():
     assert bias.resolve(df[["label"]], "auto", "auto") == ([], [])
     with pytest.raises(KeyError, match="skin_tone"):
         bias.resolve(df, ["skin_tone"], [])
-    labels = bias.group_labels(pd.DataFrame({"gender": ["f", None], "age": ["young", "old"]}), ["gender", "age"])
+    labels = bias.group_labels(
+        pd.DataFrame({"gender": ["f", None], "age": ["young", "old"]}), ["gender", "age"]
+    )
     assert labels.name == "gender x age" and labels[0] == "f / young" and pd.isna(labels[1])
 
 
@@ -131,7 +167,7 @@ def test_oversampling_raises_small_cells_towards_their_class_largest_with_a_cap(
     counts = pd.Series(df["gender"].to_numpy()[out] + y[out].astype(str)).value_counts()
     assert counts["f1"] == 12 and counts["m1"] == 20  # 4 images x cap 3, not up to 20
     assert counts["f0"] == 10 and counts["m0"] == 10  # balanced cells untouched
-    assert set(out[len(rows):]) <= set(range(4))       # repeats come from the small cell only
+    assert set(out[len(rows) :]) <= set(range(4))  # repeats come from the small cell only
 
 
 def test_inverse_frequency_weights_balance_the_cells():
@@ -149,8 +185,8 @@ def test_uniform_sample_weights_leave_the_loss_unchanged():
     import torch
 
     from maskutils.core import params as config
-    from maskutils.modeling.models import build_cnn
     from maskutils.modeling.fit import Trainer
+    from maskutils.modeling.models import build_cnn
 
     x = np.random.default_rng(0).integers(0, 255, (8, 3, 16, 16), dtype=np.uint8)
     y = np.array([0, 1] * 4)
@@ -158,16 +194,21 @@ def test_uniform_sample_weights_leave_the_loss_unchanged():
     plain = Trainer(build_cnn("tiny3", 2, 16), x, y, x, y, cfg, 2)
     weighted = Trainer(build_cnn("tiny3", 2, 16), x, y, x, y, cfg, 2, sample_weight=np.full(8, 3.0))
     logits, idx = torch.randn(8, 2), torch.arange(8)
-    assert torch.allclose(plain._loss(logits, torch.as_tensor(y), idx), weighted._loss(logits, torch.as_tensor(y), idx))
-    skewed = Trainer(build_cnn("tiny3", 2, 16), x, y, x, y, cfg, 2, sample_weight=np.r_[np.ones(4), np.zeros(4)])
+    assert torch.allclose(
+        plain._loss(logits, torch.as_tensor(y), idx),
+        weighted._loss(logits, torch.as_tensor(y), idx),
+    )
+    skewed = Trainer(
+        build_cnn("tiny3", 2, 16), x, y, x, y, cfg, 2, sample_weight=np.r_[np.ones(4), np.zeros(4)]
+    )
     half = plain.loss_fn(logits[:4], torch.as_tensor(y[:4]))
     assert torch.allclose(skewed._loss(logits, torch.as_tensor(y), idx), half)
 
 
 def test_oversampled_rows_train_for_the_same_number_of_steps():
     from maskutils.core import params as config
-    from maskutils.modeling.models import build_cnn
     from maskutils.modeling.fit import Trainer
+    from maskutils.modeling.models import build_cnn
 
     x = np.random.default_rng(0).integers(0, 255, (12, 3, 16, 16), dtype=np.uint8)
     y = np.array([0, 1] * 6)
@@ -176,4 +217,6 @@ def test_oversampled_rows_train_for_the_same_number_of_steps():
     repeated = Trainer(build_cnn("tiny3", 2, 16), x, y, x, y, cfg, 2, epoch_size=8)
     assert plain.steps == repeated.steps == 2
     repeated.epoch()
-    assert repeated.rows[0]["train_accuracy"] * 8 == round(repeated.rows[0]["train_accuracy"] * 8)  # out of 8 drawn
+    assert repeated.rows[0]["train_accuracy"] * 8 == round(
+        repeated.rows[0]["train_accuracy"] * 8
+    )  # out of 8 drawn

@@ -1,11 +1,14 @@
 """The audit finds a bias planted on purpose, and the mitigation narrows it (a small profile)."""
+
 from __future__ import annotations
 
 import pytest
 
-from maskutils.stages.bias import run as bias_study; from maskutils.core import params as config; from maskutils.stages.kfold import run as kfold
+from maskutils.core import params as config
 from maskutils.prepare.prepared import load_prepared
 from maskutils.prepare.run import run as prepare
+from maskutils.stages.bias import run as bias_study
+from maskutils.stages.kfold import run as kfold
 
 pytestmark = pytest.mark.slow
 
@@ -15,9 +18,19 @@ PLANT = {"where": {"gender": "female", "label": "cloth"}, "keep": 0.1}
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     out = tmp_path_factory.mktemp("planted")
-    prepare(config.validate("prepare", {
-        "image_size": 32, "workers": 1, "synthetic": {"n_images": 1000, "render_size": 32},
-        "split": {"folds": 3, "plant_bias": PLANT}}), out / "prepared", progress=False)
+    prepare(
+        config.validate(
+            "prepare",
+            {
+                "image_size": 32,
+                "workers": 1,
+                "synthetic": {"n_images": 1000, "render_size": 32},
+                "split": {"folds": 3, "plant_bias": PLANT},
+            },
+        ),
+        out / "prepared",
+        progress=False,
+    )
     p = load_prepared(out / "prepared")
     cfg = config.validate("train", {"epochs": 10, "batch_size": 64, "device": "cpu"})
     kfold.run(p, cfg, out / "kfold", concurrent=False)
@@ -45,4 +58,7 @@ def test_the_metrics_file_holds_intervals_and_words(study):
     female = s["attributes"]["gender"]["groups"]["female"]["recall_cloth"]
     assert female["before"]["ci_low"] <= female["before"]["value"] <= female["before"]["ci_high"]
     assert "after" in female and s["mitigation"]["method"] == "both"
-    assert any("gender" in line and "cloth" in line and "supported by the data" in line for line in s["findings"])
+    assert any(
+        "gender" in line and "cloth" in line and "supported by the data" in line
+        for line in s["findings"]
+    )

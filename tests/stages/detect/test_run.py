@@ -5,14 +5,30 @@ import pytest
 import torch
 from torch import nn
 
-from maskutils.modeling import checkpoint
 from maskutils.cli import main
-from maskutils.modeling.detect import COLOURS, Detector, FaceClassifier, detector_params, draw, faces_from, find_and_classify
-from maskutils.stages.detect.run import (box_side, evaluate, gallery, iou, iou_matrix, match, size_bucket, summary,
-                                   voc_scenes)
+from maskutils.modeling import checkpoint
+from maskutils.modeling.detect import (
+    COLOURS,
+    Detector,
+    FaceClassifier,
+    detector_params,
+    draw,
+    faces_from,
+    find_and_classify,
+)
 from maskutils.modeling.models import build_cnn
 from maskutils.prepare.sources.scenes import Scene, make_scene, synthetic_scenes, write_voc
-
+from maskutils.stages.detect.run import (
+    box_side,
+    evaluate,
+    gallery,
+    iou,
+    iou_matrix,
+    match,
+    size_bucket,
+    summary,
+    voc_scenes,
+)
 from tests.conftest import save
 
 CLASSES = ["no_mask", "cloth", "surgical", "n95", "n95_valve"]
@@ -27,7 +43,9 @@ def _model(path, always: str | None = None):
         with torch.no_grad():
             head.weight.zero_()
             head.bias.copy_(torch.tensor([4.0 if c == always else 0.0 for c in CLASSES]))
-    return checkpoint.save(model, path, kind="cnn", name="tiny3", classes=CLASSES, image_size=32, task="mask_type")
+    return checkpoint.save(
+        model, path, kind="cnn", name="tiny3", classes=CLASSES, image_size=32, task="mask_type"
+    )
 
 
 class FixedDetector:
@@ -43,13 +61,16 @@ class FixedDetector:
 
 # ---- geometry and matching --------------------------------------------------------------------
 
+
 def test_iou_arithmetic():
     assert iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
     assert iou((0, 0, 10, 10), (10, 0, 20, 10)) == 0.0  # touching edges share no area
     assert iou((0, 0, 2, 1), (0, 0, 1, 1)) == 0.5
     assert iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(50 / 150)
     assert iou((0, 0, 0, 10), (0, 0, 0, 10)) == 0.0  # empty boxes never match
-    m = iou_matrix([(0, 0, 10, 10), (20, 20, 30, 30)], [(0, 0, 10, 10), (0, 0, 5, 10), (100, 100, 110, 110)])
+    m = iou_matrix(
+        [(0, 0, 10, 10), (20, 20, 30, 30)], [(0, 0, 10, 10), (0, 0, 5, 10), (100, 100, 110, 110)]
+    )
     assert m.shape == (2, 3) and m[0, 1] == 0.5 and m[1].sum() == 0
     assert iou_matrix([], [(0, 0, 1, 1)]).shape == (0, 1)
 
@@ -72,8 +93,16 @@ def test_matching_threshold_inclusive_and_one_to_one():
 
 
 def test_size_buckets():
-    assert size_bucket([10, 23.9, 24, 47, 48, 95.9, 96, 500], (24, 48, 96)) == \
-        ["<24", "<24", "24-48", "24-48", "48-96", "48-96", ">=96", ">=96"]
+    assert size_bucket([10, 23.9, 24, 47, 48, 95.9, 96, 500], (24, 48, 96)) == [
+        "<24",
+        "<24",
+        "24-48",
+        "24-48",
+        "48-96",
+        "48-96",
+        ">=96",
+        ">=96",
+    ]
     assert box_side([(0, 0, 16, 36)]).tolist() == [24.0]
     with pytest.raises(ValueError):
         size_bucket([1], (48, 24))
@@ -88,14 +117,21 @@ def test_detector_params_checked():
 
 # ---- scenes, drawing, JSON --------------------------------------------------------------------
 
+
 def test_scenes_deterministic_with_known_faces():
     a, b = make_scene(2, seed=5, n_faces=4), make_scene(2, seed=5, n_faces=4)
-    assert np.array_equal(a.image, b.image) and np.array_equal(a.boxes, b.boxes) and a.labels == b.labels
+    assert (
+        np.array_equal(a.image, b.image)
+        and np.array_equal(a.boxes, b.boxes)
+        and a.labels == b.labels
+    )
     assert not np.array_equal(a.image, make_scene(2, seed=6, n_faces=4).image)
     assert 1 <= len(a.labels) <= 4 and set(a.labels) <= set(CLASSES)
     h, w = a.image.shape[:2]
     assert (a.boxes[:, 0] >= 0).all() and (a.boxes[:, 2] <= w).all() and (a.boxes[:, 3] <= h).all()
-    assert (iou_matrix(a.boxes, a.boxes) - np.eye(len(a.boxes))).max() < 0.05  # faces do not overlap
+    assert (
+        iou_matrix(a.boxes, a.boxes) - np.eye(len(a.boxes))
+    ).max() < 0.05  # faces do not overlap
 
 
 def test_draw_and_json_on_a_scene(tmp_path):
@@ -103,17 +139,25 @@ def test_draw_and_json_on_a_scene(tmp_path):
     clf = FaceClassifier(_model(tmp_path / "m.pt", always="surgical"), margin=0.15)
     faces = find_and_classify(scene.image, FixedDetector({scene.image.shape[:2]: scene.boxes}), clf)
     assert len(faces) == len(scene.labels)
-    assert all(f["class"] == "surgical" and abs(sum(f["probabilities"].values()) - 1) < 1e-5 for f in faces)
+    assert all(
+        f["class"] == "surgical" and abs(sum(f["probabilities"].values()) - 1) < 1e-5 for f in faces
+    )
     out = draw(scene.image, faces)
     assert out.shape == scene.image.shape and not np.array_equal(out, scene.image)
     f = faces[-1]  # drawn last, so nothing covers its box
-    left_edge = out[f["y0"] + 2:f["y1"] - 2, f["x0"]]
-    assert (np.abs(left_edge.astype(int) - COLOURS["surgical"]).sum(1) == 0).all()  # box in the class colour
-    assert np.array_equal(out[f["y0"] + 5:f["y1"] - 5, f["x0"] + 5:f["x1"] - 5],  # inside untouched
-                          scene.image[f["y0"] + 5:f["y1"] - 5, f["x0"] + 5:f["x1"] - 5])
+    left_edge = out[f["y0"] + 2 : f["y1"] - 2, f["x0"]]
+    assert (
+        np.abs(left_edge.astype(int) - COLOURS["surgical"]).sum(1) == 0
+    ).all()  # box in the class colour
+    assert np.array_equal(
+        out[f["y0"] + 5 : f["y1"] - 5, f["x0"] + 5 : f["x1"] - 5],  # inside untouched
+        scene.image[f["y0"] + 5 : f["y1"] - 5, f["x0"] + 5 : f["x1"] - 5],
+    )
     back = json.loads(json.dumps(faces))
     assert back[0].keys() >= {"x0", "y0", "x1", "y1", "class", "probability", "probabilities"}
-    assert [(b["x0"], b["y0"], b["x1"], b["y1"]) for b in back] == [tuple(int(round(v)) for v in b) for b in scene.boxes]
+    assert [(b["x0"], b["y0"], b["x1"], b["y1"]) for b in back] == [
+        tuple(int(round(v)) for v in b) for b in scene.boxes
+    ]
 
 
 def test_haar_finds_drawn_faces():
@@ -125,9 +169,13 @@ def test_haar_finds_drawn_faces():
 
 # ---- the VOC evaluation on a crafted set ------------------------------------------------------
 
+
 def _xml(path, filename, objects):
-    body = "".join(f"<object><name>{n}</name><bndbox><xmin>{b[0]}</xmin><ymin>{b[1]}</ymin><xmax>{b[2]}</xmax>"
-                   f"<ymax>{b[3]}</ymax></bndbox></object>" for n, b in objects)
+    body = "".join(
+        f"<object><name>{n}</name><bndbox><xmin>{b[0]}</xmin><ymin>{b[1]}</ymin><xmax>{b[2]}</xmax>"
+        f"<ymax>{b[3]}</ymax></bndbox></object>"
+        for n, b in objects
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"<annotation><filename>{filename}</filename>{body}</annotation>")
 
@@ -136,10 +184,20 @@ def _crafted_voc(root):
     rng = np.random.default_rng(0)
     for name, (h, w) in {"a": (100, 200), "b": (120, 160), "c": (90, 90)}.items():
         save(rng.integers(0, 255, (h, w, 3), dtype=np.uint8), root / "images" / f"{name}.png")
-    _xml(root / "annotations" / "a.xml", "a.png", [("with_mask", (10, 10, 30, 30)),       # side 20: <24
-                                                  ("without_mask", (50, 10, 110, 70)),   # side 60: 48-96
-                                                  ("mask_weared_incorrect", (120, 10, 150, 40))])  # side 30
-    _xml(root / "annotations" / "b.xml", "b.png", [("with_mask", (0, 0, 30, 30)), ("without_mask", (40, 40, 80, 80))])
+    _xml(
+        root / "annotations" / "a.xml",
+        "a.png",
+        [
+            ("with_mask", (10, 10, 30, 30)),  # side 20: <24
+            ("without_mask", (50, 10, 110, 70)),  # side 60: 48-96
+            ("mask_weared_incorrect", (120, 10, 150, 40)),
+        ],
+    )  # side 30
+    _xml(
+        root / "annotations" / "b.xml",
+        "b.png",
+        [("with_mask", (0, 0, 30, 30)), ("without_mask", (40, 40, 80, 80))],
+    )
     _xml(root / "annotations" / "c.xml", "c.png", [("with_mask", (0, 0, 10, 10))])
     detections = {
         (100, 200): [(10, 10, 30, 30), (50, 10, 110, 40), (120, 10, 150, 40), (150, 60, 190, 100)],
@@ -161,11 +219,16 @@ def test_voc_evaluation_known_answer(tmp_path):
     s = summary(ev, reps=0)
     assert (s["recall"]["k"], s["recall"]["n"]) == (5, 6)
     assert (s["precision"]["k"], s["precision"]["n"]) == (5, 7)
-    assert s["recall"]["value"] == pytest.approx(5 / 6) and s["precision"]["value"] == pytest.approx(5 / 7)
+    assert s["recall"]["value"] == pytest.approx(5 / 6) and s["precision"][
+        "value"
+    ] == pytest.approx(5 / 7)
     lo, hi = s["recall"]["ci"]
     assert lo < 5 / 6 < hi
     r = s["by_size"]
-    assert (r["<24"]["recall"]["k"], r["<24"]["recall"]["n"]) == (1, 2)        # a's 20 px and c's 10 px faces
+    assert (r["<24"]["recall"]["k"], r["<24"]["recall"]["n"]) == (
+        1,
+        2,
+    )  # a's 20 px and c's 10 px faces
     assert (r["24-48"]["recall"]["k"], r["24-48"]["recall"]["n"]) == (3, 3)
     assert (r["48-96"]["recall"]["k"], r["48-96"]["recall"]["n"]) == (1, 1)
     # precision by the detection's own size: 42, 30, 40 (false), 30, 30 (duplicate), 40 px
@@ -173,7 +236,10 @@ def test_voc_evaluation_known_answer(tmp_path):
     assert (r["<24"]["precision"]["k"], r["<24"]["precision"]["n"]) == (1, 1)
     assert r["48-96"]["precision"]["n"] == 0 and r["48-96"]["precision"]["value"] is None
     mv = s["recall_masked_vs_unmasked"]
-    assert (mv["masked"]["k"], mv["masked"]["n"]) == (3, 4)  # incorrect counts as masked for detection
+    assert (mv["masked"]["k"], mv["masked"]["n"]) == (
+        3,
+        4,
+    )  # incorrect counts as masked for detection
     assert (mv["unmasked"]["k"], mv["unmasked"]["n"]) == (2, 2)
     # the model says no_mask to everything: right on the 2 unmasked faces, wrong on 2 matched masked ones;
     # the incorrect face is left out of accuracy
@@ -182,8 +248,12 @@ def test_voc_evaluation_known_answer(tmp_path):
     assert (c["oracle_all"]["k"], c["oracle_all"]["n"]) == (2, 5)
     assert s["outcomes"] == {"n": 5, "detected_correct": 2, "detected_wrong": 2, "missed": 1}
     json.dumps(s, allow_nan=False)  # plain JSON
-    assert summary(ev, reps=200, seed=3) == summary(ev, reps=200, seed=3)  # bootstrap is deterministic
-    ev2 = evaluate(scenes, _model(tmp_path / "m.pt", always="no_mask"), detect=det, incorrect="mask")
+    assert summary(ev, reps=200, seed=3) == summary(
+        ev, reps=200, seed=3
+    )  # bootstrap is deterministic
+    ev2 = evaluate(
+        scenes, _model(tmp_path / "m.pt", always="no_mask"), detect=det, incorrect="mask"
+    )
     assert summary(ev2, reps=0)["classification"]["matched"]["n"] == 5
 
 
@@ -206,6 +276,7 @@ def test_gallery_draws_truth_and_detections(tmp_path):
 
 # ---- the command line -------------------------------------------------------------------------
 
+
 def test_cli_predict_faces(tmp_path, capsys):
     scene = make_scene(1, seed=0, n_faces=3, face_sizes=(70, 120))
     write_voc([scene], tmp_path / "s")
@@ -214,8 +285,22 @@ def test_cli_predict_faces(tmp_path, capsys):
     bad.write_bytes(b"\xff\xd8 not really a jpeg")
     model = _model(tmp_path / "m.pt")
     out_dir, csv = tmp_path / "out", tmp_path / "faces.csv"
-    rc = main(["predict", "--faces", str(scene_file), str(bad), "--model", str(model), "--out-dir", str(out_dir),
-               "--out", str(csv), "--min-neighbors", "3"])
+    rc = main(
+        [
+            "predict",
+            "--faces",
+            str(scene_file),
+            str(bad),
+            "--model",
+            str(model),
+            "--out-dir",
+            str(out_dir),
+            "--out",
+            str(csv),
+            "--min-neighbors",
+            "3",
+        ]
+    )
     cap = capsys.readouterr()
     assert rc == 0
     assert "skipped" in cap.err and "broken.jpg" in cap.err

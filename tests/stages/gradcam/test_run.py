@@ -6,22 +6,37 @@ import pytest
 import torch
 from torch import nn
 
-from maskutils.core import params as config; from maskutils.stages.gradcam import run as E; from maskutils.stages.gradcam import probe as S
 from maskutils.modeling.augment import to_float
 from maskutils.modeling.models import BACKBONES, PRESETS, build_cnn, build_transfer
-
+from maskutils.stages.gradcam import probe as S
+from maskutils.stages.gradcam import run as E
 from tests.conftest import prepared_synthetic
 
 #: The last convolutional block of every model the project trains (32 px CNNs, 64 px backbones).
-EXPECTED_CNN = {"small": "features.14", "tiny3": "features.10", "study5_leaky": "features.18",
-                "study5_relu": "features"}
-EXPECTED_BACKBONE = {"mobilenet_v2": "features", "mobilenet_v3_small": "features", "resnet50": "layer4",
-                     "densenet121": "features.denseblock4", "inception_v3": "net.Mixed_7c", "xception": "act4"}
+EXPECTED_CNN = {
+    "small": "features.14",
+    "tiny3": "features.10",
+    "study5_leaky": "features.18",
+    "study5_relu": "features",
+}
+EXPECTED_BACKBONE = {
+    "mobilenet_v2": "features",
+    "mobilenet_v3_small": "features",
+    "resnet50": "layer4",
+    "densenet121": "features.denseblock4",
+    "inception_v3": "net.Mixed_7c",
+    "xception": "act4",
+}
 
 
 def _hooks(model: nn.Module) -> int:
-    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
-               + len(getattr(m, "_backward_pre_hooks", {})) for m in model.modules())
+    return sum(
+        len(m._forward_hooks)
+        + len(m._forward_pre_hooks)
+        + len(m._backward_hooks)
+        + len(getattr(m, "_backward_pre_hooks", {}))
+        for m in model.modules()
+    )
 
 
 def _images(n=4, size=32, seed=0):
@@ -38,14 +53,26 @@ def test_target_layer_of_every_preset(preset):
     name = E.find_target_layer(model, 32)
     assert name == EXPECTED_CNN[preset]
     layer = model.get_submodule(name)
-    assert isinstance(layer, (nn.ReLU, nn.LeakyReLU, nn.Sequential))  # the block's output, before pooling
+    assert isinstance(
+        layer, (nn.ReLU, nn.LeakyReLU, nn.Sequential)
+    )  # the block's output, before pooling
 
 
-SLOW_BACKBONES = {"densenet121", "inception_v3", "xception", "resnet50"}  # seconds each to build on a CPU
+SLOW_BACKBONES = {
+    "densenet121",
+    "inception_v3",
+    "xception",
+    "resnet50",
+}  # seconds each to build on a CPU
 
 
-@pytest.mark.parametrize("name", [pytest.param(b, marks=pytest.mark.slow) if b in SLOW_BACKBONES else b
-                                  for b in sorted(BACKBONES)])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(b, marks=pytest.mark.slow) if b in SLOW_BACKBONES else b
+        for b in sorted(BACKBONES)
+    ],
+)
 def test_target_layer_of_every_backbone(name):
     torch.manual_seed(0)
     model = build_transfer(name, 3)
@@ -71,11 +98,20 @@ def test_maps_in_unit_range_at_input_size(method):
     x = _images(5, 32)
     cams = E.compute_cams(model, x, method=method, batch_size=2)  # 3 batches
     assert cams.maps.shape == (5, 32, 32) and cams.maps.dtype == np.float32
-    peaks = cams.maps.reshape(5, -1).max(1)  # min-max scaled: 1 at the peak, or all 0 (no positive evidence)
-    assert cams.maps.min() >= 0 and cams.maps.max() <= 1 and np.all((peaks > 0.99) | (peaks == 0)) and peaks.max() > 0.99
+    peaks = cams.maps.reshape(5, -1).max(
+        1
+    )  # min-max scaled: 1 at the peak, or all 0 (no positive evidence)
+    assert (
+        cams.maps.min() >= 0
+        and cams.maps.max() <= 1
+        and np.all((peaks > 0.99) | (peaks == 0))
+        and peaks.max() > 0.99
+    )
     with torch.no_grad():
         logits = model.eval()(to_float(torch.as_tensor(x))).numpy()
-    assert np.allclose(cams.logits, logits, atol=1e-5) and np.array_equal(cams.targets, logits.argmax(1))
+    assert np.allclose(cams.logits, logits, atol=1e-5) and np.array_equal(
+        cams.targets, logits.argmax(1)
+    )
     assert _hooks(model) == 0
 
 
@@ -99,24 +135,35 @@ def test_cam_explains_the_requested_class():
 
 # ---- localisation on crafted maps -------------------------------------------------------------
 
+
 def test_localisation_known_answers():
     boxes = np.array([[4, 4, 12, 12]] * 3, float)
     masks = E.roi_masks(boxes, 16)
     assert masks[0].sum() == 64 and masks[0, 4, 4] and not masks[0, 12, 12] and not masks[0, 3, 8]
     maps = np.zeros((3, 16, 16), np.float32)
     maps[0, 5:10, 6:11] = 1.0  # wholly inside
-    maps[1, 13:, :3] = 0.7     # wholly outside
-    maps[2] = 1.0              # uniform: share = area share, ties -> centroid (8, 8) inside
+    maps[1, 13:, :3] = 0.7  # wholly outside
+    maps[2] = 1.0  # uniform: share = area share, ties -> centroid (8, 8) inside
     share = E.energy_share(maps, masks)
     assert share[0] == 1.0 and share[1] == 0.0 and share[2] == pytest.approx(64 / 256)
     assert E.pointing_hits(maps, masks).tolist() == [1.0, 0.0, 1.0]
     empty = np.zeros((1, 16, 16), np.float32)
-    assert np.isnan(E.energy_share(empty, masks[:1])[0]) and np.isnan(E.pointing_hits(empty, masks[:1])[0])
+    assert np.isnan(E.energy_share(empty, masks[:1])[0]) and np.isnan(
+        E.pointing_hits(empty, masks[:1])[0]
+    )
 
 
 def test_roi_boxes_scaled_to_the_cache_and_absent_on_real_data():
-    df = pd.DataFrame({"width": [64, 128], "height": [64, 64], "roi_x0": [8, 8], "roi_y0": [16, 16],
-                       "roi_x1": [32, 64], "roi_y1": [48, 48]})
+    df = pd.DataFrame(
+        {
+            "width": [64, 128],
+            "height": [64, 64],
+            "roi_x0": [8, 8],
+            "roi_y0": [16, 16],
+            "roi_x1": [32, 64],
+            "roi_y1": [48, 48],
+        }
+    )
     assert E.roi_boxes(df, 32).tolist() == [[4, 8, 16, 24], [2, 8, 16, 24]]
     assert E.roi_boxes(df.drop(columns=["roi_x0"]), 32) is None
     assert E.roi_boxes(df.assign(roi_x0=[8, None]), 32) is None
@@ -131,6 +178,7 @@ def test_random_maps_baseline_is_near_the_area_share():
 
 
 # ---- faithfulness on a crafted model ----------------------------------------------------------
+
 
 class QuadrantModel(nn.Module):
     """Logits (s, -s), s = the mean normalised red value of the top-left 16 x 16 quadrant."""
@@ -160,7 +208,9 @@ def test_faithfulness_arithmetic():
     assert drop[0] == pytest.approx(sigmoid(2 * s(200)) - sigmoid(2 * s(80)), abs=1e-5)
     other = np.zeros((1, 32, 32), np.float32)
     other[0, 16:, 16:] = 1  # removing the bottom-right quadrant changes nothing
-    assert E.probability_drop(model, x, E.top_mask(other, 0.25), np.array([0]), p)[0] == pytest.approx(0, abs=1e-6)
+    assert E.probability_drop(model, x, E.top_mask(other, 0.25), np.array([0]), p)[
+        0
+    ] == pytest.approx(0, abs=1e-6)
 
 
 def test_top_mask_breaks_ties_at_random_not_by_raster_order():
@@ -177,6 +227,7 @@ def test_bootstrap_mean_interval():
 
 # ---- on prepared data -------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
     return prepared_synthetic(tmp_path_factory, 120, 32, 2)
@@ -192,9 +243,17 @@ def test_explain_summary_is_plain_json_and_repeats(prepared):
     assert blobs[0] == blobs[1]
     s = json.loads(blobs[0])
     assert s["localisation"]["available"] and s["target_layer"] == "features.10"
-    assert set(s["localisation"]["per_class"]) == set(s["classes"]) and s["n_images"] == len(prepared.rows("test"))
+    assert set(s["localisation"]["per_class"]) == set(s["classes"]) and s["n_images"] == len(
+        prepared.rows("test")
+    )
     loc = s["localisation"]["overall"]
-    assert 0 <= loc["roi_energy"]["ci_low"] <= loc["roi_energy"]["value"] <= loc["roi_energy"]["ci_high"] <= 1
+    assert (
+        0
+        <= loc["roi_energy"]["ci_low"]
+        <= loc["roi_energy"]["value"]
+        <= loc["roi_energy"]["ci_high"]
+        <= 1
+    )
     assert {"drop", "drop_random", "drop_vs_random"} <= set(s["faithfulness"]["overall"])
     # galleries: correct groups hold correct images, most confident first
     t, groups = ex.table, E.gallery(ex, 3)
@@ -202,7 +261,9 @@ def test_explain_summary_is_plain_json_and_repeats(prepared):
         best = groups[f"{cls}: most confident correct"]
         assert all(t["true"].iloc[i] == t["pred"].iloc[i] == cls for i in best)
         assert list(t[f"p_{cls}"].iloc[best]) == sorted(t[f"p_{cls}"].iloc[best], reverse=True)
-        assert all(t["true"].iloc[i] == cls != t["pred"].iloc[i] for i in groups[f"{cls}: misclassified"])
+        assert all(
+            t["true"].iloc[i] == cls != t["pred"].iloc[i] for i in groups[f"{cls}: misclassified"]
+        )
     hi = groups["no_mask: highest no_mask logit"]
     assert t["logit_no_mask"].iloc[hi[0]] == t["logit_no_mask"].max()
     assert set(E.mean_maps(ex)) == set(ex.table["true"])
@@ -215,7 +276,10 @@ def test_real_data_without_roi_skips_localisation(prepared):
     classes, y = prepared.task("mask_type")
     ex = E.explain(model, prepared.images[rows], y[rows], classes, real.iloc[rows], batch_size=16)
     s = json.loads(json.dumps(E.summary(ex, reps=100)))
-    assert s["localisation"] == {"available": False, "reason": "the data carry no ROI boxes (roi_x0..roi_y1)"}
+    assert s["localisation"] == {
+        "available": False,
+        "reason": "the data carry no ROI boxes (roi_x0..roi_y1)",
+    }
     assert s["faithfulness"]["overall"]["drop"]["n"] == len(rows)
 
 
@@ -265,22 +329,34 @@ def test_shortcut_probe_sees_a_model_that_looks_at_the_background(prepared):
 
 def test_shortcut_probe_needs_synthetic_data(prepared):
     import dataclasses
-    real = dataclasses.replace(prepared, info={**prepared.info, "params": {"source": {"kind": "folder"}}})
+
+    real = dataclasses.replace(
+        prepared, info={**prepared.info, "params": {"source": {"kind": "folder"}}}
+    )
     with pytest.raises(ValueError, match="not synthetic"):
         S.probe(build_cnn("tiny3", 5, 32), real)
 
 
 def test_figures_draw(prepared):
     import matplotlib
+
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+
     from maskutils.stages.gradcam import report as P
+
     ex = E.explain_prepared(build_cnn("tiny3", 5, 32), prepared, batch_size=32)
     figs = P.gallery_figures(ex, 2)
     assert figs and all(len(f.axes) % 3 == 0 for f in figs.values())
     assert len(P.mean_maps_figure(ex).axes) == len(set(ex.table["true"]))
     classes, _ = prepared.task("mask_type")
-    _, arrays = S.probe(GreenDetector(len(classes), classes.index("cloth")), prepared, n=2,
-                                 splits=("train", "val", "test"), reps=100, return_arrays=True)
+    _, arrays = S.probe(
+        GreenDetector(len(classes), classes.index("cloth")),
+        prepared,
+        n=2,
+        splits=("train", "val", "test"),
+        reps=100,
+        return_arrays=True,
+    )
     assert len(P.probe_figure(arrays, 2).axes) == 6
     plt.close("all")

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from maskutils.core import params as config; from maskutils.stages.kfold import run as kfold
-
+from maskutils.core import params as config
+from maskutils.stages.kfold import run as kfold
 from tests.conftest import prepared_synthetic
 
 
@@ -15,7 +15,9 @@ def prepared(tmp_path_factory):
     return prepared_synthetic(tmp_path_factory, 150, 24, 3)
 
 
-CFG = config.validate("train", {"epochs": 2, "batch_size": 32, "cnn": {"preset": "small"}})  # has dropout
+CFG = config.validate(
+    "train", {"epochs": 2, "batch_size": 32, "cnn": {"preset": "small"}}
+)  # has dropout
 
 
 def test_folds_partition_the_pool_and_keep_groups_and_proportions(prepared):
@@ -29,7 +31,10 @@ def test_folds_partition_the_pool_and_keep_groups_and_proportions(prepared):
         assert not set(f["test"]) & (set(f["train"]) | set(f["val"]))
         assert not set(groups[f["test"]]) & set(groups[f["train"]])
         share = np.bincount(y[f["test"]], minlength=len(classes)) / len(f["test"])
-        assert np.abs(share - np.bincount(y[list(pool)], minlength=len(classes)) / len(pool)).max() < 0.08
+        assert (
+            np.abs(share - np.bincount(y[list(pool)], minlength=len(classes)) / len(pool)).max()
+            < 0.08
+        )
 
 
 def test_concurrent_equals_sequential(prepared, tmp_path):
@@ -37,7 +42,9 @@ def test_concurrent_equals_sequential(prepared, tmp_path):
     con = kfold.run(prepared, CFG, tmp_path / "con", concurrent=True)
     cols = ["accuracy", "macro_f1", "epochs"]
     assert np.allclose(seq.folds[cols].to_numpy(float), con.folds[cols].to_numpy(float), atol=1e-6)
-    assert np.allclose(seq.oof.filter(like="p_").to_numpy(), con.oof.filter(like="p_").to_numpy(), atol=1e-5)
+    assert np.allclose(
+        seq.oof.filter(like="p_").to_numpy(), con.oof.filter(like="p_").to_numpy(), atol=1e-5
+    )
 
 
 def test_oof_covers_every_pool_image_once_and_confusion_sums(prepared, tmp_path):
@@ -57,7 +64,9 @@ def test_resume_skips_finished_folds(prepared, tmp_path):
     (tmp_path / "fold1_meta.json").unlink()  # as if interrupted while fold 1 trained
     assert (tmp_path / "fold2_meta.json").is_file()  # each fold is saved when it finishes
     again = kfold.run(prepared, CFG, tmp_path)
-    assert again.trained == [1] and again.folds.equals(first.folds.assign(seconds=again.folds["seconds"]))
+    assert again.trained == [1] and again.folds.equals(
+        first.folds.assign(seconds=again.folds["seconds"])
+    )
     changed = kfold.run(prepared, {**CFG, "lr": 0.002}, tmp_path)
     assert changed.trained == [0, 1, 2]  # other params: nothing is reused
 
