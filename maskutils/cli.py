@@ -1,4 +1,5 @@
-"""The `maskutils` command: prepare data, switch params profiles, check params, render HTML."""
+"""The `maskutils` command: prepare data, run a stage, switch params profiles, check params,
+classify photos, write the reports index."""
 
 from __future__ import annotations
 
@@ -6,22 +7,44 @@ import argparse
 import sys
 from pathlib import Path
 
-from maskutils.core import params as config
+from maskutils.core.params import ParamsError, write_params
+
+
+def _detector_options(p: argparse.ArgumentParser) -> None:
+    """`predict --faces` options from the detector's params rows (defaults and help, once)."""
+    from maskutils.modeling.detectors.params import DETECTOR
+    from maskutils.stages.detect.params import SCHEMA as DETECT
+
+    for row in DETECTOR:
+        flag = "--detector" if row.key == "kind" else "--" + row.key.replace("_", "-")
+        p.add_argument(
+            flag,
+            dest=f"detector_{row.key}",
+            type=type(row.default),
+            default=row.default,
+            help=f"{row.help} (default {row.default})",
+        )
+    margin = next(r for r in DETECT.rows if r.key == "margin")
+    p.add_argument("--margin", type=float, default=margin.default, help=margin.help)
 
 
 def main(argv: list[str] | None = None) -> int:
+    from maskutils.stages import STAGES
+
     parser = argparse.ArgumentParser(prog="maskutils", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("prepare", help="build the manifest, quality flags, splits and image cache")
     p.add_argument("--params", default="params/prepare.yaml")
     p.add_argument("--out", default="data/prepared")
+    p = sub.add_parser("stage", help="run one stage's notebook and render its report")
+    p.add_argument("name", choices=[s.name for s in STAGES if s.notebook])
     p = sub.add_parser("profile", help="write params/*.yaml from defaults and the named profiles")
     p.add_argument(
         "names", nargs="*", help="profiles in params/profiles/, applied in order (none: default)"
     )
     p.add_argument("--params-dir", default="params")
     p = sub.add_parser("check-params", help="validate a stage's params file")
-    p.add_argument("stage", choices=sorted(config.SCHEMA))
+    p.add_argument("stage", choices=[s.name for s in STAGES])
     p.add_argument("file")
     p = sub.add_parser(
         "predict",
@@ -40,29 +63,13 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         metavar="SCENE",
         default=[],
-        help="scene images or folders: detect faces (OpenCV Haar cascade), classify each",
+        help="scene images or folders: detect faces, classify each",
     )
     p.add_argument(
         "--out-dir",
         help="with --faces: write <scene>.faces.png (boxes drawn) and <scene>.faces.json",
     )
-    p.add_argument(
-        "--detector",
-        default="frontal",
-        help="cascade(s): frontal, frontal_alt, frontal_alt2, "
-        "frontal_alt_tree, profile; join with '+' to merge (default frontal)",
-    )
-    p.add_argument("--scale-factor", type=float, default=1.1)
-    p.add_argument("--min-neighbors", type=int, default=5)
-    p.add_argument(
-        "--min-size", type=int, default=24, help="smallest face side in pixels of the scene"
-    )
-    p.add_argument(
-        "--upscale", type=float, default=1.0, help="enlarge scenes by this before detecting"
-    )
-    p.add_argument(
-        "--margin", type=float, default=0.15, help="crop margin around a face, share of its side"
-    )
+    _detector_options(p)
     from maskutils.publish import index
 
     index.add_arguments(
@@ -70,31 +77,43 @@ def main(argv: list[str] | None = None) -> int:
             "index", help="write reports/index.html: headline numbers, links, params, provenance"
         )
     )
+    p = sub.add_parser("params-doc", help="write docs/params.md from the params rows")
+    p.add_argument("--out", default="docs/params.md")
     p = sub.add_parser("html", help="render an executed notebook to offline HTML")
     p.add_argument("executed")
     p.add_argument("html")
     args = parser.parse_args(argv)
     try:
         return _run(args)
-    except (config.ParamsError, FileNotFoundError, ValueError, KeyError) as exc:
+    except (ParamsError, FileNotFoundError, ValueError, KeyError) as exc:
         print(f"maskutils {args.command}: error: {exc}", file=sys.stderr)
         return 2
 
 
 def _run(args) -> int:
     if args.command == "prepare":
+        from maskutils.prepare.params import SCHEMA
         from maskutils.prepare.run import run
 
-        info = run(config.load("prepare", args.params), Path(args.out))
+        info = run(SCHEMA.load(args.params), Path(args.out))
         print(
             f"prepared {info['n_images']} images from {info['n_files']} files "
             f"({info['n_problems']} problems) in {info['seconds']['total']:.1f} s -> {args.out}"
         )
+    elif args.command == "stage":
+        from maskutils.publish.runner import run_stage
+        from maskutils.stages import get
+
+        run_stage(get(args.name))
     elif args.command == "profile":
-        for path in config.write_params(Path(args.params_dir), args.names):
+        from maskutils.stages import SCHEMAS
+
+        for path in write_params(Path(args.params_dir), args.names, SCHEMAS):
             print(f"wrote {path}")
     elif args.command == "check-params":
-        config.load(args.stage, args.file)
+        from maskutils.stages import get
+
+        get(args.stage).schema.load(args.file)
         print(f"{args.file}: ok")
     elif args.command == "predict" and args.faces:
         return _predict_faces(args)
@@ -126,6 +145,10 @@ def _run(args) -> int:
 
         out = build_index(args.reports, args.params, args.out)
         print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KB)")
+    elif args.command == "params-doc":
+        from maskutils.publish import params_doc
+
+        print(f"wrote {params_doc.write(args.out)}")
     elif args.command == "html":
         from maskutils.publish.html import to_html
 
@@ -136,7 +159,7 @@ def _run(args) -> int:
 def _predict_faces(args) -> int:
     import pandas as pd
 
-    from maskutils.modeling.detect import annotate_files
+    from maskutils.modeling.faces import annotate_files
 
     if args.paths:
         print(
@@ -145,11 +168,7 @@ def _predict_faces(args) -> int:
         )
         return 2
     detector = {
-        "kind": args.detector,
-        "scale_factor": args.scale_factor,
-        "min_neighbors": args.min_neighbors,
-        "min_size": args.min_size,
-        "upscale": args.upscale,
+        k[len("detector_") :]: v for k, v in vars(args).items() if k.startswith("detector_")
     }
     results, problems = annotate_files(args.faces, args.model, args.out_dir, detector, args.margin)
     rows = [

@@ -10,6 +10,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"
 
 
+def params(stage: str, given: dict | None = None) -> dict:
+    """A stage's params: its defaults with `given` written over them (checked)."""
+    from maskutils.stages import SCHEMAS
+
+    return SCHEMAS[stage].validate(given)
+
+
 def shared(name: str) -> Path:
     """A real dataset from ../shared/datasets, or skip the test with the reason."""
     path = SHARED / name
@@ -20,7 +27,7 @@ def shared(name: str) -> Path:
 
 def face_photo(seed: int = 0, size: int = 128) -> np.ndarray:
     """A synthetic face as a stand-in photo (RGB uint8)."""
-    from maskutils.prepare.sources.synthetic import render, sample_specs
+    from maskutils.prepare.faces import render, sample_specs
 
     spec = sample_specs(5, ["no_mask", "cloth", "surgical", "n95", "n95_valve"], seed, None, 0)[
         seed % 5
@@ -37,15 +44,12 @@ def save(arr_or_img, path: Path, **kw) -> Path:
 
 def prepared_synthetic(tmp_path_factory, n_images: int, size: int, folds: int):
     """Runs `prepare` on a small synthetic set and loads it (for module-scoped fixtures)."""
-    from maskutils.core import params as config
     from maskutils.prepare.prepared import load_prepared
     from maskutils.prepare.run import run
 
     out = tmp_path_factory.mktemp("prepared")
     run(
-        config.validate(
-            "prepare",
-            {
+        params("prepare", {
                 "image_size": size,
                 "workers": 1,
                 "split": {"folds": folds},

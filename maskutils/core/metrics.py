@@ -1,4 +1,4 @@
-"""Classification metrics from a confusion matrix, and bootstrap confidence intervals.
+"""Classification metrics from confusion matrices, one or a stack of bootstrap replicates.
 
 Vectorised over bootstrap replicates: B resamples of N images cost a few array operations,
 so 1,000-replicate intervals on every headline number stay cheap.
@@ -7,6 +7,8 @@ so 1,000-replicate intervals on every headline number stay cheap.
 from __future__ import annotations
 
 import numpy as np
+
+from maskutils.core.stats import resample
 
 
 def confusion(y_true, y_pred, n: int) -> np.ndarray:
@@ -69,17 +71,6 @@ def binary_rates(cm: np.ndarray, positive: int) -> dict[str, float]:
 def bootstrap_confusions(y_true, y_pred, n: int, reps: int, seed: int) -> np.ndarray:
     """reps x n x n confusion matrices of resampled (with replacement) image sets."""
     y_true, y_pred = np.asarray(y_true, int), np.asarray(y_pred, int)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(y_true), size=(reps, len(y_true)))
+    idx = resample(np.random.default_rng(seed), len(y_true), reps)
     codes = (np.arange(reps)[:, None] * n * n + y_true[idx] * n + y_pred[idx]).ravel()
     return np.bincount(codes, minlength=reps * n * n).reshape(reps, n, n)
-
-
-def interval(samples: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
-    """Percentile interval of bootstrap samples (NaNs, e.g. empty denominators, ignored)."""
-    samples = np.asarray(samples, float)
-    samples = samples[~np.isnan(samples)]
-    if not len(samples):
-        return (float("nan"), float("nan"))
-    a = (1 - confidence) / 2
-    return float(np.quantile(samples, a)), float(np.quantile(samples, 1 - a))

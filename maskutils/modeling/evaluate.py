@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
 
 from maskutils.core import metrics as m
+from maskutils.core.stats import ci
 
 
 def predictions_table(image_ids, y_true, probs: np.ndarray, classes: list[str]) -> pd.DataFrame:
@@ -49,8 +50,8 @@ def report(
     acc_samples = np.trace(boot, axis1=1, axis2=2) / len(y)
     out = {
         "n": int(len(y)),
-        "accuracy": _with_ci(float(np.trace(cm) / len(y)), acc_samples, confidence),
-        "macro_f1": _with_ci(float(m.macro_f1_from(cm)), m.macro_f1_from(boot), confidence),
+        "accuracy": ci(float(np.trace(cm) / len(y)), acc_samples, confidence),
+        "macro_f1": ci(float(m.macro_f1_from(cm)), m.macro_f1_from(boot), confidence),
         "weighted_f1": float((pc["f1"] * support).sum() / max(support.sum(), 1)),
         "macro_precision": float(pc["precision"][m.present(cm)].mean()),
         "macro_recall": float(pc["recall"][m.present(cm)].mean()),
@@ -68,15 +69,8 @@ def report(
         k = classes.index(positive)
         point, samples = m.binary_rates(cm, k), m.binary_rates(boot, k)
         out["positive"] = positive
-        out.update(
-            {name: _with_ci(float(point[name]), samples[name], confidence) for name in point}
-        )
+        out.update({name: ci(float(point[name]), samples[name], confidence) for name in point})
     return out
-
-
-def _with_ci(value: float, samples, confidence: float) -> dict:
-    lo, hi = m.interval(samples, confidence)
-    return {"value": value, "ci_low": lo, "ci_high": hi}
 
 
 def curves(table: pd.DataFrame, classes: list[str]) -> dict[str, dict]:

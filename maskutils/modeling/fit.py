@@ -14,7 +14,8 @@ from torch import nn
 from tqdm import tqdm
 
 from maskutils.core.metrics import macro_f1
-from maskutils.modeling.augment import augment, to_float
+from maskutils.modeling.augment import augment
+from maskutils.modeling.predict import predict_proba
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -52,24 +53,6 @@ class FitResult:
     history: pd.DataFrame
     best_epoch: int
     seconds: float
-
-
-@torch.no_grad()
-def predict_proba(
-    model: nn.Module, x: torch.Tensor, batch_size: int = 256, device=None
-) -> np.ndarray:
-    """Class probabilities for uint8 images (N x 3 x S x S), in batches, in eval mode."""
-    device = device or next(model.parameters()).device
-    model.eval()
-    out = []
-    for i in range(0, len(x), batch_size):
-        xb = to_float(torch.as_tensor(x[i : i + batch_size]).to(device, non_blocking=True))
-        if device.type == "cuda":
-            xb = xb.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            logits = model(xb)
-        out.append(torch.softmax(logits.float(), 1).cpu())
-    return torch.cat(out).numpy() if out else np.empty((0, 0))
 
 
 class Trainer:

@@ -1,4 +1,5 @@
-"""`maskutils predict`: classify image files and folders with a trained model."""
+"""Predictions of a trained model: class probabilities of cached images, and of image files and
+folders (`maskutils predict`)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,30 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
+from torch import nn
 
 from maskutils.core.images import IMAGE_SUFFIXES, BadImage, decode, resize
+from maskutils.modeling.augment import to_float
 from maskutils.modeling.checkpoint import load
-from maskutils.modeling.fit import predict_proba
+
+
+@torch.no_grad()
+def predict_proba(
+    model: nn.Module, x: torch.Tensor, batch_size: int = 256, device=None
+) -> np.ndarray:
+    """Class probabilities for uint8 images (N x 3 x S x S), in batches, in eval mode."""
+    device = device or next(model.parameters()).device
+    model.eval()
+    out = []
+    for i in range(0, len(x), batch_size):
+        xb = to_float(torch.as_tensor(x[i : i + batch_size]).to(device, non_blocking=True))
+        if device.type == "cuda":
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            logits = model(xb)
+        out.append(torch.softmax(logits.float(), 1).cpu())
+    return torch.cat(out).numpy() if out else np.empty((0, 0))
 
 
 def expand(paths) -> list[Path]:

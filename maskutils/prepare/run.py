@@ -13,12 +13,13 @@ import pandas as pd
 from tqdm import tqdm
 
 from maskutils.core import manifest as mf
+from maskutils.core.boxes import crop_box
 from maskutils.core.images import BadImage, crop, decode, resize, save_cache
 from maskutils.prepare.quality import duplicate_groups, fingerprint, flags, near_duplicate_pairs
 from maskutils.prepare.sources import Item, Listing, problem
 from maskutils.prepare.sources.folder import list_folder
 from maskutils.prepare.sources.synthetic import generate
-from maskutils.prepare.sources.voc import crop_box, list_voc
+from maskutils.prepare.sources.voc import list_voc
 from maskutils.prepare.splits import assign
 
 

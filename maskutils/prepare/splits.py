@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
 
-def _one_fold(labels, groups, fraction: float, seed: int) -> np.ndarray:
+def one_fold(labels, groups, fraction: float, seed: int) -> np.ndarray:
     """Boolean mask of about `fraction` of the rows, stratified by label, whole groups only."""
     n_splits = max(2, int(round(1.0 / fraction)))
     with warnings.catch_warnings():  # tiny classes: sklearn warns, the split is still group-safe
@@ -62,14 +62,14 @@ def assign(
     split = np.array(["train"] * len(df), dtype=object)
     free = np.flatnonzero(~forced)
     fraction = min(0.9, test_fraction * len(df) / max(1, len(free)))
-    test = _one_fold(labels[free], groups[free], fraction, seed)
+    test = one_fold(labels[free], groups[free], fraction, seed)
     split[free[test]] = "test"
     if plant_bias and plant_bias.get("where") and plant_bias.get("keep", 1.0) < 1.0:
         split[_planted_drop(df, split, plant_bias, seed)] = "excluded"
     pool = np.flatnonzero(split != "test")
     trainable = np.flatnonzero(split == "train")
     if val_fraction > 0:
-        val = _one_fold(labels[trainable], groups[trainable], val_fraction, seed + 1)
+        val = one_fold(labels[trainable], groups[trainable], val_fraction, seed + 1)
         split[trainable[val]] = "val"
     fold = np.full(len(df), -1, dtype=int)
     fold[pool] = fold_ids(labels[pool], groups[pool], folds, seed + 2)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html as html_lib
-import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -226,21 +225,3 @@ def _title(nb, path) -> str:
                 if line.startswith("# "):
                     return line[2:].strip()
     return Path(path).stem
-
-
-def write_metrics(path: str | Path, metrics: dict) -> Path:
-    """Metrics JSON with sorted keys and rounded floats, so equal runs give equal bytes."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_round(metrics), indent=2, sort_keys=True) + "\n")
-    return path
-
-
-def _round(x, digits: int = 6):
-    if isinstance(x, float):
-        return round(x, digits)
-    if isinstance(x, dict):
-        return {str(k): _round(v, digits) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_round(v, digits) for v in x]
-    return x

@@ -2,10 +2,9 @@
 report, the params used, and where and with what the results were made (git commit, date, versions,
 device).
 
-    python -m maskutils.publish.index [--reports reports] [--params params] [--out reports/index.html]
+    maskutils index [--reports reports] [--params params] [--out reports/index.html]
 
-Headline numbers come from reports/metrics/<stage>.json through HEADLINES, a table of one small function
-per stage. A stage whose metrics file is missing shows "not run"; a file whose schema the function does
+Headline numbers come from reports/metrics/<stage>.json through `publish.headlines`. A stage whose metrics file is missing shows "not run"; a file whose schema the function does
 not know (a key missing, a type changed) falls back to its top-level scalar numbers, so a new or changed
 stage never breaks the index.
 """
@@ -14,286 +13,19 @@ from __future__ import annotations
 
 import argparse
 import html
-import importlib.metadata
 import json
 import os
-import platform
-import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 import yaml
 
+from maskutils.core import fmt
+from maskutils.publish.headlines import HEADLINES, Headline, generic_headlines
 from maskutils.publish.html import check_offline
-
-
-@dataclass(frozen=True)
-class Stage:
-    name: str  # metrics file reports/metrics/<name>.json
-    report: str  # HTML report in reports/
-    title: str
-
-
-STAGES = [
-    Stage("eda", "01_eda.html", "The data"),
-    Stage("train", "02_train.html", "Training and evaluation"),
-    Stage("kfold", "03_kfold.html", "K-fold cross-validation"),
-    Stage("bias", "04_bias.html", "Bias"),
-    Stage("gradcam", "05_gradcam.html", "Grad-CAM"),
-    Stage("detect", "06_detect.html", "Detection"),
-]
-
-# Distributions whose versions the index lists ("python" is the interpreter).
-PACKAGES = [
-    ("torch", ["torch"]),
-    ("torchvision", ["torchvision"]),
-    ("numpy", ["numpy"]),
-    ("pandas", ["pandas"]),
-    ("scikit-learn", ["scikit-learn"]),
-    ("grad-cam", ["grad-cam"]),
-    (
-        "opencv",
-        [
-            "opencv-python-headless",
-            "opencv-python",
-            "opencv-contrib-python-headless",
-            "opencv-contrib-python",
-        ],
-    ),
-    ("maskutils", ["maskutils"]),
-]
-
-Headline = tuple[str, str]  # (label, formatted value)
-
-
-# ---------------------------------------------------------------------------------------- formatting
-
-
-def fmt(x, digits: int = 3) -> str:
-    """A number for a reader: ints with thousands separators, floats to `digits` decimals."""
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    if isinstance(x, int):
-        return f"{x:,}"
-    if isinstance(x, float):
-        return f"{x:.{digits}f}"
-    return str(x)
-
-
-def fmt_ci(value, low, high, digits: int = 3) -> str:
-    """0.977 [0.958, 0.992]"""
-    return f"{fmt(float(value), digits)} [{fmt(float(low), digits)}, {fmt(float(high), digits)}]"
-
-
-def _pct(level) -> str:
-    try:
-        return f"{float(level) * 100:g}% "
-    except (TypeError, ValueError):
-        return ""
-
-
-# ---------------------------------------------------------------------------------------- headlines
-# Each function takes the stage's metrics (parsed JSON) and all params ({stage: dict}) and returns
-# (label, value) rows. Any KeyError/TypeError/ValueError/IndexError makes the index fall back to
-# generic_headlines, so they can index freely.
-
-
-def eda_headlines(m: dict, params: dict) -> list[Headline]:
-    rows = [
-        (
-            "images",
-            f"{fmt(m['n_images'])} from {fmt(m['n_files'])} files · {fmt(m['n_problems'])} problems",
-        )
-    ]
-    classes = m["classes"]
-    rows.append(
-        (f"classes ({len(classes)})", ", ".join(f"{k} {fmt(v)}" for k, v in classes.items()))
-    )
-    d = m["duplicates"]
-    rows.append(
-        (
-            "near-duplicate groups",
-            f"{fmt(d['groups'])} groups holding {fmt(d['images_in_groups'])} images · "
-            f"{fmt(d['groups_across_classes'])} span classes · {fmt(d['groups_across_splits'])} span splits",
-        )
-    )
-    if "splits" in m:
-        rows.append(("split", " · ".join(f"{k} {fmt(v)}" for k, v in m["splits"].items())))
-    if "shortcut" in m:
-        s = m["shortcut"]
-        rows.append(
-            (
-                "shortcut check",
-                f"metadata tree {fmt(s['tree_balanced_accuracy'])} vs baseline "
-                f"{fmt(s['baseline_balanced_accuracy'])} balanced accuracy"
-                + (
-                    " · WARNING: metadata predicts the class"
-                    if s.get("warning")
-                    else " · no shortcut"
-                ),
-            )
-        )
-    if m.get("flags"):
-        rows.append(("quality flags", ", ".join(f"{k} {fmt(v)}" for k, v in m["flags"].items())))
-    return rows
-
-
-def train_headlines(m: dict, params: dict) -> list[Headline]:
-    level = _pct(params.get("train", {}).get("evaluate", {}).get("confidence"))
-    rows = []
-    models = m["models"]
-    for key, r in sorted(models.items(), key=lambda kv: -kv[1]["macro_f1"]["value"]):
-        f1, acc = r["macro_f1"], r["accuracy"]
-        rows.append(
-            (
-                f"{r.get('name', key)}: macro-F1 ({level}bootstrap CI)",
-                f"{fmt_ci(f1['value'], f1['ci_low'], f1['ci_high'])} · accuracy "
-                f"{fmt_ci(acc['value'], acc['ci_low'], acc['ci_high'])} · {fmt(r['n'])} test images",
-            )
-        )
-    rows.insert(0, ("task", f"{m.get('task', '?')} · {len(m['classes'])} classes"))
-    return rows
-
-
-def kfold_headlines(m: dict, params: dict) -> list[Headline]:
-    level = _pct(params.get("kfold", {}).get("confidence"))
-    s = m["summary"]["macro_f1"]
-    rows = [
-        ("folds", f"{fmt(m['k'])} folds over {fmt(m['n'])} images"),
-        (
-            f"macro-F1, mean across folds ({level}t-interval)",
-            f"{fmt_ci(s['mean'], s['ci_low'], s['ci_high'])} · sd {fmt(s['sd'])}",
-        ),
-    ]
-    if "accuracy" in m["summary"]:
-        a = m["summary"]["accuracy"]
-        rows.append(
-            (
-                f"accuracy, mean across folds ({level}t-interval)",
-                fmt_ci(a["mean"], a["ci_low"], a["ci_high"]),
-            )
-        )
-    if "pooled_macro_f1" in m:
-        rows.append(("macro-F1 pooled over out-of-fold predictions", fmt(m["pooled_macro_f1"])))
-    return rows
-
-
-def _ci(c: dict) -> str:
-    return (
-        fmt_ci(c["value"], c["ci_low"], c["ci_high"])
-        if c.get("ci_low") is not None
-        else fmt(c.get("value"))
-    )
-
-
-def bias_headlines(m: dict, params: dict) -> list[Headline]:
-    rows = [
-        ("images audited (out of fold)", fmt(m["n"])),
-        (
-            "mitigation",
-            f"{m['mitigation']['method']} by {' x '.join(m['mitigation']['by']) or '-'} x class",
-        ),
-    ]
-    supported = [
-        (name, metric, g)
-        for name, a in m["attributes"].items()
-        for metric, g in a["gaps"].items()
-        if g["supported"]
-    ]
-    rows.append(
-        (
-            "gaps supported by the data",
-            f"{len(supported)} of {sum(len(a['gaps']) for a in m['attributes'].values())}",
-        )
-    )
-    pl = m.get("planted")
-    if pl and pl.get("audited"):
-        rows.append(
-            (
-                f"planted: recall of {pl['class']} for {pl['group']}",
-                _ci(pl["group_recall"]["before"]) + f" · found by the audit: {fmt(pl['found'])}",
-            )
-        )
-        if "gap_change" in pl:
-            rows.append(
-                (
-                    "planted gap before -> after mitigation",
-                    f"{_ci(pl['gap_before'])} -> {_ci(pl['gap_after'])}",
-                )
-            )
-    if "change_after" in m["overall"]:
-        rows.append(
-            ("change in macro-F1 from mitigation", _ci(m["overall"]["change_after"]["macro_f1"]))
-        )
-    return rows
-
-
-def gradcam_headlines(m: dict, params: dict) -> list[Headline]:
-    rows = [("maps", f"{m['method']} at {m['target_layer']}, {fmt(m['n_images'])} images")]
-    loc = m["localisation"]
-    if loc.get("available"):
-        o = loc["overall"]
-        rows.append(
-            (
-                "CAM energy inside the ROI (no-information map: "
-                f"{fmt(o['roi_area_share']['value'])})",
-                _ci(o["roi_energy"]),
-            )
-        )
-        rows.append(
-            (
-                f"pointing game hits (random map: {fmt(o['pointing_hit_random']['value'])})",
-                _ci(o["pointing_hit"]),
-            )
-        )
-    f = m["faithfulness"]["overall"]
-    rows.append(
-        (
-            f"probability drop, top of map removed (random map: {fmt(f['drop_random']['value'])})",
-            _ci(f["drop"]),
-        )
-    )
-    return rows
-
-
-def detect_headlines(m: dict, params: dict) -> list[Headline]:
-    r = lambda x: fmt_ci(x["value"], *x["ci"]) if x.get("ci") else fmt(x.get("value"))  # noqa: E731
-    rows = [
-        ("scenes / annotated faces", f"{fmt(m['n_scenes'])} / {fmt(m['n_faces'])}"),
-        (
-            f"detection recall at IoU {m.get('settings', {}).get('iou_threshold', 0.5)}",
-            r(m["recall"]),
-        ),
-        ("detection precision", r(m["precision"])),
-    ]
-    if "classification" in m:
-        rows.append(
-            (
-                "binary accuracy on detected faces / oracle crops",
-                f"{r(m['classification']['matched'])} / {r(m['classification']['oracle_all'])}",
-            )
-        )
-    return rows
-
-
-HEADLINES: dict[str, Callable[[dict, dict], list[Headline]]] = {
-    "eda": eda_headlines,
-    "train": train_headlines,
-    "kfold": kfold_headlines,
-    "bias": bias_headlines,
-    "gradcam": gradcam_headlines,
-    "detect": detect_headlines,
-}
-
-
-def generic_headlines(m) -> list[Headline]:
-    """The top-level scalar numbers of a metrics file (the fallback for unknown or changed schemas)."""
-    if not isinstance(m, dict):
-        return [("value", fmt(m))] if isinstance(m, (int, float)) else []
-    return [(str(k), fmt(v)) for k, v in sorted(m.items()) if isinstance(v, (int, float))]
+from maskutils.publish.provenance import environment
+from maskutils.stages import REPORTED, Stage
 
 
 @dataclass
@@ -340,85 +72,6 @@ def summarize(stage: Stage, reports_dir: Path, params: dict) -> StageSummary:
         s.note = "no headline function for this stage yet; showing top-level numbers"
     s.status, s.rows = "unknown schema", generic_headlines(metrics)
     return s
-
-
-# ---------------------------------------------------------------------------------------- provenance
-
-
-def git_commit(repo: Path) -> dict:
-    """{'commit': short hash or 'unknown', 'dirty': bool|None, 'changed': [paths]} of the repo holding `repo`."""
-
-    def git(*args):
-        return subprocess.run(
-            ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=20
-        )
-
-    try:
-        head = git("rev-parse", "--short", "HEAD")
-        if head.returncode != 0:
-            return {"commit": "unknown", "dirty": None, "changed": []}
-        status = git("status", "--porcelain")
-        changed = [line[3:] for line in status.stdout.splitlines() if line.strip()]
-        return {"commit": head.stdout.strip(), "dirty": bool(changed), "changed": changed}
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": "unknown", "dirty": None, "changed": []}
-
-
-def versions() -> dict[str, str]:
-    """Versions of python and of the libraries the study depends on ('not installed' where absent)."""
-    out = {"python": platform.python_version()}
-    for label, dists in PACKAGES:
-        out[label] = "not installed"
-        for dist in dists:
-            try:
-                out[label] = importlib.metadata.version(dist)
-                break
-            except importlib.metadata.PackageNotFoundError:
-                continue
-    return out
-
-
-def device() -> str:
-    """The CUDA device's name when torch sees one, else the CPU model (/proc/cpuinfo, else platform)."""
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            n = torch.cuda.device_count()
-            return (
-                f"{torch.cuda.get_device_name(0)}"
-                + (f" (x{n})" if n > 1 else "")
-                + f" · CUDA {torch.version.cuda}"
-            )
-    except Exception:  # noqa: BLE001 - no torch, broken driver: fall back to the CPU
-        pass
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cpu = cpu or platform.processor() or platform.machine() or "unknown CPU"
-    return f"CPU: {cpu} ({os.cpu_count()} logical cores)"
-
-
-def build_date() -> str:
-    """Now in UTC, ISO 8601 to the second (SOURCE_DATE_EPOCH, when set, fixes it)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    now = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)
-    return now.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def environment(repo: str | Path = ".") -> dict:
-    """git commit (of the repository holding `repo`), date, versions and device, as build_index shows them."""
-    return {
-        "git": git_commit(Path(repo)),
-        "date": build_date(),
-        "versions": versions(),
-        "device": device(),
-    }
 
 
 def read_params(params_dir: Path) -> tuple[dict, dict]:
@@ -551,7 +204,7 @@ def render(
     if kind == "synthetic" and isinstance(params.get("prepare", {}).get("synthetic"), dict):
         syn = params["prepare"]["synthetic"]
         out.append(
-            f"<tr><th>synthetic set</th><td>{_e(fmt(syn.get('n_images', '?')))} images</td></tr>"
+            f"<tr><th>synthetic set</th><td>{_e(fmt.num(syn.get('n_images', '?')))} images</td></tr>"
         )
     out.append(
         "<tr><th>profile</th><td>"
@@ -603,14 +256,14 @@ def build_index(
     reports_dir, params_dir = Path(reports_dir), Path(params_dir)
     out_path = Path(out_path) if out_path is not None else reports_dir / "index.html"
     params, texts = read_params(params_dir)
-    summaries = [summarize(st, reports_dir, params) for st in STAGES]
-    known = {st.name for st in STAGES}
+    summaries = [summarize(st, reports_dir, params) for st in REPORTED]
+    known = {st.name for st in REPORTED}
     for extra in sorted(
         (reports_dir / "metrics").glob("*.json")
     ):  # a stage added without an index entry
         if extra.stem not in known:
             summaries.append(
-                summarize(Stage(extra.stem, f"{extra.stem}.html", extra.stem), reports_dir, params)
+                summarize(Stage(extra.stem, extra.stem, None, extra.stem), reports_dir, params)
             )
     env = env if env is not None else environment(reports_dir)
     page = render(summaries, params, texts, env, out_path.parent)

@@ -1,23 +1,27 @@
+import json
+
 import pytest
 import yaml
 
-from maskutils.core import params as config
-from maskutils.core.params import ParamsError
-from tests.conftest import ROOT
+from maskutils.core.params import Param, ParamsError, Schema, compose, read_profile, write_params
+from maskutils.publish import params_doc
+from maskutils.stages import SCHEMAS, STAGES
+from tests.conftest import ROOT, params
 
 
 def test_defaults_validate():
-    for stage in config.SCHEMA:
-        assert config.validate(stage, {}) == config.defaults(stage)
+    for stage, schema in SCHEMAS.items():
+        assert schema.validate({}) == schema.defaults(), stage
+        json.dumps(schema.defaults())
 
 
 def test_partial_params_keep_other_defaults():
-    p = config.validate("prepare", {"split": {"folds": 10}})
+    p = params("prepare", {"split": {"folds": 10}})
     assert p["split"]["folds"] == 10 and p["split"]["test_fraction"] == 0.2
 
 
 @pytest.mark.parametrize(
-    "params, words",
+    "given, words",
     [
         ({"split": {"fold": 10}}, ["unknown key 'split.fold'", "folds"]),
         ({"sed": 1}, ["unknown key 'sed'"]),
@@ -30,29 +34,34 @@ def test_partial_params_keep_other_defaults():
         ({"source": {"root": 3}}, ["'source.root' must be null or text"]),
     ],
 )
-def test_bad_params_name_file_and_key(params, words, tmp_path):
+def test_bad_params_name_file_and_key(given, words, tmp_path):
     path = tmp_path / "prepare.yaml"
-    path.write_text(yaml.safe_dump(params))
+    path.write_text(yaml.safe_dump(given))
     with pytest.raises(ParamsError) as err:
-        config.load("prepare", path)
+        SCHEMAS["prepare"].load(path)
     for w in [str(path)] + words:
         assert w in str(err.value)
 
 
 def test_missing_file_and_bad_yaml(tmp_path):
     with pytest.raises(ParamsError, match="not found"):
-        config.load("eda", tmp_path / "nope.yaml")
+        SCHEMAS["eda"].load(tmp_path / "nope.yaml")
     (tmp_path / "bad.yaml").write_text("a: [1,\n")
     with pytest.raises(ParamsError, match="not valid YAML"):
-        config.load("eda", tmp_path / "bad.yaml")
+        SCHEMAS["eda"].load(tmp_path / "bad.yaml")
+
+
+def test_a_key_is_declared_once():
+    with pytest.raises(ValueError, match="declared twice"):
+        Schema("x", [Param("a", 1, "one"), Param("a", 2, "two")])
 
 
 def test_profiles_compose_in_order(tmp_path):
     (tmp_path / "profiles").mkdir()
     (tmp_path / "profiles" / "a.yaml").write_text("prepare: {split: {folds: 7}, image_size: 32}\n")
     (tmp_path / "profiles" / "b.yaml").write_text("prepare: {split: {folds: 3}}\n")
-    config.write_params(tmp_path, ["a", "b"])
-    p = config.load("prepare", tmp_path / "prepare.yaml")
+    write_params(tmp_path, ["a", "b"], SCHEMAS)
+    p = SCHEMAS["prepare"].load(tmp_path / "prepare.yaml")
     assert p["split"]["folds"] == 3 and p["image_size"] == 32 and p["split"]["test_fraction"] == 0.2
 
 
@@ -60,76 +69,62 @@ def test_profile_typos_are_errors(tmp_path):
     (tmp_path / "profiles").mkdir()
     (tmp_path / "profiles" / "bad.yaml").write_text("prepare: {splt: {folds: 3}}\n")
     with pytest.raises(ParamsError, match="unknown key 'splt'"):
-        config.write_params(tmp_path, ["bad"])
+        write_params(tmp_path, ["bad"], SCHEMAS)
     with pytest.raises(ParamsError, match="no profile 'missing'"):
-        config.write_params(tmp_path, ["missing"])
+        write_params(tmp_path, ["missing"], SCHEMAS)
 
 
 def test_every_shipped_profile_is_valid():
     for path in sorted((ROOT / "params" / "profiles").glob("*.yaml")):
-        config.read_profile(path)
+        read_profile(path, SCHEMAS)
 
 
 def test_committed_params_are_the_default_profile():
-    composed = config.compose([ROOT / "params" / "profiles" / "default.yaml"])
-    for stage, params in composed.items():
-        assert yaml.safe_load((ROOT / "params" / f"{stage}.yaml").read_text()) == params, stage
+    composed = compose([ROOT / "params" / "profiles" / "default.yaml"], SCHEMAS)
+    for stage, given in composed.items():
+        assert yaml.safe_load((ROOT / "params" / f"{stage}.yaml").read_text()) == given, stage
 
 
-def _leaf_keys(d, prefix=""):
-    for k, v in d.items():
-        if (
-            isinstance(v, dict)
-            and v
-            and f"{prefix}{k}" not in {"split.plant_bias.where", "source.aliases", "overrides"}
-        ):
-            yield from _leaf_keys(v, f"{prefix}{k}.")
-        else:
-            yield f"{prefix}{k}"
+def test_docs_params_md_is_generated_from_the_rows():
+    doc = (ROOT / "docs" / "params.md").read_text()
+    assert doc == params_doc.markdown(), "docs/params.md is stale: run `maskutils params-doc`"
+    for stage in STAGES:
+        for row in stage.schema.rows:
+            assert f"| `{row.key}` |" in doc and row.help, (stage.name, row.key)
 
 
-def test_readme_documents_every_param():
-    readme = (ROOT / "README.md").read_text()
-    missing = [
-        f"{stage}: {key}"
-        for stage in config.SCHEMA
-        for key in _leaf_keys(config.defaults(stage))
-        if f"`{key}`" not in readme
-    ]
-    assert not missing, f"README lacks: {missing}"
-
-
-def test_each_stage_tracks_its_own_params_file():
+def test_each_stage_tracks_its_own_params_file_and_runs_one_command():
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    for stage in config.SCHEMA:
-        assert {f"params/{stage}.yaml": None} in stages[stage]["params"], stage
-        assert f"check-params {stage} params/{stage}.yaml" in stages[stage]["cmd"][0]
+    for stage in STAGES:
+        assert {f"params/{stage.name}.yaml": None} in stages[stage.name]["params"], stage.name
+        if stage.notebook:
+            assert stages[stage.name]["cmd"] == f"maskutils stage {stage.name}"
+            assert f"notebooks/{stage.notebook}.ipynb" in stages[stage.name]["deps"]
+    assert len((ROOT / "dvc.yaml").read_text().splitlines()) <= 150
+
+
+def test_kfold_tracks_the_recipe_keys_of_train_yaml():
+    from maskutils.modeling.params import RECIPE_SCHEMA
+
+    kfold = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["kfold"]["params"]
+    keys = next(p["params/train.yaml"] for p in kfold if "params/train.yaml" in p)
+    assert keys == list(RECIPE_SCHEMA.tree)
 
 
 def test_dvc_analytics_off():
     assert "analytics = false" in (ROOT / ".dvc" / "config").read_text()
 
 
-def test_notebook_parameter_cells_match_the_schema():
-    import ast
-
+def test_notebooks_take_the_params_file_and_have_no_outputs():
     import nbformat
 
-    for nb_name, stage in (
-        ("01_eda.ipynb", "eda"),
-        ("02_train.ipynb", "train"),
-        ("03_kfold.ipynb", "kfold"),
-        ("04_bias.ipynb", "bias"),
-        ("05_gradcam.ipynb", "gradcam"),
-        ("06_detect.ipynb", "detect"),
-    ):
-        nb = nbformat.read(ROOT / "notebooks" / nb_name, as_version=4)
+    for stage in STAGES:
+        if not stage.notebook:
+            continue
+        nb = nbformat.read(ROOT / "notebooks" / f"{stage.notebook}.ipynb", as_version=4)
         cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-        values = {t.targets[0].id: ast.literal_eval(t.value) for t in ast.parse(cell.source).body}
-        assert {k: values[k] for k in config.SCHEMA[stage]} == config.defaults(stage), nb_name
-        assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), (
-            f"{nb_name} has outputs"
-        )
+        assert f'params_file = "params/{stage.name}.yaml"' in cell.source, stage.name
+        assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), stage.name
 
 
 @pytest.mark.parametrize(
@@ -138,5 +133,5 @@ def test_notebook_parameter_cells_match_the_schema():
 )
 def test_optional_numbers_are_range_checked(dropout, words):
     with pytest.raises(ParamsError, match=words):
-        config.validate("train", {"cnn": {"dropout": dropout}})
-    assert config.validate("train", {"cnn": {"dropout": 0.3}})["cnn"]["dropout"] == 0.3
+        params("train", {"cnn": {"dropout": dropout}})
+    assert params("train", {"cnn": {"dropout": 0.3}})["cnn"]["dropout"] == 0.3

@@ -4,15 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from maskutils.core import params as config
+from maskutils.core.results import write_metrics
 from maskutils.modeling import checkpoint
 from maskutils.modeling.augment import augment, to_float
 from maskutils.modeling.fit import Trainer, class_weights, fit
 from maskutils.modeling.models import build_cnn, build_transfer, head_parameters
 from maskutils.modeling.predict import classify
-from maskutils.publish.html import write_metrics
 from maskutils.stages.train import run as experiment
-from tests.conftest import face_photo, prepared_synthetic, save
+from tests.conftest import face_photo, params, prepared_synthetic, save
 
 NO_AUG = {"flip": False, "rotation": 0.0, "brightness": 0.0, "crop": 1.0, "noise": 0.0}
 
@@ -23,9 +22,7 @@ def prepared(tmp_path_factory):
 
 
 def _cfg(**kw):
-    return config.validate(
-        "train",
-        {
+    return params("train", {
             "epochs": 2,
             "batch_size": 32,
             "baseline": {"components": 10},
@@ -75,7 +72,7 @@ def test_class_weights():
 
 def test_augment_is_seeded_and_identity_without_changes():
     x = torch.as_tensor(np.stack([face_photo(i, 32).transpose(2, 0, 1) for i in range(4)]))
-    cfg = config.defaults("train")["augment"]
+    cfg = params("train")["augment"]
     a = augment(x, cfg, torch.Generator().manual_seed(1))
     b = augment(x, cfg, torch.Generator().manual_seed(1))
     assert a.shape == (4, 3, 32, 32) and a.dtype == torch.float32 and torch.equal(a, b)
@@ -161,7 +158,7 @@ def test_checkpoint_round_trip_and_predict(prepared, tmp_path):
     assert set(table["class"]) <= set(run.classes) and np.allclose(
         table.filter(like="p_").sum(axis=1), 1, atol=1e-4
     )
-    from maskutils.modeling.fit import predict_proba
+    from maskutils.modeling.predict import predict_proba
 
     cnn = next(r for r in run.results if r.kind == "cnn")
     test_rows = prepared.rows("test")

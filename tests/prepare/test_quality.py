@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageOps
 
-from maskutils.core.params import defaults
 from maskutils.prepare.quality import (
     duplicate_groups,
     fingerprint,
@@ -12,7 +11,7 @@ from maskutils.prepare.quality import (
     near_duplicate_pairs,
     shortcut_check,
 )
-from tests.conftest import face_photo
+from tests.conftest import face_photo, params
 
 Q = {"min_side": 32, "aspect_min": 0.25, "aspect_max": 4.0, "dark_mean": 5.0, "bright_mean": 250.0}
 
@@ -30,7 +29,7 @@ def _variants(base: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-QUALITY = defaults("prepare")["quality"]
+QUALITY = params("prepare")["quality"]
 
 
 def _groups(images, **q):

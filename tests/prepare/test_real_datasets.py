@@ -3,10 +3,9 @@
 import pytest
 
 from maskutils.core import manifest
-from maskutils.core.params import validate
 from maskutils.prepare.quality import duplicate_summary
 from maskutils.prepare.run import run
-from tests.conftest import shared
+from tests.conftest import params, shared
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +17,7 @@ def prepared(tmp_path_factory):
             root = shared(name)
             out = tmp_path_factory.mktemp(name)
             info = run(
-                validate("prepare", {"source": {"kind": kind, "root": str(root)}}),
+                params("prepare", {"source": {"kind": kind, "root": str(root)}}),
                 out,
                 progress=False,
             )
@@ -46,7 +45,7 @@ def test_binary_4k_copies_stay_on_one_side(prepared):
     assert dups["groups"] > 150 and dups["images_in_groups"] > 400  # many augmented copies found
     assert dups["groups_across_splits"] == 0
     assert info["near_duplicates"]["verified_pairs"] > 50  # crops found by the keypoint tier
-    assert info["seconds"]["total"] < 60
+    assert info["seconds"]["total"] < 120  # 20 s on a quiet 2-core CPU
 
 
 def test_voc_300_boxes(prepared):

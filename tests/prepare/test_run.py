@@ -6,9 +6,8 @@ from PIL import Image
 
 from maskutils.core import manifest
 from maskutils.core.images import load_cache
-from maskutils.core.params import validate
 from maskutils.prepare.run import run
-from tests.conftest import face_photo, save
+from tests.conftest import face_photo, params, save
 
 
 def _messy_dataset(root):
@@ -26,16 +25,14 @@ def _messy_dataset(root):
 
 
 def test_bad_files_are_reported_and_the_rest_goes_on(tmp_path):
-    params = validate(
-        "prepare",
-        {
+    given = params("prepare", {
             "image_size": 24,
             "workers": 1,
             "source": {"kind": "folder", "root": str(_messy_dataset(tmp_path / "ds"))},
             "split": {"folds": 2},
         },
     )
-    info = run(params, tmp_path / "out", progress=False)
+    info = run(given, tmp_path / "out", progress=False)
     df = manifest.read(tmp_path / "out" / "manifest.csv")
     problems = pd.read_csv(tmp_path / "out" / "problems.csv")
     assert len(df) == 27 and info["n_problems"] == len(problems) == 3
@@ -52,17 +49,15 @@ def test_bad_files_are_reported_and_the_rest_goes_on(tmp_path):
 
 
 def test_synthetic_prepare_is_repeatable(tmp_path):
-    params = validate(
-        "prepare",
-        {
+    given = params("prepare", {
             "image_size": 16,
             "workers": 1,
             "synthetic": {"n_images": 60, "render_size": 32},
             "split": {"folds": 2},
         },
     )
-    run(params, tmp_path / "a", progress=False)
-    run(params, tmp_path / "b", progress=False)
+    run(given, tmp_path / "a", progress=False)
+    run(given, tmp_path / "b", progress=False)
     for name in ("manifest.csv", "images.npy"):
         a, b = (tmp_path / d / name for d in "ab")
         if name == "manifest.csv":

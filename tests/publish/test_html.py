@@ -1,6 +1,7 @@
 import nbformat
 
-from maskutils.publish.html import remote_resources, to_html, write_metrics
+from maskutils.core.results import write_metrics
+from maskutils.publish.html import remote_resources, to_html
 
 
 def test_remote_resources_are_detected():

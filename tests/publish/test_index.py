@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from maskutils.publish import index
+from maskutils.publish import index, provenance
 from maskutils.publish.html import offline_problems
+from maskutils.stages import REPORTED
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {
@@ -100,11 +101,6 @@ def _text(path: Path) -> str:
     return path.read_text()
 
 
-def test_formatting():
-    assert index.fmt_ci(0.976514, 0.95804, 0.992357) == "0.977 [0.958, 0.992]"
-    assert index.fmt(1500) == "1,500" and index.fmt(0.5) == "0.500" and index.fmt(True) == "yes"
-
-
 def test_index_shows_headlines_links_params_and_provenance(study):
     reports, params = study
     out = index.build_index(reports, params, reports / "index.html", env=ENV)
@@ -134,7 +130,7 @@ def test_missing_metrics_and_report_is_not_run(tmp_path):
         tmp_path / "reports", tmp_path / "params", tmp_path / "out" / "index.html", env=ENV
     )
     page = _text(out)
-    assert page.count('badge notrun">not run<') == len(index.STAGES)
+    assert page.count('badge notrun">not run<') == len(REPORTED)
     assert "<a href" not in page and "No params/*.yaml found" in page
 
 
@@ -183,7 +179,7 @@ def test_links_are_relative_to_the_index(study, tmp_path):
 def test_environment_outside_git(tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    env = index.environment(tmp_path)
+    env = provenance.environment(tmp_path)
     assert env["git"] == {"commit": "unknown", "dirty": None, "changed": []}
     assert env["date"] == "1970-01-01T00:00:00Z"
     assert env["versions"]["python"].count(".") == 2 and env["versions"]["maskutils"] != ""
@@ -211,10 +207,10 @@ def test_git_commit_and_dirty_flag(tmp_path):
     (tmp_path / "a.txt").write_text("1")
     run("add", "a.txt")
     run("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one")
-    clean = index.git_commit(tmp_path)
+    clean = provenance.git_commit(tmp_path)
     assert len(clean["commit"]) >= 7 and clean["dirty"] is False
     (tmp_path / "a.txt").write_text("2")
-    dirty = index.git_commit(tmp_path)
+    dirty = provenance.git_commit(tmp_path)
     assert dirty["dirty"] is True and dirty["changed"] == ["a.txt"]
 
 

@@ -1,4 +1,4 @@
-"""Synthetic scenes: several drawn faces (`sources.synthetic`'s drawing) on one street-like canvas,
+"""Synthetic scenes: several drawn faces (`prepare.faces`) on one street-like canvas,
 with known face boxes and labels, deterministic per seed, so detection can be measured anywhere.
 
 A face's box is its skin oval (forehead to chin, cheek to cheek, rotated with the head), the
@@ -17,21 +17,12 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from maskutils.core.images import decode
-from maskutils.prepare.sources.synthetic import (
-    SUPERSAMPLE,
-    _draw_front_hair,
-    _draw_head,
-    _draw_mask,
-    _face_geometry,
-    _rotated_box,
-    sample_specs,
-)
+from maskutils.prepare.faces import render_face, sample_specs
+from maskutils.prepare.sources.voc import list_voc
 
 CLASSES = ["no_mask", "cloth", "surgical", "n95", "n95_valve"]
 #: Face box height / tile side, roughly (a = 0.25, b = 0.34 of the tile, times the age scale).
 _FACE_SHARE = 0.6
-#: Opacity (0-255) of the eye-socket shadow `render_face` adds (see `_shade_eyes`).
-EYE_SHADE = 170
 
 
 @dataclass
@@ -47,46 +38,6 @@ class Scene:
     def rgb(self) -> np.ndarray:
         """The RGB array: the one held, else the file decoded (raises images.BadImage)."""
         return self.image if self.image is not None else decode(self.file)[0]
-
-
-def render_face(
-    spec: dict, tile: int, seed: int, shade_eyes: bool = True
-) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """(tile x tile x 4 RGBA face on a transparent ground, face box in tile pixels) for one spec."""
-    rng = np.random.default_rng([seed, 2, spec["index"]])
-    big = tile * SUPERSAMPLE
-    layer = Image.new("RGBA", (big, big), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(layer)
-    face = _face_geometry(rng, big, spec)
-    _draw_head(draw, rng, face, spec)
-    if shade_eyes:
-        _shade_eyes(layer, face)
-        draw = ImageDraw.Draw(layer)
-    _draw_mask(draw, rng, face, spec["label"])
-    if spec["gender"] == "female":
-        _draw_front_hair(draw, face)
-    angle = float(rng.uniform(-10, 10))
-    layer = layer.rotate(angle, resample=Image.Resampling.BILINEAR, center=(big / 2, big / 2))
-    cx, cy, a, b = face["cx"], face["cy"], face["a"], face["b"]
-    box = _rotated_box((cx - a, cy - b, cx + a, cy + b), angle, big / 2, big / 2, big, SUPERSAMPLE)
-    return np.asarray(layer.resize((tile, tile), Image.Resampling.LANCZOS)), box
-
-
-def _shade_eyes(layer: Image.Image, f: dict) -> None:
-    """Darkens the eye sockets and brows band, as shadow does on a lit face (what Haar features key on)."""
-    cx, cy, a, b = f["cx"], f["cy"], f["a"], f["b"]
-    shade = Image.new("L", layer.size, 0)
-    d = ImageDraw.Draw(shade)
-    for side in (-1, 1):
-        ex = cx + side * 0.4 * a
-        d.ellipse(
-            [ex - 0.3 * a, cy - 0.12 * b - 0.2 * b, ex + 0.3 * a, cy - 0.12 * b + 0.1 * b],
-            fill=EYE_SHADE,
-        )
-    shade = shade.filter(ImageFilter.GaussianBlur(max(1.0, 0.06 * a)))
-    dark = Image.new("RGBA", layer.size, (20, 12, 8, 255))
-    dark.putalpha(Image.fromarray(np.minimum(np.asarray(shade), np.asarray(layer.getchannel("A")))))
-    layer.alpha_composite(dark)
 
 
 def background(rng: np.random.Generator, width: int, height: int) -> Image.Image:
@@ -223,3 +174,21 @@ def write_voc(scenes, root: str | Path) -> Path:
             f"<height>{rgb.shape[0]}</height><depth>3</depth></size>{objs}</annotation>"
         )
     return root
+
+
+def voc_scenes(
+    root: str | Path, aliases: dict[str, str] | None = None
+) -> tuple[list[Scene], list[dict]]:
+    """Every annotated image of a Pascal VOC dataset as a Scene (boxes as annotated, canonical labels);
+    and the listing's problems (unreadable XML, missing image...)."""
+    listing = list_voc(root, aliases, incorrect="keep")
+    scenes = [
+        Scene(
+            name=Path(it.file).stem,
+            file=it.file,
+            boxes=np.array([r["raw_box"] for r in it.rows], float),
+            labels=[r["label"] for r in it.rows],
+        )
+        for it in listing.items
+    ]
+    return scenes, listing.problems

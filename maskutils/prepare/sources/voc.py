@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from defusedxml import ElementTree
@@ -96,19 +95,3 @@ def _box(obj) -> tuple[float, float, float, float] | None:
         )
     except ValueError:
         return None
-
-
-def crop_box(raw, margin: float, width: int, height: int, min_side: int):
-    """(box, None) with the margin added and clipped to the image, or (None, reason) to drop it."""
-    x0, y0, x1, y1 = raw
-    if x1 <= x0 or y1 <= y0:
-        return None, f"empty box {raw}"
-    x0, y0, x1, y1 = max(0.0, x0), max(0.0, y0), min(float(width), x1), min(float(height), y1)
-    if x1 <= x0 or y1 <= y0:
-        return None, f"box {raw} lies outside the {width}x{height} image"
-    w, h = x1 - x0, y1 - y0
-    if min(w, h) < min_side:
-        return None, f"tiny box {raw} (side under voc.min_box_side={min_side})"
-    x0, x1 = max(0.0, x0 - margin * w), min(float(width), x1 + margin * w)
-    y0, y1 = max(0.0, y0 - margin * h), min(float(height), y1 + margin * h)
-    return (math.floor(x0), math.floor(y0), math.ceil(x1), math.ceil(y1)), None

@@ -21,6 +21,7 @@ from fairlearn.metrics import MetricFrame
 from sklearn.metrics import accuracy_score, f1_score
 
 from maskutils.core import metrics as m
+from maskutils.core.stats import ci, permutation_p, permute_within, resample, resample_within
 
 KNOWN = ("gender", "age", "skin_tone")
 SEP = " / "
@@ -162,31 +163,6 @@ def _confusions(y, preds, g, n_groups, n_classes, draws=None) -> list[np.ndarray
     ]
 
 
-def _within_group_draws(g: np.ndarray, reps: int, rng) -> np.ndarray:
-    """R x N row indices: each group's rows resampled with replacement among themselves."""
-    draws = np.empty((reps, len(g)), dtype=np.int64)
-    for k in np.unique(g):
-        rows = np.flatnonzero(g == k)
-        draws[:, rows] = rows[rng.integers(0, len(rows), size=(reps, len(rows)))]
-    return draws
-
-
-def _within_class_permutations(g: np.ndarray, y: np.ndarray, reps: int, rng) -> np.ndarray:
-    """R x N group labels, shuffled among the images of each true class."""
-    out = np.empty((reps, len(g)), dtype=g.dtype)
-    for c in np.unique(y):
-        rows = np.flatnonzero(y == c)
-        out[:, rows] = rng.permuted(np.broadcast_to(g[rows], (reps, len(rows))), axis=1)
-    return out
-
-
-def _ci(value, samples, confidence) -> dict:
-    """{"value", "ci_low", "ci_high"}; None where undefined (a group without that class)."""
-    lo, hi = m.interval(samples, confidence)
-    num = lambda x: None if x is None or np.isnan(x) else float(x)  # noqa: E731
-    return {"value": num(value), "ci_low": num(lo), "ci_high": num(hi)}
-
-
 def audit(
     true,
     preds: dict[str, np.ndarray],
@@ -220,7 +196,7 @@ def audit(
             true_names, np.asarray(classes)[p[mod]], group_names, classes
         ).reindex(names)
         point[mod] = {k: frame[k].to_numpy(float) for k in metric_names(classes)}
-    draws = _within_group_draws(g, reps, rng)
+    draws = resample_within(rng, g, reps)
     boot = dict(
         zip(
             models,
@@ -231,9 +207,7 @@ def audit(
         )
     )
     null = _from_confusions(
-        _permuted_confusions(
-            y, p[models[0]], _within_class_permutations(g, y, permutations, rng), G, C
-        ),
+        _permuted_confusions(y, p[models[0]], permute_within(rng, g, y, permutations), G, C),
         classes,
     )
     n = np.bincount(g, minlength=G)
@@ -251,7 +225,7 @@ def audit(
                 "n": int(counted[i]),
                 "judged": bool(judged[i]),
                 **{
-                    mod: _ci(point[mod][metric][i], boot[mod][metric][:, i], confidence)
+                    mod: ci(point[mod][metric][i], boot[mod][metric][:, i], confidence)
                     for mod in models
                 },
             }
@@ -264,7 +238,7 @@ def audit(
                 boot,
                 models,
                 confidence,
-                _permutation_p(null[metric], point[models[0]][metric], judged),
+                _range_p(null[metric], point[models[0]][metric], judged),
             )
     return out
 
@@ -287,14 +261,14 @@ def _gap(metric, names, judged, point, boot, models, confidence, p_value) -> dic
                 else np.nan
             )
         gap[mod] = {
-            "difference": _ci(sign * (v[best] - v[worst]), samples[mod], confidence),
-            "ratio": _ci(ratio_point, ratio, confidence),
+            "difference": ci(sign * (v[best] - v[worst]), samples[mod], confidence),
+            "ratio": ci(ratio_point, ratio, confidence),
         }
     lo = gap[models[0]]["difference"]["ci_low"]
     gap["supported"] = bool(p_value < 1 - confidence and lo is not None and lo > 0)
     for mod in models[1:]:
         change = gap[models[0]]["difference"]["value"] - gap[mod]["difference"]["value"]
-        gap[f"change_{mod}"] = _ci(change, samples[models[0]] - samples[mod], confidence)
+        gap[f"change_{mod}"] = ci(change, samples[models[0]] - samples[mod], confidence)
     return gap
 
 
@@ -309,11 +283,11 @@ def _permuted_confusions(y, p, perm_g, n_groups, n_classes) -> np.ndarray:
     )
 
 
-def _permutation_p(null: np.ndarray, observed: np.ndarray, judged: np.ndarray) -> float:
-    """Share of within-class shuffles (`null`: R x G values of one metric) whose range across
-    judged groups is at least the observed one."""
-    stat = lambda v: np.nanmax(v[..., judged], -1) - np.nanmin(v[..., judged], -1)  # noqa: E731
-    return float((1 + np.sum(stat(null) >= stat(observed) - 1e-12)) / (len(null) + 1))
+def _range_p(null: np.ndarray, observed: np.ndarray, judged: np.ndarray) -> float:
+    """Permutation p-value of the range (best minus worst) across judged groups; `null`: R x G
+    values of one metric under within-class shuffles."""
+    spread = lambda v: np.nanmax(v[..., judged], -1) - np.nanmin(v[..., judged], -1)  # noqa: E731
+    return permutation_p(spread(null), spread(observed))
 
 
 def overall(
@@ -323,7 +297,7 @@ def overall(
     first, paired (the same resamples)."""
     y = _codes(true, classes, "true")
     p = {k: _codes(v, classes, f"pred ({k})") for k, v in preds.items()}
-    draws = np.random.default_rng(seed).integers(0, len(y), size=(reps, len(y)))
+    draws = resample(np.random.default_rng(seed), len(y), reps)
     g = np.zeros(len(y), dtype=int)
     models = list(p)
     point = [
@@ -335,12 +309,12 @@ def overall(
         for cm in _confusions(y, list(p.values()), g, 1, len(classes), draws)
     ]
     out = {
-        mod: {k: _ci(point[i][k], boot[i][k], confidence) for k in ("accuracy", "macro_f1")}
+        mod: {k: ci(point[i][k], boot[i][k], confidence) for k in ("accuracy", "macro_f1")}
         for i, mod in enumerate(models)
     }
     for i, mod in enumerate(models[1:], 1):
         out[f"change_{mod}"] = {
-            k: _ci(point[i][k] - point[0][k], boot[i][k] - boot[0][k], confidence)
+            k: ci(point[i][k] - point[0][k], boot[i][k] - boot[0][k], confidence)
             for k in ("accuracy", "macro_f1")
         }
     return out

@@ -2,8 +2,8 @@
 
 "Before" is the k-fold stage's out-of-fold predictions (every image of the pool, each predicted
 by the model that did not train on it). "After" retrains the same folds with the same params and
-seeds, with the training rows rebalanced by `maskutils.modeling.rebalance`. Both are audited on the same
-images with paired resamples (`maskutils.stages.bias.audit`).
+seeds, with the training rows rebalanced by `maskutils.modeling.rebalance`. Both are audited on
+the same images with paired resamples (`maskutils.stages.bias.audit`).
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from maskutils.core import fmt
 from maskutils.core.labels import task_label
+from maskutils.modeling import crossval
 from maskutils.prepare.prepared import Prepared
 from maskutils.stages.bias import audit as bias
-from maskutils.stages.kfold import run as kfold
 
 LABELS = {
     "accuracy": "accuracy",
@@ -31,12 +31,13 @@ class BiasStudy:
     classes: list[str]
     table: (
         pd.DataFrame
-    )  # image_id, true, before, after (predicted classes), one column per audited grouping
+    )  # image_id, true, before, after (predicted classes), one column per grouping
     plan: dict  # the mitigation actually used
     results: dict  # grouping -> bias.audit(...)
     overall: dict
     planted: dict | None
     trained: list[int]  # mitigated folds trained by this run (the rest resumed from disk)
+    task: str  # the task of the k-fold recipe
 
 
 def mitigation_plan(manifest: pd.DataFrame, params: dict) -> dict:
@@ -57,18 +58,18 @@ def mitigation_plan(manifest: pd.DataFrame, params: dict) -> dict:
 
 def run(
     p: Prepared,
-    cfg: dict,
     params: dict,
     kfold_dir: Path,
     out_dir: Path,
-    concurrent: bool | None = None,
 ) -> BiasStudy:
-    """cfg: the train params k-fold used (with its overrides); params: the bias stage's."""
-    before = kfold.load(p, cfg, kfold_dir)
+    """params: the bias stage's. The k-fold stage's folds (and the recipe they used) are read
+    from kfold_dir; the mitigated folds are trained (or resumed) in out_dir."""
+    before = crossval.load(p, kfold_dir)
+    cfg = before.recipe
     plan = mitigation_plan(p.manifest, params)
     models = {"before": before}
     if plan["method"] != "none":
-        models["after"] = kfold.run(p, cfg, out_dir, concurrent, mitigation=plan)
+        models["after"] = crossval.run(p, cfg, out_dir, mitigation=plan)
     table = before.oof[["image_id", "true"]].copy()
     for name, res in models.items():
         table[name] = table["image_id"].map(res.oof.set_index("image_id")["pred"])
@@ -110,6 +111,7 @@ def run(
         overall,
         planted,
         models["after"].trained if "after" in models else [],
+        cfg["task"],
     )
 
 
@@ -186,15 +188,15 @@ def findings(study: BiasStudy, confidence: float) -> list[str]:
                     res["groups"][gap["best"]][metric]["before"],
                 )
                 text = (
-                    f"**{name}**, {metric_label(metric)}: {gap['worst']} {fmt(worse)} vs {gap['best']} {fmt(better)}; "
-                    f"gap {fmt(d)}, permutation p = {gap['p_value']:.3g}: supported by the data."
+                    f"**{name}**, {metric_label(metric)}: {gap['worst']} {fmt.ci(worse)} vs {gap['best']} {fmt.ci(better)}; "
+                    f"gap {fmt.ci(d)}, permutation p = {gap['p_value']:.3g}: supported by the data."
                 )
                 if "change_after" in gap:
-                    text += f" After mitigation the gap is {fmt(gap['after']['difference'])} (change {fmt(gap['change_after'])})."
+                    text += f" After mitigation the gap is {fmt.ci(gap['after']['difference'])} (change {fmt.ci(gap['change_after'])})."
                 supported.append(text)
             else:
                 unsupported.append(
-                    f"{metric_label(metric)} (gap {_num(d['value'])}, p = {gap['p_value']:.2g})"
+                    f"{metric_label(metric)} (gap {fmt.num(d['value'])}, p = {gap['p_value']:.2g})"
                 )
         out += supported
         if unsupported:
@@ -233,53 +235,5 @@ def summary(study: BiasStudy, params: dict) -> dict:
     }
 
 
-def group_table(study: BiasStudy, grouping: str, metrics: list[str]) -> pd.DataFrame:
-    """One row per group: n, then each metric before (and after) as 'value [low, high]'."""
-    rows = []
-    for group, v in study.results[grouping]["groups"].items():
-        row = {"group": group, "n": v["n"]}
-        for metric in metrics:
-            for model in ("before", "after"):
-                if model in v[metric]:
-                    cell = (
-                        fmt(v[metric][model])
-                        if v[metric]["judged"]
-                        else f"({_num(v[metric][model]['value'])}, n={v[metric]['n']})"
-                    )
-                    row[f"{metric_label(metric)} {model}"] = cell
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("group")
-
-
-def gap_table(study: BiasStudy) -> pd.DataFrame:
-    """One row per grouping and metric: worst and best group, the gap before (and after), p-value."""
-    rows = []
-    for name, res in study.results.items():
-        for metric, gap in res["gaps"].items():
-            row = {
-                "grouping": name,
-                "metric": metric_label(metric),
-                "worst": gap["worst"],
-                "best": gap["best"],
-                "difference": fmt(gap["before"]["difference"]),
-                "ratio": fmt(gap["before"]["ratio"]),
-                "p": f"{gap['p_value']:.3g}",
-                "supported": "yes" if gap["supported"] else "no",
-            }
-            if "change_after" in gap:
-                row["difference after"] = fmt(gap["after"]["difference"])
-                row["change"] = fmt(gap["change_after"])
-            rows.append(row)
-    return pd.DataFrame(rows).set_index(["grouping", "metric"]) if rows else pd.DataFrame()
-
-
 def metric_label(metric: str) -> str:
     return LABELS.get(metric) or f"recall of {metric[len('recall_') :]}"
-
-
-def _num(x) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.3f}"
-
-
-def fmt(ci: dict) -> str:
-    return f"{_num(ci['value'])} [{_num(ci['ci_low'])}, {_num(ci['ci_high'])}]"

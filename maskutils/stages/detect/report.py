@@ -1,46 +1,17 @@
-"""What the detect stage reads and shows: its scenes from params, and the metrics as tables."""
+"""Tables of the detect report, from the metrics `run.summary` wrote."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
-from maskutils.prepare.sources.scenes import synthetic_scenes
-from maskutils.stages.detect.run import voc_scenes
-
-
-def load_scenes(d: dict) -> tuple[list, list[dict]]:
-    """(scenes, problems) for the detect params: synthetic scenes, or a Pascal VOC folder."""
-    src, sc = d["source"], d["scenes"]
-    if src["kind"] == "voc":
-        if not src["root"] or not Path(src["root"]).is_dir():
-            raise FileNotFoundError(
-                f"params/detect.yaml: source.root {src['root']!r} is not a folder "
-                "(a Pascal VOC dataset with images/ and annotations/)"
-            )
-        return voc_scenes(src["root"])
-    if sc["face_max"] < sc["face_min"] or sc["face_max"] > 0.6 * min(sc["width"], sc["height"]):
-        raise ValueError(
-            "params/detect.yaml: scenes.face_max must be at least face_min and at most 0.6 x the "
-            f"shorter canvas side ({0.6 * min(sc['width'], sc['height']):.0f} px)"
-        )
-    return synthetic_scenes(
-        sc["n"],
-        sc["seed"],
-        sc["faces_per_scene"],
-        sc["width"],
-        sc["height"],
-        (sc["face_min"], sc["face_max"]),
-    ), []
+from maskutils.core import fmt
 
 
 def _cell(r: dict) -> str:
+    """A ratio with its interval and counts: '0.356 [0.294, 0.422] (64/180)'."""
     if r.get("value") is None:
         return "n/a (n=0)"
-    ci = r.get("ci") or [None, None]
-    band = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci[0] is not None else ""
-    return f"{r['value']:.3f}{band} ({r['k']}/{r['n']})"
+    return f"{fmt.ci(r)} ({r['k']}/{r['n']})"
 
 
 def detection_table(s: dict) -> pd.DataFrame:

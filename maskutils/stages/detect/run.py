@@ -24,40 +24,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from maskutils.core.boxes import box_side, iou_matrix
 from maskutils.core.images import BadImage
 from maskutils.core.labels import task_label
-from maskutils.modeling.detect import Detector, FaceClassifier, draw, faces_from
-from maskutils.prepare.sources.scenes import Scene
+from maskutils.core.stats import bootstrap_ratio, wilson
+from maskutils.modeling import detectors
+from maskutils.modeling.faces import FaceClassifier, draw, faces_from
+from maskutils.prepare.sources.scenes import synthetic_scenes, voc_scenes
 
 INCORRECT = ("exclude", "mask")
 DEFAULT_BUCKETS = (24, 48, 96)
 
 
 # ---- geometry and matching --------------------------------------------------------------------
-
-
-def iou(a, b) -> float:
-    """Intersection over union of two boxes (x0, y0, x1, y1); 0 when either is empty."""
-    return float(iou_matrix(np.asarray([a], float)[:, :4], np.asarray([b], float)[:, :4])[0, 0])
-
-
-def iou_matrix(a, b) -> np.ndarray:
-    """len(a) x len(b) IoU of boxes (x0, y0, x1, y1; extra columns ignored)."""
-    a = np.asarray(a, dtype=float).reshape(-1, np.shape(a)[-1] if len(a) else 4)[:, :4]
-    b = np.asarray(b, dtype=float).reshape(-1, np.shape(b)[-1] if len(b) else 4)[:, :4]
-    if not len(a) or not len(b):
-        return np.zeros((len(a), len(b)))
-    ix = np.clip(
-        np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None
-    )
-    iy = np.clip(
-        np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None
-    )
-    inter = ix * iy
-    area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
-    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
 def match(faces, detections, threshold: float = 0.5) -> list[tuple[int, int, float]]:
@@ -94,32 +73,32 @@ def size_bucket(side, edges) -> list[str]:
     return [names[int(np.searchsorted(edges, s, side="right"))] for s in np.atleast_1d(side)]
 
 
-def box_side(boxes) -> np.ndarray:
-    b = np.asarray(boxes, dtype=float).reshape(-1, 4) if len(boxes) else np.zeros((0, 4))
-    return np.sqrt(np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None))
+# ---- the scenes ---------------------------------------------------------------------------
 
 
-# ---- scenes from a VOC dataset ----------------------------------------------------------------
-
-
-def voc_scenes(
-    root: str | Path, aliases: dict[str, str] | None = None
-) -> tuple[list[Scene], list[dict]]:
-    """Every annotated image of a Pascal VOC dataset as a Scene (boxes as annotated, canonical labels);
-    and the listing's problems (unreadable XML, missing image...)."""
-    from maskutils.prepare.sources.voc import list_voc
-
-    listing = list_voc(root, aliases, incorrect="keep")
-    scenes = [
-        Scene(
-            name=Path(it.file).stem,
-            file=it.file,
-            boxes=np.array([r["raw_box"] for r in it.rows], float),
-            labels=[r["label"] for r in it.rows],
+def load_scenes(d: dict) -> tuple[list, list[dict]]:
+    """(scenes, problems) for the detect params: synthetic scenes, or a Pascal VOC folder."""
+    src, sc = d["source"], d["scenes"]
+    if src["kind"] == "voc":
+        if not src["root"] or not Path(src["root"]).is_dir():
+            raise FileNotFoundError(
+                f"params/detect.yaml: source.root {src['root']!r} is not a folder "
+                "(a Pascal VOC dataset with images/ and annotations/)"
+            )
+        return voc_scenes(src["root"])
+    if sc["face_max"] < sc["face_min"] or sc["face_max"] > 0.6 * min(sc["width"], sc["height"]):
+        raise ValueError(
+            "params/detect.yaml: scenes.face_max must be at least face_min and at most 0.6 x the "
+            f"shorter canvas side ({0.6 * min(sc['width'], sc['height']):.0f} px)"
         )
-        for it in listing.items
-    ]
-    return scenes, listing.problems
+    return synthetic_scenes(
+        sc["n"],
+        sc["seed"],
+        sc["faces_per_scene"],
+        sc["width"],
+        sc["height"],
+        (sc["face_min"], sc["face_max"]),
+    ), []
 
 
 # ---- the evaluation ---------------------------------------------------------------------------
@@ -148,14 +127,14 @@ def evaluate(
     """Detects faces in every scene, matches them to the annotated boxes, classifies detections and
     annotated boxes (oracle crops) with the model (none: detection only).
 
-    `detect`: a callable rgb -> N x 4 or N x 5 boxes used instead of a `Detector(detector)` (tests).
+    `detect`: a callable rgb -> N x 4 or N x 5 boxes used instead of `detectors.make(detector)` (tests).
     """
     if incorrect not in INCORRECT:
         raise ValueError(f"incorrect must be one of {INCORRECT}, got {incorrect!r}")
     if not 0.0 < iou_threshold <= 1.0:
         raise ValueError(f"iou_threshold must be in (0, 1], got {iou_threshold}")
     size_bucket([], buckets)  # validates the edges
-    det = detect if detect is not None else Detector(detector)
+    det = detect if detect is not None else detectors.make(detector)
     params = getattr(det, "params", detector)
     clf = FaceClassifier(model_path, margin) if model_path is not None else None
     face_rows, det_rows, scene_rows, problems = [], [], [], []
@@ -321,40 +300,8 @@ def _prediction(face: dict | None, prefix: str) -> dict:
 # ---- summary ----------------------------------------------------------------------------------
 
 
-def wilson(k: int, n: int, confidence: float = 0.95) -> list[float] | None:
-    """Wilson score interval for k successes in n trials; None when n is 0."""
-    if n == 0:
-        return None
-    from statistics import NormalDist
-
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return [float(max(0.0, centre - half)), float(min(1.0, centre + half))]
-
-
 def _ratio(k: int, n: int, ci) -> dict:
     return {"value": (k / n) if n else None, "k": int(k), "n": int(n), "ci": ci}
-
-
-def _scene_bootstrap(
-    k_by_scene: np.ndarray,
-    n_by_scene: np.ndarray,
-    reps: int,
-    confidence: float,
-    rng: np.random.Generator,
-) -> list[float] | None:
-    """Percentile interval of sum(k)/sum(n) over scenes resampled with replacement."""
-    if n_by_scene.sum() == 0 or len(n_by_scene) == 0:
-        return None
-    idx = rng.integers(0, len(n_by_scene), size=(reps, len(n_by_scene)))
-    k, n = k_by_scene[idx].sum(1), n_by_scene[idx].sum(1)
-    vals = k[n > 0] / n[n > 0]
-    if not len(vals):
-        return None
-    a = (1 - confidence) / 2
-    return [float(np.quantile(vals, a)), float(np.quantile(vals, 1 - a))]
 
 
 def summary(ev: DetectEval, confidence: float = 0.95, reps: int = 1000, seed: int = 0) -> dict:
@@ -371,7 +318,7 @@ def summary(ev: DetectEval, confidence: float = 0.95, reps: int = 1000, seed: in
         if reps > 0:
             kk = sub_k.groupby(sub_scene).sum().reindex(scenes, fill_value=0).to_numpy(float)
             nn = sub_k.groupby(sub_scene).size().reindex(scenes, fill_value=0).to_numpy(float)
-            ci = _scene_bootstrap(kk, nn, reps, confidence, np.random.default_rng([seed, key]))
+            ci = bootstrap_ratio(kk, nn, reps, confidence, np.random.default_rng([seed, key]))
         else:
             ci = wilson(k, n, confidence)
         return _ratio(k, n, ci)
@@ -475,7 +422,7 @@ def gallery(
     if not scenes or n <= 0:
         return []
     picks = sorted(set(np.linspace(0, len(scenes) - 1, min(n, len(scenes))).round().astype(int)))
-    det = detect if detect is not None else Detector(detector)
+    det = detect if detect is not None else detectors.make(detector)
     clf = FaceClassifier(model_path, margin)
     out = []
     for k in picks:

@@ -9,8 +9,6 @@ import seaborn as sns
 
 from maskutils.core import manifest as mf
 from maskutils.core.labels import CLASSES
-from maskutils.prepare.prepared import Prepared
-from maskutils.prepare.quality import duplicate_summary
 
 
 def class_order(df: pd.DataFrame) -> list[str]:
@@ -157,21 +155,6 @@ def split_tables(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return split, folds
 
 
-def metrics(p: Prepared, shortcut: dict, margin: float) -> dict:
-    df = p.manifest
-    return {
-        "n_images": len(df),
-        "n_files": p.info["n_files"],
-        "n_problems": len(p.problems),
-        "classes": {
-            k: int(v) for k, v in df["label"].value_counts().reindex(class_order(df)).items()
-        },
-        "splits": {k: int(v) for k, v in df["split"].value_counts().items()},
-        "duplicates": duplicate_summary(df),
-        "flags": {k: int(v) for k, v in flag_table(df)["images"].items()},
-        "shortcut": {
-            "baseline_balanced_accuracy": shortcut["baseline"],
-            "tree_balanced_accuracy": shortcut["tree"],
-            "warning": bool(shortcut["tree"] > shortcut["baseline"] + margin),
-        },
-    }
+def flagged_rows(df: pd.DataFrame, flags, n: int) -> dict[str, list[int]]:
+    """Row positions of up to n images carrying each quality flag."""
+    return {f: [int(i) for i in df.index[df["quality_flags"].str.contains(f)][:n]] for f in flags}

@@ -1,6 +1,6 @@
 """The shortcut probe: does a model's evidence for a class leave the face when a spurious cue appears?
 
-The same synthetic faces are drawn again (`synthetic.render` with the same seeds, so face, noise
+The same synthetic faces are drawn again (`prepare.faces.render` with the same seeds, so face, noise
 and lighting are identical) on three backgrounds: their own, the planted cue's saturated green,
 and a blue control of the same saturation and brightness. Grad-CAM maps and probabilities of the
 three are compared face by face (`maskutils.stages.gradcam.run` does the maps and measures).
@@ -14,14 +14,10 @@ from torch import nn
 
 from maskutils.core.images import resize
 from maskutils.core.labels import task_label
-from maskutils.prepare.sources import synthetic as syn
-from maskutils.stages.gradcam.run import (
-    bootstrap_mean,
-    compute_cams,
-    energy_share,
-    pointing_hits,
-    roi_masks,
-)
+from maskutils.core.stats import bootstrap_mean
+from maskutils.prepare import faces as syn
+from maskutils.stages.gradcam.cams import compute_cams
+from maskutils.stages.gradcam.measures import energy_share, pointing_hits, roi_masks
 
 
 def _synthetic_params(prepared) -> dict:
@@ -68,7 +64,7 @@ def redraw(
             value = float(
                 np.random.default_rng([seed, seed_offset, spec["index"]]).uniform(0.55, 0.8)
             )
-            flat = syn._rgb(hue, 0.85, value)
+            flat = syn.hsv(hue, 0.85, value)
         arr, box = syn.render(spec, render_size, seed, flat_background=flat)
         imgs.append(resize(arr, size).transpose(2, 0, 1))
         boxes.append(np.array(box, float) * size / render_size)

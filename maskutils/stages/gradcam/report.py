@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import pyplot as plt
 
+from maskutils.core import fmt
 from maskutils.stages.gradcam.run import Explanation, gallery, mean_maps
 
 
@@ -109,14 +110,8 @@ def probe_figure(arrays: dict, n: int = 4, dpi: int = 90):
 
 
 def _cell(ci: dict) -> str:
-    if ci.get("value") is None:
-        return "n/a"
-    lo, hi = ci.get("ci_low"), ci.get("ci_high")
-    return (
-        f"{ci['value']:.3f}"
-        + (f" [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else "")
-        + f" (n={ci.get('n', '?')})"
-    )
+    """'0.414 [0.400, 0.429] (n=300)'."""
+    return f"{fmt.ci(ci)} (n={ci.get('n', '?')})" if ci.get("value") is not None else "n/a"
 
 
 def measures_table(block: dict) -> pd.DataFrame:

@@ -1,257 +1,37 @@
-"""K-fold cross-validation over the train+val pool, with out-of-fold predictions for every image.
-
-Folds come from the manifest (stratified, near-duplicate groups inside one fold). Each fold's
-model trains on the other folds, early-stopping on a duplicate-aware 10% of them, and predicts
-its own fold. Finished folds are saved with a key of everything that decides them, so an
-interrupted run resumes where it stopped. On a GPU the folds train concurrently: every fold has
-its own model, data, optimiser and BatchNorm statistics, its epochs run in turn on its own CUDA
-stream, so their kernels overlap; interleaving does not change any fold's arithmetic.
-"""
+"""The k-fold stage: the training recipe with k-fold's overrides, cross-validated over the
+train+val pool (`modeling.crossval`), and its metrics: per fold and across folds."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import torch
-from scipy import stats
-
 from maskutils.core import metrics as m
-from maskutils.modeling.evaluate import predictions_table
-from maskutils.modeling.fit import Trainer, predict_proba, resolve_device, seed_everything
-from maskutils.modeling.models import build_cnn, cnn_spec
-from maskutils.modeling.rebalance import rebalance
+from maskutils.core.params import deep_update, read_yaml
+from maskutils.core.stats import t_interval
+from maskutils.modeling import crossval
+from maskutils.modeling.crossval import KFoldRun
+from maskutils.modeling.params import RECIPE_SCHEMA
 from maskutils.prepare.prepared import Prepared
-from maskutils.prepare.splits import _one_fold
 
 
-@dataclass
-class KFoldRun:
-    classes: list[str]
-    folds: pd.DataFrame  # one row per fold: metrics, epochs, seconds
-    oof: pd.DataFrame  # out-of-fold predictions: the predictions table plus `fold`
-    histories: dict[int, pd.DataFrame]
-    confusions: dict[int, np.ndarray]
-    trained: list[int]  # folds trained by this run (the rest were resumed from disk)
-    concurrent: bool
-
-
-def plan(p: Prepared, y: np.ndarray, val_fraction: float, seed: int) -> list[dict]:
-    """Per fold: the rows it trains on, validates on (inside the training folds) and tests on.
-    Rows `excluded` by a planted bias are tested in their fold and never trained or validated on."""
-    df = p.manifest
-    pool = np.flatnonzero(df["fold"].to_numpy() >= 0)
-    folds = df["fold"].to_numpy()
-    trainable = df["split"].to_numpy() != "excluded"
-    out = []
-    for k in sorted(np.unique(folds[pool])):
-        rest = pool[(folds[pool] != k) & trainable[pool]]
-        val = _one_fold(y[rest], df["dup_group"].to_numpy()[rest], val_fraction, seed + k)
-        out.append(
-            {"fold": int(k), "train": rest[~val], "val": rest[val], "test": pool[folds[pool] == k]}
-        )
-    return out
-
-
-#: train params that cannot change a k-fold result (other models, report display, external set)
-_UNUSED = ("transfer", "baseline", "evaluate", "external", "report")
-_CODE = (
-    "stages/kfold/run.py",
-    "modeling/fit.py",
-    "modeling/models.py",
-    "modeling/augment.py",
-    "core/metrics.py",
-    "modeling/rebalance.py",
-)
-
-
-def fold_key(p: Prepared, cfg: dict, fold: dict, mitigation: dict | None = None) -> str:
-    """What decides a fold's result: the params it uses, which images go where, their pixels and
-    the training code. A saved fold with another key is trained again."""
-    ids = p.manifest["image_id"].to_numpy()
-    h = hashlib.sha1(
-        json.dumps(
-            {
-                "cfg": {k: v for k, v in cfg.items() if k not in _UNUSED},
-                "mitigation": mitigation,
-                **{part: ids[fold[part]].tolist() for part in ("train", "val", "test")},
-            },
-            sort_keys=True,
-        ).encode()
+def recipe(train_params: str | Path, kfold: dict) -> dict:
+    """The training recipe of params/train.yaml with `kfold.overrides` applied (both checked)."""
+    given = read_yaml(train_params)
+    base = RECIPE_SCHEMA.validate(
+        {k: v for k, v in given.items() if k in RECIPE_SCHEMA.tree}, origin=str(train_params)
     )
-    for part in ("train", "val", "test"):
-        h.update(np.ascontiguousarray(p.images[np.sort(fold[part])]).tobytes())
-    here = Path(__file__).parents[2]
-    for name in _CODE:
-        h.update((here / name).read_bytes())
-    return h.hexdigest()[:16]
-
-
-def run(
-    p: Prepared,
-    cfg: dict,
-    out_dir: Path,
-    concurrent: bool | None = None,
-    mitigation: dict | None = None,
-) -> KFoldRun:
-    """Trains the folds not already on disk (concurrently on a GPU unless told otherwise).
-    `mitigation` rebalances each fold's training rows (see `maskutils.modeling.rebalance.rebalance`)."""
-    classes, y = p.task(cfg["task"])
-    device = resolve_device(cfg["device"])
-    concurrent = device.type == "cuda" if concurrent is None else concurrent
-    folds = plan(p, y, 0.1, cfg["seed"])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    keys = {f["fold"]: fold_key(p, cfg, f, mitigation) for f in folds}
-    pending = [f for f in folds if not _load(out_dir, f["fold"], keys[f["fold"]])]
-    n = len(classes)
-    if concurrent:  # every pending fold's trainer at once, their epochs in turn
-        trainers = {f["fold"]: _trainer(p, y, f, cfg, n, mitigation) for f in pending}
-        streams = {k: torch.cuda.Stream() for k in trainers} if device.type == "cuda" else {}
-        for stream in streams.values():  # the data uploads ran on the default stream
-            stream.wait_stream(torch.cuda.current_stream())
-        todo = list(pending)
-        while todo:
-            for f in list(todo):
-                t = trainers[f["fold"]]
-                with torch.cuda.stream(streams[f["fold"]]) if streams else contextlib.nullcontext():
-                    t.epoch()
-                    if t.done:  # saved as soon as it finishes: an interruption keeps it
-                        _save(out_dir, f, keys[f["fold"]], t, p, y, classes)
-                        todo.remove(f)
-    else:
-        for f in pending:
-            t = _trainer(p, y, f, cfg, n, mitigation)
-            while not t.done:
-                t.epoch()
-            _save(out_dir, f, keys[f["fold"]], t, p, y, classes)
-    return _collect(out_dir, folds, classes, [f["fold"] for f in pending], concurrent)
-
-
-def load(p: Prepared, cfg: dict, out_dir: Path) -> KFoldRun:
-    """The finished k-fold run in out_dir; an error if a fold is missing or was made otherwise."""
-    classes, y = p.task(cfg["task"])
-    folds = plan(p, y, 0.1, cfg["seed"])
-    stale = [f["fold"] for f in folds if not _load(out_dir, f["fold"], fold_key(p, cfg, f))]
-    if stale:
-        raise FileNotFoundError(
-            f"{out_dir}: folds {stale} are missing or were trained with other params, "
-            "data or code: run `dvc repro kfold` first"
-        )
-    return _collect(out_dir, folds, classes, [], False)
-
-
-def _trainer(p, y, f, cfg, n_classes, mitigation=None) -> Trainer:
-    preset, seed = cfg["cnn"]["preset"], cfg["seed"] + f["fold"]
-    rows, weight = rebalance(p.manifest, f["train"], y, mitigation or {"method": "none"}, seed)
-    if weight is not None:  # inverse cell frequency balances the classes already
-        cfg = {**cfg, "class_weights": "none"}
-    seed_everything(seed)
-    model = build_cnn(
-        preset,
-        n_classes,
-        p.info["image_size"],
-        cnn_spec(preset, {k: v for k, v in cfg["cnn"].items() if k != "preset"}),
-    )
-    return Trainer(
-        model,
-        p.images[rows],
-        y[rows],
-        p.images[f["val"]],
-        y[f["val"]],
-        {**cfg, "seed": seed},
-        n_classes,
-        sample_weight=weight,
-        epoch_size=len(f["train"]),
+    return RECIPE_SCHEMA.validate(
+        deep_update(base, kfold["overrides"]), origin="params/kfold.yaml (overrides)"
     )
 
 
-def _paths(out_dir: Path, k: int) -> dict[str, Path]:
-    return {s: out_dir / f"fold{k}_{s}" for s in ("meta.json", "predictions.csv", "history.csv")}
-
-
-def _save(out_dir, f, key, trainer, p, y, classes) -> None:
-    res = trainer.result()
-    probs = predict_proba(res.model, p.images[f["test"]])
-    table = predictions_table(
-        p.manifest["image_id"].to_numpy()[f["test"]], y[f["test"]], probs, classes
-    )
-    table.insert(1, "fold", f["fold"])
-    paths = _paths(out_dir, f["fold"])
-    table.to_csv(paths["predictions.csv"], index=False)
-    res.history.to_csv(paths["history.csv"], index=False)
-    meta = {
-        "key": key,
-        "epochs": len(res.history),
-        "best_epoch": res.best_epoch,
-        "seconds": res.seconds,
-        "n_train": len(f["train"]),
-        "n_val": len(f["val"]),
-        "n_test": len(f["test"]),
-    }
-    paths["meta.json"].write_text(
-        json.dumps(meta)
-    )  # written last: its presence marks the fold done
-
-
-def _load(out_dir: Path, k: int, key: str) -> bool:
-    paths = _paths(out_dir, k)
-    if not all(path.is_file() for path in paths.values()):
-        return False
-    return json.loads(paths["meta.json"].read_text()).get("key") == key
-
-
-def _collect(out_dir, folds, classes, trained, concurrent) -> KFoldRun:
-    rows, tables, histories, confusions = [], [], {}, {}
-    for f in folds:
-        k, paths = f["fold"], _paths(out_dir, f["fold"])
-        meta = json.loads(paths["meta.json"].read_text())
-        table = pd.read_csv(paths["predictions.csv"], dtype={"image_id": str})
-        histories[k] = pd.read_csv(paths["history.csv"])
-        index = {c: i for i, c in enumerate(classes)}
-        cm = m.confusion(table["true"].map(index), table["pred"].map(index), len(classes))
-        confusions[k] = cm
-        pc = m.per_class(cm)
-        rows.append(
-            {
-                "fold": k,
-                "n": int(cm.sum()),
-                "accuracy": float(np.trace(cm) / cm.sum()),
-                "macro_precision": float(pc["precision"][m.present(cm)].mean()),
-                "macro_recall": float(pc["recall"][m.present(cm)].mean()),
-                "macro_f1": float(m.macro_f1_from(cm)),
-                **{f"f1_{c}": float(pc["f1"][i]) for i, c in enumerate(classes)},
-                "epochs": meta["epochs"],
-                "best_epoch": meta["best_epoch"],
-                "seconds": meta["seconds"],
-            }
-        )
-        tables.append(table)
-    return KFoldRun(
-        classes,
-        pd.DataFrame(rows),
-        pd.concat(tables, ignore_index=True),
-        histories,
-        confusions,
-        trained,
-        concurrent,
-    )
-
-
-def mean_ci(values, confidence: float = 0.95) -> dict:
-    """Mean, standard deviation and a t-interval of the mean across folds."""
-    v = np.asarray(values, dtype=float)
-    mean, sd = float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
-    half = (
-        float(stats.t.ppf((1 + confidence) / 2, len(v) - 1) * sd / np.sqrt(len(v)))
-        if len(v) > 1
-        else float("nan")
-    )
-    return {"mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half}
+def run(p: Prepared, cfg: dict, kfold: dict, out_dir: Path) -> KFoldRun:
+    """Cross-validates the recipe (folds already on disk with the same key are resumed) and
+    writes every out-of-fold prediction to out_dir/predictions.csv."""
+    concurrent = {"auto": None, "on": True, "off": False}[kfold["concurrent"]]
+    res = crossval.run(p, cfg, out_dir, concurrent)
+    res.oof.to_csv(out_dir / "predictions.csv", index=False)
+    return res
 
 
 def summary(run: KFoldRun, confidence: float = 0.95) -> dict:
@@ -265,7 +45,7 @@ def summary(run: KFoldRun, confidence: float = 0.95) -> dict:
         "k": len(run.folds),
         "n": int(total.sum()),
         "per_fold": run.folds[["fold", "n", *cols, "epochs", "best_epoch"]].to_dict("records"),
-        "summary": {c: mean_ci(run.folds[c], confidence) for c in cols},
+        "summary": {c: t_interval(run.folds[c], confidence) for c in cols},
         "confusion": total.tolist(),
         "pooled_macro_f1": float(m.macro_f1_from(total)),
     }

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from maskutils.core import params as config
 from maskutils.core.labels import task_label
 from maskutils.modeling.evaluate import predictions_table, report
-from maskutils.modeling.fit import predict_proba
+from maskutils.modeling.predict import predict_proba
+from maskutils.prepare.params import SCHEMA as PREPARE
 from maskutils.prepare.prepared import Prepared, load_prepared
 from maskutils.prepare.quality import hamming_within, hash_bytes
 from maskutils.prepare.run import run as prepare
@@ -44,8 +44,8 @@ def evaluate(
 ) -> External:
     """Prepares the external dataset like the training one (same size and quality params),
     drops copies of training-pool images and images of unknown classes, then evaluates."""
-    params = config.validate(
-        "prepare", {**p.info["params"], "source": {"kind": kind, "root": root, "aliases": {}}}
+    params = PREPARE.validate(
+        {**p.info["params"], "source": {"kind": kind, "root": root, "aliases": {}}}
     )
     prepare(params, out_dir, progress=False, splits=False)
     ext = load_prepared(out_dir)

@@ -1,9 +1,30 @@
-"""Tables for the train report, from a TrainRun's predictions (the notebook only displays them)."""
+"""Tables and figures of the train report, from a TrainRun (the notebook only displays them)."""
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+
+from maskutils.core import fmt
+from maskutils.stages.train.run import TrainRun
+
+
+def comparison_table(run: TrainRun) -> pd.DataFrame:
+    """One row per model: macro-F1 and accuracy with intervals, size and speed."""
+    rows = []
+    for r in run.results:
+        rows.append(
+            {
+                "model": r.name,
+                "macro-F1": fmt.ci(r.metrics["macro_f1"]),
+                "accuracy": fmt.ci(r.metrics["accuracy"]),
+                "parameters": fmt.num(r.parameters),
+                "train time (s)": round(r.train_seconds, 1),
+                "inference (images/s)": round(r.inference_images_per_second),
+            }
+        )
+    return pd.DataFrame(rows).set_index("model")
 
 
 def classification_table(metrics: dict) -> pd.DataFrame:
@@ -47,3 +68,45 @@ def extremes_per_class(predictions: pd.DataFrame, k: int = 3) -> pd.DataFrame:
         g = g.sort_values("confidence", ascending=False)
         parts += [g.head(k).assign(which="most"), g.tail(k).assign(which="least")]
     return pd.concat(parts) if parts else t.head(0)
+
+
+def training_curves(histories: dict[str, pd.DataFrame]):
+    """Train vs validation loss and macro-F1 per epoch, one row per model."""
+    fig, axes = plt.subplots(len(histories), 2, figsize=(10, 3 * len(histories)), squeeze=False)
+    for row, (name, h) in zip(axes, histories.items()):
+        row[0].plot(h["epoch"], h["train_loss"], label="train")
+        row[0].plot(h["epoch"], h["val_loss"], label="validation")
+        row[0].set(title=f"{name}: loss", xlabel="epoch", ylabel="cross-entropy")
+        row[1].plot(h["epoch"], h["train_accuracy"], label="train accuracy", linestyle=":")
+        row[1].plot(h["epoch"], h["val_macro_f1"], label="validation macro-F1")
+        row[1].set(
+            title=f"{name}: validation macro-F1",
+            xlabel="epoch",
+            ylabel="score (0-1)",
+            ylim=(0, 1.02),
+        )
+        for ax in row:
+            ax.legend(loc="best", fontsize=8)
+    return fig
+
+
+def pr_curves(curves: dict[str, dict], title: str):
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for c, cv in curves.items():
+        axes[0].plot(cv["recall"], cv["precision"], label=f"{c} (AUC {cv['pr_auc']:.3f})")
+        axes[1].plot(cv["fpr"], cv["tpr"], label=f"{c} (AUC {cv['roc_auc']:.3f})")
+    axes[0].set(
+        title=f"{title}: precision-recall (one vs rest)",
+        xlabel="recall",
+        ylabel="precision",
+        ylim=(0, 1.02),
+    )
+    axes[1].plot([0, 1], [0, 1], color="grey", linestyle=":")
+    axes[1].set(
+        title=f"{title}: ROC (one vs rest)",
+        xlabel="false positive rate",
+        ylabel="true positive rate",
+    )
+    for ax in axes:
+        ax.legend(loc="lower left", fontsize=8)
+    return fig

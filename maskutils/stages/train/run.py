@@ -13,7 +13,7 @@ import pandas as pd
 
 from maskutils.modeling import baseline, checkpoint
 from maskutils.modeling.evaluate import predictions_table, report
-from maskutils.modeling.fit import fit, predict_proba, resolve_device, seed_everything
+from maskutils.modeling.fit import fit, resolve_device, seed_everything
 from maskutils.modeling.models import (
     build_cnn,
     build_transfer,
@@ -21,6 +21,7 @@ from maskutils.modeling.models import (
     count_parameters,
     head_parameters,
 )
+from maskutils.modeling.predict import predict_proba
 from maskutils.prepare.prepared import Prepared
 
 
@@ -259,20 +260,3 @@ def summary(run: TrainRun) -> dict:
             },
         }
     return out
-
-
-def comparison_table(run: TrainRun) -> pd.DataFrame:
-    rows = []
-    for r in run.results:
-        f1, acc = r.metrics["macro_f1"], r.metrics["accuracy"]
-        rows.append(
-            {
-                "model": r.name,
-                "macro-F1": f"{f1['value']:.3f} [{f1['ci_low']:.3f}, {f1['ci_high']:.3f}]",
-                "accuracy": f"{acc['value']:.3f} [{acc['ci_low']:.3f}, {acc['ci_high']:.3f}]",
-                "parameters": f"{r.parameters:,}",
-                "train time (s)": round(r.train_seconds, 1),
-                "inference (images/s)": round(r.inference_images_per_second),
-            }
-        )
-    return pd.DataFrame(rows).set_index("model")

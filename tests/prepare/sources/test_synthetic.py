@@ -1,7 +1,8 @@
 import numpy as np
 
 from maskutils.core.labels import MASK_TYPES
-from maskutils.prepare.sources.synthetic import CUE_HUE, generate, render, sample_specs
+from maskutils.prepare.faces import CUE_HUE, render, sample_specs
+from maskutils.prepare.sources.synthetic import generate
 
 
 def test_deterministic_per_seed(tmp_path):

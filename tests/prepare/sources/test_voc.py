@@ -1,6 +1,7 @@
 import pytest
 
-from maskutils.prepare.sources.voc import crop_box, list_voc
+from maskutils.core.boxes import crop_box
+from maskutils.prepare.sources.voc import list_voc
 from tests.conftest import face_photo, save
 
 OBJ = "<object><name>{name}</name><bndbox><xmin>{b[0]}</xmin><ymin>{b[1]}</ymin><xmax>{b[2]}</xmax><ymax>{b[3]}</ymax></bndbox></object>"

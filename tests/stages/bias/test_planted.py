@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from maskutils.core import params as config
+from maskutils.modeling import crossval
 from maskutils.prepare.prepared import load_prepared
 from maskutils.prepare.run import run as prepare
 from maskutils.stages.bias import run as bias_study
-from maskutils.stages.kfold import run as kfold
+from tests.conftest import params
 
 pytestmark = pytest.mark.slow
 
@@ -19,9 +19,7 @@ PLANT = {"where": {"gender": "female", "label": "cloth"}, "keep": 0.1}
 def study(tmp_path_factory):
     out = tmp_path_factory.mktemp("planted")
     prepare(
-        config.validate(
-            "prepare",
-            {
+        params("prepare", {
                 "image_size": 32,
                 "workers": 1,
                 "synthetic": {"n_images": 1000, "render_size": 32},
@@ -32,10 +30,10 @@ def study(tmp_path_factory):
         progress=False,
     )
     p = load_prepared(out / "prepared")
-    cfg = config.validate("train", {"epochs": 10, "batch_size": 64, "device": "cpu"})
-    kfold.run(p, cfg, out / "kfold", concurrent=False)
-    params = config.validate("bias", {"bootstrap": 500, "permutations": 500, "intersections": []})
-    return bias_study.run(p, cfg, params, out / "kfold", out / "bias", concurrent=False)
+    cfg = params("train", {"epochs": 10, "batch_size": 64, "device": "cpu"})
+    crossval.run(p, cfg, out / "kfold", concurrent=False)
+    audit = params("bias", {"bootstrap": 500, "permutations": 500, "intersections": []})
+    return bias_study.run(p, audit, out / "kfold", out / "bias")
 
 
 def test_the_planted_group_is_the_worst_on_its_class_with_a_separate_interval(study):
@@ -54,7 +52,7 @@ def test_mitigation_narrows_the_planted_gap(study):
 
 
 def test_the_metrics_file_holds_intervals_and_words(study):
-    s = bias_study.summary(study, config.validate("bias", {}))
+    s = bias_study.summary(study, params("bias", {}))
     female = s["attributes"]["gender"]["groups"]["female"]["recall_cloth"]
     assert female["before"]["ci_low"] <= female["before"]["value"] <= female["before"]["ci_high"]
     assert "after" in female and s["mitigation"]["method"] == "both"

@@ -6,29 +6,18 @@ import torch
 from torch import nn
 
 from maskutils.cli import main
-from maskutils.modeling import checkpoint
-from maskutils.modeling.detect import (
-    COLOURS,
-    Detector,
-    FaceClassifier,
-    detector_params,
-    draw,
-    faces_from,
-    find_and_classify,
-)
+from maskutils.core.boxes import box_side, iou, iou_matrix
+from maskutils.modeling import checkpoint, detectors
+from maskutils.modeling.faces import COLOURS, FaceClassifier, draw, faces_from, find_and_classify
 from maskutils.modeling.models import build_cnn
-from maskutils.prepare.sources.scenes import Scene, make_scene, synthetic_scenes, write_voc
-from maskutils.stages.detect.run import (
-    box_side,
-    evaluate,
-    gallery,
-    iou,
-    iou_matrix,
-    match,
-    size_bucket,
-    summary,
+from maskutils.prepare.sources.scenes import (
+    Scene,
+    make_scene,
+    synthetic_scenes,
     voc_scenes,
+    write_voc,
 )
+from maskutils.stages.detect.run import evaluate, gallery, match, size_bucket, summary
 from tests.conftest import save
 
 CLASSES = ["no_mask", "cloth", "surgical", "n95", "n95_valve"]
@@ -109,10 +98,10 @@ def test_size_buckets():
 
 
 def test_detector_params_checked():
-    assert detector_params({"min_neighbors": 3})["min_neighbors"] == 3
+    assert detectors.SCHEMA.validate({"min_neighbors": 3})["min_neighbors"] == 3
     for bad in ({"kind": "frontal+nose"}, {"scale_factor": 1.0}, {"colour": 1}, {"nms_iou": 0}):
         with pytest.raises(ValueError):
-            detector_params(bad)
+            detectors.make(bad)
 
 
 # ---- scenes, drawing, JSON --------------------------------------------------------------------
@@ -319,7 +308,7 @@ def test_cli_predict_faces(tmp_path, capsys):
 def test_detector_runs_on_any_image():
     rgb = np.zeros((50, 60, 3), dtype=np.uint8)
     for kind in ("frontal", "frontal_alt2+profile"):
-        boxes = Detector({"kind": kind, "upscale": 2.0})(rgb)
+        boxes = detectors.make({"kind": kind, "upscale": 2.0})(rgb)
         assert boxes.shape == (0, 5)
     assert faces_from(np.zeros((0, 5)), np.zeros((0, 5)), CLASSES) == []
 

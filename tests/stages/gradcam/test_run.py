@@ -6,8 +6,12 @@ import pytest
 import torch
 from torch import nn
 
+from maskutils.core import stats
+from maskutils.core.results import plain
 from maskutils.modeling.augment import to_float
 from maskutils.modeling.models import BACKBONES, PRESETS, build_cnn, build_transfer
+from maskutils.stages.gradcam import cams as C
+from maskutils.stages.gradcam import measures
 from maskutils.stages.gradcam import probe as S
 from maskutils.stages.gradcam import run as E
 from tests.conftest import prepared_synthetic
@@ -50,7 +54,7 @@ def test_presets_and_backbones_are_all_covered():
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_target_layer_of_every_preset(preset):
     model = build_cnn(preset, 5, 32)
-    name = E.find_target_layer(model, 32)
+    name = C.find_target_layer(model, 32)
     assert name == EXPECTED_CNN[preset]
     layer = model.get_submodule(name)
     assert isinstance(
@@ -76,27 +80,27 @@ SLOW_BACKBONES = {
 def test_target_layer_of_every_backbone(name):
     torch.manual_seed(0)
     model = build_transfer(name, 3)
-    layer = E.find_target_layer(model, 64)
+    layer = C.find_target_layer(model, 64)
     assert layer == EXPECTED_BACKBONE[name]
     if name == "mobilenet_v3_small":  # a CAM through a real backbone
-        cams = E.compute_cams(model, _images(2, 64), batch_size=2)
+        cams = C.compute_cams(model, _images(2, 64), batch_size=2)
         assert cams.maps.shape == (2, 64, 64) and cams.maps.max() > 0 and _hooks(model) == 0
 
 
 def test_unknown_layer_names_valid_ones():
     model = build_cnn("tiny3", 3, 32)
     with pytest.raises(ValueError, match=r"'nope'.*features\.10"):
-        E.compute_cams(model, _images(), target_layer="nope")
-    cams = E.compute_cams(model, _images(), target_layer="features.6")  # an earlier block, 16 x 16
+        C.compute_cams(model, _images(), target_layer="nope")
+    cams = C.compute_cams(model, _images(), target_layer="features.6")  # an earlier block, 16 x 16
     assert cams.layer == "features.6" and cams.maps.shape == (4, 32, 32)
 
 
-@pytest.mark.parametrize("method", E.METHODS)
+@pytest.mark.parametrize("method", C.METHODS)
 def test_maps_in_unit_range_at_input_size(method):
     torch.manual_seed(0)
     model = build_cnn("tiny3", 3, 32)
     x = _images(5, 32)
-    cams = E.compute_cams(model, x, method=method, batch_size=2)  # 3 batches
+    cams = C.compute_cams(model, x, method=method, batch_size=2)  # 3 batches
     assert cams.maps.shape == (5, 32, 32) and cams.maps.dtype == np.float32
     peaks = cams.maps.reshape(5, -1).max(
         1
@@ -118,18 +122,18 @@ def test_maps_in_unit_range_at_input_size(method):
 def test_hooks_released_after_use_and_after_an_error():
     model = build_cnn("small", 3, 32)
     model.train()
-    E.compute_cams(model, _images(), targets=[0, 1, 2, 0])
+    C.compute_cams(model, _images(), targets=[0, 1, 2, 0])
     assert _hooks(model) == 0 and model.training  # mode restored
     with pytest.raises(IndexError):
-        E.compute_cams(model, _images(), targets=[7, 7, 7, 7])  # no such class
+        C.compute_cams(model, _images(), targets=[7, 7, 7, 7])  # no such class
     assert _hooks(model) == 0
 
 
 def test_cam_explains_the_requested_class():
     model = build_cnn("tiny3", 3, 32)
     x = _images()
-    a = E.compute_cams(model, x, targets=[0, 0, 0, 0])
-    b = E.compute_cams(model, x, targets=[1, 1, 1, 1])
+    a = C.compute_cams(model, x, targets=[0, 0, 0, 0])
+    b = C.compute_cams(model, x, targets=[1, 1, 1, 1])
     assert list(a.targets) == [0] * 4 and not np.allclose(a.maps, b.maps)
 
 
@@ -138,18 +142,18 @@ def test_cam_explains_the_requested_class():
 
 def test_localisation_known_answers():
     boxes = np.array([[4, 4, 12, 12]] * 3, float)
-    masks = E.roi_masks(boxes, 16)
+    masks = measures.roi_masks(boxes, 16)
     assert masks[0].sum() == 64 and masks[0, 4, 4] and not masks[0, 12, 12] and not masks[0, 3, 8]
     maps = np.zeros((3, 16, 16), np.float32)
     maps[0, 5:10, 6:11] = 1.0  # wholly inside
     maps[1, 13:, :3] = 0.7  # wholly outside
     maps[2] = 1.0  # uniform: share = area share, ties -> centroid (8, 8) inside
-    share = E.energy_share(maps, masks)
+    share = measures.energy_share(maps, masks)
     assert share[0] == 1.0 and share[1] == 0.0 and share[2] == pytest.approx(64 / 256)
-    assert E.pointing_hits(maps, masks).tolist() == [1.0, 0.0, 1.0]
+    assert measures.pointing_hits(maps, masks).tolist() == [1.0, 0.0, 1.0]
     empty = np.zeros((1, 16, 16), np.float32)
-    assert np.isnan(E.energy_share(empty, masks[:1])[0]) and np.isnan(
-        E.pointing_hits(empty, masks[:1])[0]
+    assert np.isnan(measures.energy_share(empty, masks[:1])[0]) and np.isnan(
+        measures.pointing_hits(empty, masks[:1])[0]
     )
 
 
@@ -164,17 +168,17 @@ def test_roi_boxes_scaled_to_the_cache_and_absent_on_real_data():
             "roi_y1": [48, 48],
         }
     )
-    assert E.roi_boxes(df, 32).tolist() == [[4, 8, 16, 24], [2, 8, 16, 24]]
-    assert E.roi_boxes(df.drop(columns=["roi_x0"]), 32) is None
-    assert E.roi_boxes(df.assign(roi_x0=[8, None]), 32) is None
+    assert measures.roi_boxes(df, 32).tolist() == [[4, 8, 16, 24], [2, 8, 16, 24]]
+    assert measures.roi_boxes(df.drop(columns=["roi_x0"]), 32) is None
+    assert measures.roi_boxes(df.assign(roi_x0=[8, None]), 32) is None
 
 
 def test_random_maps_baseline_is_near_the_area_share():
-    rand = E.random_maps(400, 32, seed=1)
+    rand = measures.random_maps(400, 32, seed=1)
     assert rand.min() == 0 and rand.max() == 1
-    masks = E.roi_masks(np.array([[8, 8, 24, 24]] * 400, float), 32)
-    assert np.nanmean(E.energy_share(rand, masks)) == pytest.approx(0.25, abs=0.03)
-    assert np.array_equal(rand, E.random_maps(400, 32, seed=1))
+    masks = measures.roi_masks(np.array([[8, 8, 24, 24]] * 400, float), 32)
+    assert np.nanmean(measures.energy_share(rand, masks)) == pytest.approx(0.25, abs=0.03)
+    assert np.array_equal(rand, measures.random_maps(400, 32, seed=1))
 
 
 # ---- faithfulness on a crafted model ----------------------------------------------------------
@@ -197,32 +201,32 @@ def test_faithfulness_arithmetic():
     x[:, :, :16, :16] = 200
     cam = np.zeros((1, 32, 32), np.float32)
     cam[0, :16, :16] = np.linspace(0.5, 1, 256).reshape(16, 16)
-    mask = E.top_mask(cam, 0.25)
+    mask = measures.top_mask(cam, 0.25)
     assert mask.sum() == 256 and mask[0, :16, :16].all()  # the top 25 %: exactly the quadrant
-    assert (E.remove(x, mask)[0, :, :16, :16] == 80).all()  # the image mean: (200 + 3 x 40) / 4
+    assert (measures.remove(x, mask)[0, :, :16, :16] == 80).all()  # the image mean: (200 + 3 x 40) / 4
     model = QuadrantModel()
     p = torch.softmax(model(to_float(torch.as_tensor(x))), 1).detach().numpy()
-    drop = E.probability_drop(model, x, mask, np.array([0]), p)
+    drop = measures.probability_drop(model, x, mask, np.array([0]), p)
     s = lambda v: (v / 255 - 0.5) / 0.25  # noqa: E731
     sigmoid = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
     assert drop[0] == pytest.approx(sigmoid(2 * s(200)) - sigmoid(2 * s(80)), abs=1e-5)
     other = np.zeros((1, 32, 32), np.float32)
     other[0, 16:, 16:] = 1  # removing the bottom-right quadrant changes nothing
-    assert E.probability_drop(model, x, E.top_mask(other, 0.25), np.array([0]), p)[
+    assert measures.probability_drop(model, x, measures.top_mask(other, 0.25), np.array([0]), p)[
         0
     ] == pytest.approx(0, abs=1e-6)
 
 
 def test_top_mask_breaks_ties_at_random_not_by_raster_order():
     flat = np.zeros((1, 20, 20), np.float32)
-    m = E.top_mask(flat, 0.2, seed=3)
+    m = measures.top_mask(flat, 0.2, seed=3)
     assert m.sum() == 80 and m[0, :4].sum() < 80  # not just the top rows
 
 
 def test_bootstrap_mean_interval():
-    r = E.bootstrap_mean([1.0, 2.0, 3.0, np.nan], 500, 0.95, 0)
+    r = stats.bootstrap_mean([1.0, 2.0, 3.0, np.nan], 500, 0.95, 0)
     assert r["value"] == 2.0 and r["n"] == 3 and 1.0 <= r["ci_low"] <= 2.0 <= r["ci_high"] <= 3.0
-    assert E.bootstrap_mean([np.nan], 100, 0.95, 0)["value"] is None
+    assert stats.bootstrap_mean([np.nan], 100, 0.95, 0)["value"] is None
 
 
 # ---- on prepared data -------------------------------------------------------------------------
@@ -271,7 +275,7 @@ def test_explain_summary_is_plain_json_and_repeats(prepared):
 
 def test_real_data_without_roi_skips_localisation(prepared):
     model = build_cnn("tiny3", 5, 32)
-    real = prepared.manifest.drop(columns=list(E.ROI_COLUMNS))
+    real = prepared.manifest.drop(columns=list(measures.ROI_COLUMNS))
     rows = prepared.rows("test")
     classes, y = prepared.task("mask_type")
     ex = E.explain(model, prepared.images[rows], y[rows], classes, real.iloc[rows], batch_size=16)
@@ -287,7 +291,7 @@ def test_redraw_original_is_the_stored_image(prepared):
     rows = S.probe_rows(prepared, "cloth", 5, splits=("train", "val", "test"))
     orig, boxes = S.redraw(prepared, rows, "original")
     assert np.array_equal(orig, prepared.images[rows])
-    assert np.allclose(boxes, E.roi_boxes(prepared.manifest.iloc[rows], 32))
+    assert np.allclose(boxes, measures.roi_boxes(prepared.manifest.iloc[rows], 32))
     cue, cue_boxes = S.redraw(prepared, rows, "cue")
     assert np.array_equal(cue_boxes, boxes) and not np.array_equal(cue, orig)
     corner = cue[:, :, :3, :3].reshape(len(rows), 3, -1).mean(2)  # the background: green dominates
@@ -324,7 +328,7 @@ def test_shortcut_probe_sees_a_model_that_looks_at_the_background(prepared):
     assert out["cue"]["roi_energy"]["value"] < out["cue"]["roi_area_share"]["value"]
     assert out["cue_minus_control"]["p_label"]["ci_low"] > 0.3
     assert out["cue"]["predicted_label"]["value"] == 1.0
-    assert json.loads(json.dumps(E._plain(out)))["n"] == 8
+    assert json.loads(json.dumps(plain(out)))["n"] == 8
 
 
 def test_shortcut_probe_needs_synthetic_data(prepared):

@@ -1,13 +1,14 @@
 import dataclasses
-import json
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from maskutils.core import params as config
+from maskutils.core.params import ParamsError
+from maskutils.core.stats import t_interval
+from maskutils.modeling import crossval
 from maskutils.stages.kfold import run as kfold
-from tests.conftest import prepared_synthetic
+from tests.conftest import params, prepared_synthetic
 
 
 @pytest.fixture(scope="module")
@@ -15,14 +16,13 @@ def prepared(tmp_path_factory):
     return prepared_synthetic(tmp_path_factory, 150, 24, 3)
 
 
-CFG = config.validate(
-    "train", {"epochs": 2, "batch_size": 32, "cnn": {"preset": "small"}}
+CFG = params("train", {"epochs": 2, "batch_size": 32, "cnn": {"preset": "small"}}
 )  # has dropout
 
 
 def test_folds_partition_the_pool_and_keep_groups_and_proportions(prepared):
     classes, y = prepared.task("mask_type")
-    plan = kfold.plan(prepared, y, 0.1, 0)
+    plan = crossval.plan(prepared, y, 0.1, 0)
     pool = set(np.flatnonzero(prepared.manifest["fold"].to_numpy() >= 0))
     tests = [set(f["test"]) for f in plan]
     assert set().union(*tests) == pool and sum(map(len, tests)) == len(pool)
@@ -38,8 +38,8 @@ def test_folds_partition_the_pool_and_keep_groups_and_proportions(prepared):
 
 
 def test_concurrent_equals_sequential(prepared, tmp_path):
-    seq = kfold.run(prepared, CFG, tmp_path / "seq", concurrent=False)
-    con = kfold.run(prepared, CFG, tmp_path / "con", concurrent=True)
+    seq = crossval.run(prepared, CFG, tmp_path / "seq", concurrent=False)
+    con = crossval.run(prepared, CFG, tmp_path / "con", concurrent=True)
     cols = ["accuracy", "macro_f1", "epochs"]
     assert np.allclose(seq.folds[cols].to_numpy(float), con.folds[cols].to_numpy(float), atol=1e-6)
     assert np.allclose(
@@ -48,7 +48,7 @@ def test_concurrent_equals_sequential(prepared, tmp_path):
 
 
 def test_oof_covers_every_pool_image_once_and_confusion_sums(prepared, tmp_path):
-    run = kfold.run(prepared, CFG, tmp_path)
+    run = crossval.run(prepared, CFG, tmp_path)
     pool = prepared.manifest[prepared.manifest["fold"] >= 0]
     assert sorted(run.oof["image_id"]) == sorted(pool["image_id"])
     merged = run.oof.merge(pool[["image_id", "fold"]], on="image_id", suffixes=("", "_manifest"))
@@ -59,32 +59,47 @@ def test_oof_covers_every_pool_image_once_and_confusion_sums(prepared, tmp_path)
 
 
 def test_resume_skips_finished_folds(prepared, tmp_path):
-    first = kfold.run(prepared, CFG, tmp_path)
+    first = crossval.run(prepared, CFG, tmp_path)
     assert first.trained == [0, 1, 2]
     (tmp_path / "fold1_meta.json").unlink()  # as if interrupted while fold 1 trained
     assert (tmp_path / "fold2_meta.json").is_file()  # each fold is saved when it finishes
-    again = kfold.run(prepared, CFG, tmp_path)
+    again = crossval.run(prepared, CFG, tmp_path)
     assert again.trained == [1] and again.folds.equals(
         first.folds.assign(seconds=again.folds["seconds"])
     )
-    changed = kfold.run(prepared, {**CFG, "lr": 0.002}, tmp_path)
+    changed = crossval.run(prepared, {**CFG, "lr": 0.002}, tmp_path)
     assert changed.trained == [0, 1, 2]  # other params: nothing is reused
 
 
 def test_mean_ci_arithmetic():
     v = [0.8, 0.9, 0.85, 0.95, 0.75]
-    r = kfold.mean_ci(v)
+    r = t_interval(v)
     half = stats.t.ppf(0.975, 4) * np.std(v, ddof=1) / np.sqrt(5)
     assert r["mean"] == pytest.approx(0.85) and r["ci_high"] - r["mean"] == pytest.approx(half)
     assert r["sd"] == pytest.approx(np.std(v, ddof=1))
 
 
-def test_overrides_are_checked():
-    train = config.defaults("train")
-    assert config.kfold_train_params(train, {"overrides": {"epochs": 3}})["epochs"] == 3
-    with pytest.raises(config.ParamsError, match="unknown key 'epoch'"):
-        config.kfold_train_params(train, {"overrides": {"epoch": 3}})
-    json.dumps(config.defaults("kfold"))
+def test_recipe_takes_train_yaml_and_checks_the_overrides(tmp_path):
+    train = tmp_path / "train.yaml"
+    train.write_text("epochs: 7\nlr: 0.01\nreport: {dpi: 50}\n")
+    cfg = kfold.recipe(train, {"overrides": {"epochs": 3}})
+    assert cfg["epochs"] == 3 and cfg["lr"] == 0.01 and "report" not in cfg
+    with pytest.raises(ParamsError, match="unknown key 'epoch'"):
+        kfold.recipe(train, {"overrides": {"epoch": 3}})
+    train.write_text("lr: fast\n")
+    with pytest.raises(ParamsError, match=f"{train}: 'lr' must be float"):
+        kfold.recipe(train, {"overrides": {}})
+
+
+def test_fold_code_folders_are_the_stage_deps():
+    import yaml
+
+    from tests.conftest import ROOT
+
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    for name in ("kfold", "bias"):
+        for folder in crossval.CODE_FOLDERS:
+            assert f"maskutils/{folder}" in stages[name]["deps"], (name, folder)
 
 
 def test_planted_rows_are_tested_out_of_fold_but_never_trained_on(prepared):
@@ -93,7 +108,7 @@ def test_planted_rows_are_tested_out_of_fold_but_never_trained_on(prepared):
     df.loc[df.index[pool[:10]], "split"] = "excluded"
     p = dataclasses.replace(prepared, manifest=df)
     _, y = p.task("mask_type")
-    plan = kfold.plan(p, y, 0.1, 0)
+    plan = crossval.plan(p, y, 0.1, 0)
     excluded = set(pool[:10])
     assert all(not excluded & (set(f["train"]) | set(f["val"])) for f in plan)
     assert excluded <= set().union(*(set(f["test"]) for f in plan))
@@ -101,10 +116,10 @@ def test_planted_rows_are_tested_out_of_fold_but_never_trained_on(prepared):
 
 def test_load_needs_every_fold_and_mitigation_changes_the_key(prepared, tmp_path):
     with pytest.raises(FileNotFoundError, match="dvc repro kfold"):
-        kfold.load(prepared, CFG, tmp_path)
-    run = kfold.run(prepared, CFG, tmp_path)
-    assert kfold.load(prepared, CFG, tmp_path).folds.equals(run.folds)
+        crossval.load(prepared, tmp_path)
+    run = crossval.run(prepared, CFG, tmp_path)
+    assert crossval.load(prepared, tmp_path).folds.equals(run.folds)
     _, y = prepared.task("mask_type")
-    f = kfold.plan(prepared, y, 0.1, 0)[0]
+    f = crossval.plan(prepared, y, 0.1, 0)[0]
     plan = {"method": "reweight", "by": ["gender"], "oversample_cap": 4.0}
-    assert kfold.fold_key(prepared, CFG, f) != kfold.fold_key(prepared, CFG, f, plan)
+    assert crossval.fold_key(prepared, CFG, f) != crossval.fold_key(prepared, CFG, f, plan)

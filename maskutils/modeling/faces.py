@@ -1,14 +1,8 @@
-"""Faces in scenes: OpenCV Haar cascades find them, a trained model classifies each one.
+"""Faces in scenes: a detector (`modeling.detectors`) finds them, a trained model classifies each.
 
-Detection uses only the cascades shipped inside opencv-python(-headless) (`cv2.data.haarcascades`);
-nothing is downloaded. A detector is a dict of params (see `DEFAULT_DETECTOR`): `kind` names one
-cascade or several joined by '+' (their boxes are merged by non-maximum suppression), and
-`upscale` enlarges the image first, so faces smaller than a cascade's window (24 px for the
-frontal cascades, 20 px for the profile one) can be found at all.
-
-Each detected face is cropped with a margin on every side (like the VOC source's `crop_box`),
-squashed to the model's image_size and classified. `draw` paints boxes coloured by class with the
-label and probability; `faces_json` is the JSON of boxes written beside the annotated image.
+Each detected face is cropped with a margin on every side (like the VOC source's boxes), squashed
+to the model's image_size and classified. `draw` paints boxes coloured by class with the label and
+probability; `faces_json` is the JSON of boxes written beside the annotated image.
 """
 
 from __future__ import annotations
@@ -20,29 +14,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from maskutils.core.boxes import crop_box
 from maskutils.core.images import BadImage, decode, resize
+from maskutils.modeling import detectors
 from maskutils.modeling.checkpoint import load
-from maskutils.modeling.fit import predict_proba
-from maskutils.modeling.predict import expand
-from maskutils.prepare.sources.voc import crop_box
+from maskutils.modeling.predict import expand, predict_proba
 
-#: Detector components: cascade file in cv2.data.haarcascades, and whether it also runs mirrored
-#: (the profile cascade knows one side only; the mirror run finds faces turned the other way).
-CASCADES = {
-    "frontal": ("haarcascade_frontalface_default.xml", False),
-    "frontal_alt": ("haarcascade_frontalface_alt.xml", False),
-    "frontal_alt2": ("haarcascade_frontalface_alt2.xml", False),
-    "frontal_alt_tree": ("haarcascade_frontalface_alt_tree.xml", False),
-    "profile": ("haarcascade_profileface.xml", True),
-}
-DEFAULT_DETECTOR = {
-    "kind": "frontal",
-    "scale_factor": 1.1,
-    "min_neighbors": 5,
-    "min_size": 24,
-    "upscale": 1.0,
-    "nms_iou": 0.3,
-}
 #: Box colours (RGB) by class; any other class gets a colour from its name.
 COLOURS = {
     "no_mask": (230, 40, 40),
@@ -53,99 +30,6 @@ COLOURS = {
     "n95_valve": (230, 120, 220),
     "incorrect": (250, 160, 20),
 }
-
-
-def detector_params(params: dict | None = None) -> dict:
-    """DEFAULT_DETECTOR updated with `params`, checked; an unknown key or value is a ValueError."""
-    p = dict(DEFAULT_DETECTOR)
-    unknown = set(params or {}) - set(p)
-    if unknown:
-        raise ValueError(f"unknown detector param(s) {sorted(unknown)}; known: {', '.join(p)}")
-    p.update(params or {})
-    parts = str(p["kind"]).split("+")
-    bad = [k for k in parts if k not in CASCADES]
-    if bad or not parts:
-        raise ValueError(
-            f"detector kind {p['kind']!r}: unknown part(s) {bad}; parts are {', '.join(CASCADES)} "
-            "(join several with '+')"
-        )
-    if not float(p["scale_factor"]) > 1.0:
-        raise ValueError(f"detector scale_factor must be > 1 (got {p['scale_factor']})")
-    if int(p["min_neighbors"]) < 0 or int(p["min_size"]) < 1 or not float(p["upscale"]) > 0:
-        raise ValueError("detector min_neighbors must be >= 0, min_size >= 1, upscale > 0")
-    if not 0.0 < float(p["nms_iou"]) <= 1.0:
-        raise ValueError(f"detector nms_iou must be in (0, 1] (got {p['nms_iou']})")
-    return p
-
-
-class Detector:
-    """Loaded cascades for one set of detector params; call it on an RGB array."""
-
-    def __init__(self, params: dict | None = None):
-        import cv2
-
-        self.params = detector_params(params)
-        self.parts = []
-        for name in self.params["kind"].split("+"):
-            file, mirror = CASCADES[name]
-            path = Path(cv2.data.haarcascades) / file
-            cascade = cv2.CascadeClassifier(str(path))
-            if cascade.empty():
-                raise FileNotFoundError(f"OpenCV cascade {path} missing or unreadable")
-            self.parts.append((cascade, mirror))
-
-    def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        """N x 5 float array: x0, y0, x1, y1 (original pixels), score (cascade neighbour count)."""
-        import cv2
-
-        p = self.params
-        grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
-        up = float(p["upscale"])
-        if up != 1.0:
-            grey = cv2.resize(
-                grey,
-                None,
-                fx=up,
-                fy=up,
-                interpolation=cv2.INTER_LINEAR if up > 1 else cv2.INTER_AREA,
-            )
-        grey = cv2.equalizeHist(grey)
-        side = max(1, int(round(p["min_size"] * up)))
-        found = []
-        for cascade, mirror in self.parts:
-            for flip in (False, True) if mirror else (False,):
-                img = grey[:, ::-1].copy() if flip else grey
-                rects, counts = cascade.detectMultiScale2(
-                    img,
-                    scaleFactor=float(p["scale_factor"]),
-                    minNeighbors=int(p["min_neighbors"]),
-                    minSize=(side, side),
-                )
-                for (x, y, w, h), n in zip(
-                    np.asarray(rects).reshape(-1, 4), np.asarray(counts).reshape(-1)
-                ):
-                    if flip:
-                        x = img.shape[1] - x - w
-                    found.append((x / up, y / up, (x + w) / up, (y + h) / up, float(n)))
-        boxes = np.array(found, dtype=float).reshape(-1, 5)
-        return nms(boxes, float(p["nms_iou"])) if len(self.parts) > 1 or self.parts[0][1] else boxes
-
-
-def nms(boxes: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Greedy non-maximum suppression on N x 5 (x0, y0, x1, y1, score): highest score first, then
-    larger box; a box is dropped when its IoU with a kept one exceeds the threshold."""
-    from maskutils.stages.detect.run import iou_matrix
-
-    if len(boxes) < 2:
-        return boxes
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    order = np.lexsort((-area, -boxes[:, 4]))
-    ious = iou_matrix(boxes[:, :4], boxes[:, :4])
-    keep = []
-    for i in order:
-        if all(ious[i, j] <= iou_threshold for j in keep):
-            keep.append(i)
-    return boxes[sorted(keep, key=lambda k: (boxes[k, 1], boxes[k, 0]))]
 
 
 def crops(rgb: np.ndarray, boxes, margin: float, size: int) -> np.ndarray:
@@ -194,9 +78,7 @@ def faces_from(boxes: np.ndarray, probs: np.ndarray, classes: list[str]) -> list
     return out
 
 
-def find_and_classify(
-    rgb: np.ndarray, detector: Detector, classifier: FaceClassifier
-) -> list[dict]:
+def find_and_classify(rgb: np.ndarray, detector, classifier: FaceClassifier) -> list[dict]:
     """Detect every face in an RGB array and classify it (see `faces_from`)."""
     boxes = detector(rgb)
     return faces_from(boxes, classifier.classify(rgb, boxes), classifier.classes)
@@ -270,7 +152,7 @@ def annotate_files(
     Returns (results: one dict per readable file, with `faces` and, with `out_dir`, the paths of
     the annotated PNG and the JSON written there; problems: file, reason for unreadable files).
     """
-    det = Detector(detector)
+    det = detectors.make(detector)
     clf = FaceClassifier(model_path, margin)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:

@@ -1,0 +1,107 @@
+"""Resampling statistics, one implementation for every stage: bootstrap draws (over items, within
+groups, over clusters), percentile intervals, permutation tests, t- and Wilson intervals.
+
+Every random draw comes from a `numpy.random.Generator` the caller seeds, so equal inputs and
+seeds give equal numbers. An interval is a dict {"value", "ci_low", "ci_high"}; a part that is
+undefined (an empty group, a class absent) is None, never NaN, so metrics files stay plain JSON.
+"""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+
+import numpy as np
+from scipy import stats
+
+
+def resample(rng: np.random.Generator, n: int, reps: int) -> np.ndarray:
+    """reps x n indices into n items, drawn with replacement: the bootstrap's one draw."""
+    return rng.integers(0, n, size=(reps, n))
+
+
+def resample_within(rng: np.random.Generator, groups: np.ndarray, reps: int) -> np.ndarray:
+    """reps x N row indices: each group's rows resampled with replacement among themselves."""
+    draws = np.empty((reps, len(groups)), dtype=np.int64)
+    for k in np.unique(groups):
+        rows = np.flatnonzero(groups == k)
+        draws[:, rows] = rows[resample(rng, len(rows), reps)]
+    return draws
+
+
+def permute_within(rng: np.random.Generator, labels: np.ndarray, strata: np.ndarray, reps: int):
+    """reps x N copies of `labels`, each shuffled among the rows of the same stratum."""
+    out = np.empty((reps, len(labels)), dtype=labels.dtype)
+    for c in np.unique(strata):
+        rows = np.flatnonzero(strata == c)
+        out[:, rows] = rng.permuted(np.broadcast_to(labels[rows], (reps, len(rows))), axis=1)
+    return out
+
+
+def permutation_p(null: np.ndarray, observed: float) -> float:
+    """Share of permuted statistics at least the observed one, counting the observed itself."""
+    return float((1 + np.sum(null >= observed - 1e-12)) / (len(null) + 1))
+
+
+def interval(samples, confidence: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of bootstrap samples (NaNs, e.g. empty denominators, ignored)."""
+    samples = np.asarray(samples, float)
+    samples = samples[~np.isnan(samples)]
+    if not len(samples):
+        return (float("nan"), float("nan"))
+    a = (1 - confidence) / 2
+    return float(np.quantile(samples, a)), float(np.quantile(samples, 1 - a))
+
+
+def _num(x) -> float | None:
+    return None if x is None or np.isnan(x) else float(x)
+
+
+def ci(value, samples, confidence: float = 0.95) -> dict:
+    """{"value", "ci_low", "ci_high"} of a point estimate and its bootstrap samples."""
+    lo, hi = interval(samples, confidence)
+    return {"value": _num(value), "ci_low": _num(lo), "ci_high": _num(hi)}
+
+
+def bootstrap_mean(values, reps: int, confidence: float, seed: int) -> dict:
+    """Mean (NaNs ignored) with a percentile bootstrap interval over the values, and their n."""
+    v = np.asarray(values, float)
+    v = v[~np.isnan(v)]
+    if not len(v):
+        return {"value": None, "ci_low": None, "ci_high": None, "n": 0}
+    samples = v[resample(np.random.default_rng(seed), len(v), reps)].mean(1)
+    return {**ci(v.mean(), samples, confidence), "n": int(len(v))}
+
+
+def bootstrap_ratio(k: np.ndarray, n: np.ndarray, reps: int, confidence: float, rng) -> list | None:
+    """Percentile interval of sum(k) / sum(n) over clusters (e.g. scenes) resampled with
+    replacement: items within one cluster are not independent."""
+    if n.sum() == 0 or len(n) == 0:
+        return None
+    idx = resample(rng, len(n), reps)
+    kk, nn = k[idx].sum(1), n[idx].sum(1)
+    vals = kk[nn > 0] / nn[nn > 0]
+    if not len(vals):
+        return None
+    return list(interval(vals, confidence))
+
+
+def wilson(k: int, n: int, confidence: float = 0.95) -> list[float] | None:
+    """Wilson score interval for k successes in n trials; None when n is 0."""
+    if n == 0:
+        return None
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [float(max(0.0, centre - half)), float(min(1.0, centre + half))]
+
+
+def t_interval(values, confidence: float = 0.95) -> dict:
+    """Mean, standard deviation and a t-interval of the mean (e.g. across folds)."""
+    v = np.asarray(values, dtype=float)
+    mean, sd = float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
+    if len(v) > 1:
+        half = float(stats.t.ppf((1 + confidence) / 2, len(v) - 1) * sd / np.sqrt(len(v)))
+    else:
+        half = float("nan")
+    return {"mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half}

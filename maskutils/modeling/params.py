@@ -1,0 +1,153 @@
+"""The training recipe: the params every model fit reads (the train and k-fold stages share them;
+they sit under the top level of params/train.yaml). Defaults, allowed values and meaning, once."""
+
+from __future__ import annotations
+
+from maskutils.core.params import Param, Schema, positive_ints
+
+PRESETS = ("small", "tiny3", "study5_leaky", "study5_relu")
+BACKBONES = (
+    "none",
+    "mobilenet_v2",
+    "mobilenet_v3_small",
+    "resnet50",
+    "densenet121",
+    "inception_v3",
+    "xception",
+)
+
+
+def _class_weights(v) -> bool:
+    return v in ("auto", "none") or (
+        isinstance(v, list)
+        and bool(v)
+        and all(isinstance(i, (int, float)) and not isinstance(i, bool) and i >= 0 for i in v)
+    )
+
+
+RECIPE = [
+    Param("seed", 0, "seeds weights, batch order and augmentation (CPU runs repeat exactly)"),
+    Param(
+        "task",
+        "mask_type",
+        "`mask_type` (the classes present) or `binary` (every mask type -> mask, vs no_mask)",
+        choices=("mask_type", "binary"),
+    ),
+    Param(
+        "device",
+        "auto",
+        "`auto` (cuda, then mps, then cpu), `cpu`, `cuda` or `mps`",
+        choices=("auto", "cpu", "cuda", "mps"),
+    ),
+    Param("epochs", 20, "maximum epochs of the CNN", range=(1, 1000)),
+    Param("batch_size", 64, "images per step", range=(1, 4096)),
+    Param("lr", 0.003, "Adam learning rate (peak of the one-cycle schedule)", range=(1e-6, 1.0)),
+    Param("weight_decay", 0.0001, "Adam weight decay", range=(0.0, 1.0)),
+    Param(
+        "class_weights",
+        "auto",
+        "loss weights: `auto` (inverse class frequency), `none`, or a list, one per class",
+        check=_class_weights,
+        must="'auto', 'none' or a list of non-negative numbers, one per class",
+    ),
+    Param("label_smoothing", 0.0, "cross-entropy label smoothing", range=(0.0, 0.5)),
+    Param(
+        "patience",
+        6,
+        "early stopping: epochs without a better validation macro-F1 (the best "
+        "weights are restored)",
+        range=(1, 1000),
+    ),
+    Param("schedule", "onecycle", "learning-rate schedule", choices=("none", "cosine", "onecycle")),
+    Param("augment.flip", True, "random horizontal flips"),
+    Param(
+        "augment.rotation", 30.0, "maximum rotation (degrees), as in the study", range=(0.0, 180.0)
+    ),
+    Param("augment.brightness", 0.2, "brightness factor drawn from 1 +- this", range=(0.0, 0.9)),
+    Param(
+        "augment.crop", 0.8, "random crops keep at least this share of each side", range=(0.3, 1.0)
+    ),
+    Param(
+        "augment.noise",
+        0.03,
+        "Gaussian noise (standard deviation, on 0-1 pixels)",
+        range=(0.0, 1.0),
+    ),
+    Param(
+        "cnn.preset",
+        "small",
+        "`small` (fast on a CPU), `tiny3` (3 convs, 4-8-16), "
+        "`study5_leaky` (5 blocks, LeakyReLU, two dropout-0.2 FC layers), `study5_relu` "
+        "(5 convs, ReLU, two pools)",
+        choices=PRESETS,
+    ),
+    Param(
+        "cnn.channels",
+        None,
+        "override: one conv3x3 + BatchNorm + activation block per entry",
+        check=lambda v: v is None or positive_ints(v),
+        must="null or a list of positive integers",
+    ),
+    Param(
+        "cnn.pool_after",
+        None,
+        "override: block indices followed by 2x2 max-pooling",
+        check=lambda v: v is None or (isinstance(v, list) and all(isinstance(i, int) for i in v)),
+        must="null or a list of block indices",
+    ),
+    Param(
+        "cnn.activation",
+        None,
+        "override: `relu` or `leaky_relu`",
+        check=lambda v: v in (None, "relu", "leaky_relu"),
+        must="null, relu or leaky_relu",
+    ),
+    Param(
+        "cnn.fc",
+        None,
+        "override: hidden sizes of the fully connected head (its input size is computed)",
+        check=lambda v: (
+            v is None or (isinstance(v, list) and all(isinstance(i, int) and i > 0 for i in v))
+        ),
+        must="null or a list of hidden sizes",
+    ),
+    Param(
+        "cnn.dropout",
+        None,
+        "override: dropout before each FC layer",
+        nullable=(float, int),
+        range=(0.0, 0.9),
+    ),
+    Param(
+        "transfer.backbone",
+        "none",
+        "a pretrained backbone (`inception_v3`: input resized to "
+        "299 px, aux head trained; `xception`: timm), or `none`",
+        choices=BACKBONES,
+    ),
+    Param(
+        "transfer.weights",
+        None,
+        "ImageNet weights: a local `.pth` path, `cache` (torch's cache "
+        "folder), or null for random init (reported as such)",
+        nullable=(str,),
+    ),
+    Param("transfer.freeze", False, "train the head only, the backbone frozen"),
+    Param(
+        "transfer.head_epochs",
+        0,
+        "two-phase schedule: this many head-only epochs, then "
+        "everything at lr x `finetune_lr_factor`",
+        range=(0, 1000),
+    ),
+    Param(
+        "transfer.finetune_lr_factor",
+        0.1,
+        "learning-rate factor of the second phase",
+        range=(1e-4, 1.0),
+    ),
+    Param("transfer.epochs", 10, "maximum epochs of the transfer model", range=(1, 1000)),
+]
+
+#: The recipe alone, for stages that read params/train.yaml's recipe keys (k-fold).
+RECIPE_SCHEMA = Schema("train", RECIPE)

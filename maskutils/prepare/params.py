@@ -1,0 +1,135 @@
+"""Params of the prepare stage (params/prepare.yaml): the source, the synthetic set, quality
+rules, the split. Every key's default, allowed values and meaning are written here, once."""
+
+from __future__ import annotations
+
+from maskutils.core.params import Param, Schema
+
+CLASSES = ["no_mask", "cloth", "surgical", "n95", "n95_valve"]
+
+SCHEMA = Schema(
+    "prepare",
+    [
+        Param("seed", 0, "seeds the synthetic renderer, the split and the folds"),
+        Param("image_size", 64, "side of the cached square images (px)", range=(8, 1024)),
+        Param("workers", 2, "decoding processes (does not change results)", range=(1, 64)),
+        Param(
+            "source.kind",
+            "synthetic",
+            "where the images come from",
+            choices=("synthetic", "folder", "voc"),
+        ),
+        Param(
+            "source.root",
+            None,
+            "dataset folder for `folder` and `voc` (relative to the project root, or absolute)",
+            nullable=(str,),
+        ),
+        Param(
+            "source.aliases",
+            {},
+            "extra folder/object names -> class, e.g. `{Stoffmaske: cloth}`",
+            mapping=True,
+        ),
+        Param(
+            "synthetic.n_images",
+            1500,
+            "images drawn, balanced over the classes",
+            range=(10, 10_000_000),
+        ),
+        Param("synthetic.render_size", 64, "side of each drawn image (px)", range=(16, 1024)),
+        Param("synthetic.classes", list(CLASSES), "classes to draw"),
+        Param(
+            "synthetic.spurious_cue.label",
+            None,
+            "class that gets a green background in training only (off when null)",
+            nullable=(str,),
+        ),
+        Param(
+            "synthetic.spurious_cue.fraction",
+            0.8,
+            "share of that class drawn with the cue (those images stay in the training pool)",
+            range=(0.0, 0.95),
+        ),
+        Param(
+            "voc.margin",
+            0.15,
+            "margin added around each box, as a share of its side",
+            range=(0.0, 2.0),
+        ),
+        Param(
+            "voc.min_box_side",
+            10,
+            "boxes with a shorter side (px) are dropped and reported",
+            range=(1, 10_000),
+        ),
+        Param(
+            "voc.incorrect",
+            "keep",
+            "`keep` mask_weared_incorrect as class `incorrect`, or `drop` it",
+            choices=("keep", "drop"),
+        ),
+        Param("quality.hash_distance", 32, "hash tier: max differing bits of 256", range=(0, 128)),
+        Param(
+            "quality.candidate_distance",
+            12,
+            "keypoint tier: max differing bits of 64 for a candidate pair (0 turns the tier off)",
+            range=(0, 32),
+        ),
+        Param(
+            "quality.min_inliers",
+            30,
+            "keypoint tier: consistent ORB matches needed",
+            range=(6, 200),
+        ),
+        Param(
+            "quality.min_correlation",
+            0.85,
+            "keypoint tier: grey correlation needed after alignment",
+            range=(0.0, 1.0),
+        ),
+        Param(
+            "quality.min_side", 32, "flag `tiny` below this shorter side (px)", range=(1, 100_000)
+        ),
+        Param("quality.aspect_min", 0.25, "flag `aspect` below this width/height"),
+        Param("quality.aspect_max", 4.0, "flag `aspect` above this width/height"),
+        Param("quality.dark_mean", 5.0, "flag `dark` below this mean channel value (0-255)"),
+        Param("quality.bright_mean", 250.0, "flag `bright` above this mean channel value"),
+        Param(
+            "quality.max_pixels",
+            60_000_000,
+            "larger images are refused as decompression bombs",
+            range=(1_000_000, 2_000_000_000),
+        ),
+        Param(
+            "split.test_fraction",
+            0.2,
+            "share of images in the test split, taken as one fold of "
+            "round(1/share): 0.2 -> 1/5, 0.3 -> 1/3",
+            range=(0.05, 0.5),
+        ),
+        Param(
+            "split.val_fraction",
+            0.1,
+            "share of the remaining pool used for validation (likewise 1/round(1/share))",
+            range=(0.0, 0.5),
+        ),
+        Param(
+            "split.folds", 5, "k of the k-fold assignment over the train+val pool", range=(2, 20)
+        ),
+        Param(
+            "split.plant_bias.where",
+            {},
+            "manifest column -> value, e.g. `{gender: female, label: cloth}`",
+            mapping=True,
+        ),
+        Param(
+            "split.plant_bias.keep",
+            1.0,
+            "share of matching training-pool images trained on; the "
+            "rest are `excluded` from training but keep their fold, so k-fold predicts them and the "
+            "bias stage audits them",
+            range=(0.0, 1.0),
+        ),
+    ],
+)

@@ -1,0 +1,71 @@
+"""Params of the Grad-CAM stage (params/gradcam.yaml). Defaults and meaning, once."""
+
+from __future__ import annotations
+
+from maskutils.core.params import Param, Schema, bootstrap, confidence, dpi, names
+
+SPLITS = {"train", "val", "test", "excluded"}
+
+
+def _splits(v) -> bool:
+    return names(v) and set(v) <= SPLITS
+
+
+SCHEMA = Schema(
+    "gradcam",
+    [
+        Param(
+            "method",
+            "gradcam",
+            "`scorecam` is slow: one forward pass per channel",
+            choices=("gradcam", "gradcam++", "scorecam", "eigencam"),
+        ),
+        Param(
+            "target_layer",
+            None,
+            "a dotted module name (e.g. `features.14`); null: the last "
+            "convolutional block, found automatically for every preset and backbone",
+            nullable=(str,),
+        ),
+        Param(
+            "target",
+            "pred",
+            "maps explain the `pred`icted or the `true` class",
+            choices=("pred", "true"),
+        ),
+        Param(
+            "splits",
+            ["test"],
+            "which images are explained",
+            check=_splits,
+            must="a list of splits (train, val, test, excluded)",
+        ),
+        Param("images_per_class", 4, "images in each gallery group", range=(1, 50)),
+        Param("batch_size", 32, "images per Grad-CAM batch", range=(1, 1024)),
+        Param(
+            "removal",
+            0.2,
+            "share of the map's top pixels blanked for faithfulness",
+            range=(0.01, 0.9),
+        ),
+        bootstrap(),
+        confidence(),
+        Param("seed", 0, "random maps and tie-breaks"),
+        Param("shortcut.enabled", True, "run the shortcut probe (synthetic data only)"),
+        Param(
+            "shortcut.label",
+            None,
+            "class whose faces are probed; null: the cue's class, else cloth",
+            nullable=(str,),
+        ),
+        Param("shortcut.n", 100, "faces probed", range=(1, 10_000)),
+        Param(
+            "shortcut.splits",
+            ["test", "val", "train"],
+            "where probe faces come from (never faces drawn with the cue)",
+            check=_splits,
+            must="a list of splits (train, val, test, excluded)",
+        ),
+        dpi(),
+    ],
+)

@@ -1,0 +1,46 @@
+"""Params of the train stage (params/train.yaml): the training recipe (`modeling.params`), then
+the baseline, evaluation, external test set and report. Defaults and meaning, once."""
+
+from __future__ import annotations
+
+from maskutils.core.params import Param, Schema, bootstrap, confidence
+from maskutils.modeling.params import RECIPE
+
+SCHEMA = Schema(
+    "train",
+    [
+        *RECIPE,
+        Param("baseline.enabled", True, "train the PCA + SVM baseline"),
+        Param(
+            "baseline.components", 60, "PCA components (randomized PCA, whitened)", range=(2, 2000)
+        ),
+        Param(
+            "baseline.image_size",
+            32,
+            "images are area-downscaled to this side (px) first: the SVM's cost grows with pixels",
+            range=(8, 128),
+        ),
+        bootstrap("evaluate.bootstrap", what="test images"),
+        confidence("evaluate.confidence"),
+        Param(
+            "evaluate.positive",
+            "no_mask",
+            "binary task: the positive class for sensitivity, specificity, precision, NPV",
+        ),
+        Param(
+            "external.kind",
+            "none",
+            "an external test set: `folder` or `voc`",
+            choices=("none", "folder", "voc"),
+        ),
+        Param(
+            "external.root",
+            None,
+            "its folder; copies of training images (the hash tier of "
+            "near-duplicate search) are removed first and counted",
+            nullable=(str,),
+        ),
+        Param("report.gallery", 12, "misclassified images shown", range=(1, 100)),
+        Param("report.dpi", 90, "figure resolution (dots per inch)", range=(30, 300)),
+    ],
+)
