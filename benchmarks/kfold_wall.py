@@ -4,8 +4,10 @@ Concurrent: every fold's model, data, optimiser and BatchNorm statistics are its
 epochs run in turn, each fold on its own CUDA stream so kernels of different folds overlap.
 On a CPU there are no streams and the two paths take the same time.
 
-    python benchmarks/kfold_wall.py                                  # CPU, 5 folds x 3 epochs, tiny data
-    python benchmarks/kfold_wall.py --device cuda --folds 10 --epochs 10 --images 2000 --size 128 --preset study5_leaky
+    python benchmarks/kfold_wall.py                                  # CPU, 5 folds x 3 epochs,
+    tiny data
+    python benchmarks/kfold_wall.py --device cuda --folds 10 --epochs 10 --images 2000 --size 128
+    --preset study5_leaky
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ def main() -> None:
             run = kfold.run(p, cfg, Path(tmp) / name, concurrent=concurrent)
             walls[name] = time.perf_counter() - t0
             print(
-                f"{name:>10}: {walls[name]:6.1f} s  (mean macro-F1 {run.folds['macro_f1'].mean():.3f})"
+                f"{name:>10}: {walls[name]:6.1f} s  (mean macro-F1 "
+                f"{run.folds['macro_f1'].mean():.3f})"
             )
     device = resolve_device(args.device)
     name = (

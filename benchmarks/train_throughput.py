@@ -8,7 +8,8 @@ printed), then batched tensor augmentation on the device, channels_last, bf16 au
 
     python benchmarks/train_throughput.py                      # CPU, small CNN, 64 px
     python benchmarks/train_throughput.py --data ../shared/datasets/mask4-attributes
-    python benchmarks/train_throughput.py --device cuda --preset study5_leaky --size 128 --images 4000
+    python benchmarks/train_throughput.py --device cuda --preset study5_leaky --size 128 --images
+    4000
 """
 
 from __future__ import annotations
@@ -168,7 +169,8 @@ def main() -> None:
     )
     print(
         f"device: {name} · model: {args.preset} · {len(files)} photos -> {args.size} px · "
-        f"batch {args.batch} · {args.epochs} epochs (first excluded) · cache built once in {cache_seconds:.1f} s"
+        f"batch {args.batch} · {args.epochs} epochs (first excluded) · cache built once in "
+        f"{cache_seconds:.1f} s"
     )
     print(
         f"maskutils trainer (uint8 cache, tensor augmentation, channels_last"
@@ -176,7 +178,8 @@ def main() -> None:
     )
     for workers, rate in plain.items():
         print(
-            f"plain loop (PIL + torchvision transforms, DataLoader num_workers={workers}, NCHW fp32): {rate:8.0f} images/s"
+            f"plain loop (PIL + torchvision transforms, DataLoader num_workers={workers}, NCHW "
+            f"fp32): {rate:8.0f} images/s"
             f"  -> ratio {ours / rate:.2f}x"
         )
 

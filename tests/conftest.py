@@ -49,7 +49,9 @@ def prepared_synthetic(tmp_path_factory, n_images: int, size: int, folds: int):
 
     out = tmp_path_factory.mktemp("prepared")
     run(
-        params("prepare", {
+        params(
+            "prepare",
+            {
                 "image_size": size,
                 "workers": 1,
                 "split": {"folds": folds},

@@ -71,7 +71,8 @@ class Schema:
         return _strip(self.tree)
 
     def validate(self, params: dict[str, Any] | None, origin: str = "params") -> dict[str, Any]:
-        """Defaults overlaid with `params`, checked key by key; raises ParamsError naming the key."""
+        """Defaults overlaid with `params`, checked key by key; raises ParamsError naming the
+        key."""
         return _merge(self.tree, params or {}, "", origin)
 
     def load(self, path: str | Path) -> dict[str, Any]:
@@ -99,7 +100,8 @@ def _merge(tree: dict, given: Any, path: str, origin: str) -> dict:
     unknown = sorted(set(given) - set(tree), key=str)
     if unknown:
         raise ParamsError(
-            f"{origin}: unknown key '{_join(path, unknown[0])}' (known keys here: {', '.join(tree)})"
+            f"{origin}: unknown key '{_join(path, unknown[0])}' (known keys here: "
+            f"{', '.join(tree)})"
         )
     out = {}
     for name, node in tree.items():

@@ -22,6 +22,7 @@ import pandas as pd
 import torch
 
 from maskutils.core import metrics as m
+from maskutils.core.progress import note
 from maskutils.modeling.evaluate import predictions_table
 from maskutils.modeling.fit import Trainer, resolve_device, seed_everything
 from maskutils.modeling.models import build_cnn, cnn_spec
@@ -204,9 +205,11 @@ def _save(out_dir, f, key, trainer, p, y, classes) -> None:
         "n_val": len(f["val"]),
         "n_test": len(f["test"]),
     }
-    paths["meta.json"].write_text(
-        json.dumps(meta)
-    )  # written last: its presence marks the fold done
+    paths["meta.json"].write_text(json.dumps(meta))  # written last: its presence marks it done
+    note(
+        f"fold {f['fold']}: {meta['epochs']} epochs (best {res.best_epoch}) in "
+        f"{res.seconds:.0f} s, {len(f['train'])} training images"
+    )
 
 
 def _load(out_dir: Path, k: int, key: str) -> bool:

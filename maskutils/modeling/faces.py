@@ -33,7 +33,8 @@ COLOURS = {
 
 
 def crops(rgb: np.ndarray, boxes, margin: float, size: int) -> np.ndarray:
-    """N x 3 x size x size uint8: each box widened by `margin` of its side each way, clipped, squashed."""
+    """N x 3 x size x size uint8: each box widened by `margin` of its side each way, clipped,
+    squashed."""
     h, w = rgb.shape[:2]
     out = np.zeros((len(boxes), 3, size, size), dtype=np.uint8)
     for i, b in enumerate(boxes):
@@ -59,7 +60,8 @@ class FaceClassifier:
 
 
 def faces_from(boxes: np.ndarray, probs: np.ndarray, classes: list[str]) -> list[dict]:
-    """One JSON-ready dict per face: x0, y0, x1, y1 (int pixels), score, class, probability, probabilities."""
+    """One JSON-ready dict per face: x0, y0, x1, y1 (int pixels), score, class, probability,
+    probabilities."""
     out = []
     for b, p in zip(boxes, probs):
         k = int(np.argmax(p))

@@ -14,6 +14,7 @@ from torch import nn
 from tqdm import tqdm
 
 from maskutils.core.metrics import macro_f1
+from maskutils.core.progress import note
 from maskutils.modeling.augment import augment
 from maskutils.modeling.predict import predict_proba
 
@@ -119,7 +120,8 @@ class Trainer:
         self.epochs_done, self.done, self.seconds = 0, False, 0.0
 
     def epoch(self) -> dict:
-        """Trains one epoch and validates; sets `done` when early stopping or the last epoch says so."""
+        """Trains one epoch and validates; sets `done` when early stopping or the last epoch says
+        so."""
         cfg, epoch, te = self.cfg, self.epochs_done, time.perf_counter()
         self._global_rng(self.rng_state)
         if self.head_only and epoch == self.head_only:  # phase 2: everything, lower lr
@@ -223,8 +225,10 @@ def fit(
     head_only_epochs: int = 0,
     head_params=None,
     progress: bool = True,
+    label: str = "model",
 ) -> FitResult:
-    """Trains one model to the end (see `Trainer`); a progress bar in a terminal, quiet elsewhere."""
+    """Trains one model to the end (see `Trainer`); a progress bar in a terminal, quiet
+    elsewhere, and a progress line per epoch for `maskutils stage`."""
     trainer = Trainer(
         model, x_train, y_train, x_val, y_val, cfg, n_classes, head_only_epochs, head_params
     )
@@ -235,6 +239,10 @@ def fit(
             row = trainer.epoch()
             bar.update()
             bar.set_postfix(val_f1=f"{row['val_macro_f1']:.3f}")
+            note(
+                f"{label}: epoch {row['epoch']}/{cfg['epochs']}, validation macro-F1 "
+                f"{row['val_macro_f1']:.3f} ({row['seconds']:.1f} s)"
+            )
     return trainer.result()
 
 

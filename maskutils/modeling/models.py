@@ -61,7 +61,8 @@ BACKBONES = {
 
 
 class CNN(nn.Module):
-    """conv3x3(pad 1) + BatchNorm + activation blocks, max-pooling after chosen blocks, an FC head."""
+    """conv3x3(pad 1) + BatchNorm + activation blocks, max-pooling after chosen blocks, an FC
+    head."""
 
     def __init__(
         self,
@@ -134,8 +135,10 @@ def weights_file(name: str, weights: str | None) -> Path | None:
         path = Path(weights)
     if not path.is_file():
         raise FileNotFoundError(
-            f"pretrained weights for {name} not found at {path}. Nothing is downloaded at run time: "
-            f"put the {name} ImageNet state dict there (a .pth file), or set transfer.weights to its path, "
+            f"pretrained weights for {name} not found at {path}. Nothing is downloaded at run "
+            "time: "
+            f"put the {name} ImageNet state dict there (a .pth file), or set transfer.weights to "
+            "its path, "
             "or to null to train from random initialisation."
         )
     return path

@@ -49,7 +49,8 @@ def expand(paths) -> list[Path]:
 def classify(
     paths, model_path: str | Path, batch_size: int = 128
 ) -> tuple[pd.DataFrame, list[dict]]:
-    """(table: file, class, probability, p_<class>...; problems: file, reason for unreadable files)."""
+    """(table: file, class, probability, p_<class>...; problems: file, reason for unreadable
+    files)."""
     model, meta = load(model_path)
     size, classes = meta["image_size"], meta["classes"]
     files, images, problems = [], [], []

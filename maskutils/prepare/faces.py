@@ -344,7 +344,8 @@ def draw_front_hair(draw, f: dict) -> None:
 def rotated_box(
     box, angle_deg: float, ox: float, oy: float, big: int, factor: int
 ) -> tuple[int, int, int, int]:
-    """Bounding box of `box` rotated like PIL's Image.rotate (counter-clockwise), in output pixels."""
+    """Bounding box of `box` rotated like PIL's Image.rotate (counter-clockwise), in output
+    pixels."""
     t = math.radians(angle_deg)
     xs, ys = [], []
     for x, y in ((box[0], box[1]), (box[2], box[1]), (box[0], box[3]), (box[2], box[3])):
@@ -382,7 +383,8 @@ def render_face(
 
 
 def _shade_eyes(layer: Image.Image, f: dict) -> None:
-    """Darkens the eye sockets and brows band, as shadow does on a lit face (what Haar features key on)."""
+    """Darkens the eye sockets and brows band, as shadow does on a lit face (what Haar features key
+    on)."""
     cx, cy, a, b = f["cx"], f["cy"], f["a"], f["b"]
     shade = Image.new("L", layer.size, 0)
     d = ImageDraw.Draw(shade)

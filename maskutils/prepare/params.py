@@ -127,7 +127,8 @@ SCHEMA = Schema(
             "split.plant_bias.keep",
             1.0,
             "share of matching training-pool images trained on; the "
-            "rest are `excluded` from training but keep their fold, so k-fold predicts them and the "
+            "rest are `excluded` from training but keep their fold, so k-fold predicts them and "
+            "the "
             "bias stage audits them",
             range=(0.0, 1.0),
         ),

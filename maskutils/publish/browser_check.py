@@ -1,14 +1,19 @@
 """Open the HTML reports in headless Chromium and fail on anything a reader would see broken.
 
-    python -m maskutils.publish.browser_check [PAGES or FOLDERS ...] [--screenshots DIR] [--timeout S]
+    python -m maskutils.publish.browser_check [PAGES or FOLDERS ...] [--screenshots DIR]
+    [--timeout S]
 
 For each page: a broken image (not loaded, or zero width), a console error, an uncaught exception, a
 browser log error, or a request for anything but a file: or data: URL is a failure. Requests for
-http(s)/ws(s)/ftp are blocked in the browser, so the check itself sends nothing off the machine; they are
-still recorded (and fail the page). A screenshot of each page goes to --screenshots. The static check
-(maskutils.publish.html.check_offline: remote URLs, images not embedded as data: URIs) runs on each page too.
+http(s)/ws(s)/ftp are blocked in the browser, so the check itself sends nothing off the machine;
+they are
+still recorded (and fail the page). A screenshot of each page goes to --screenshots. The static
+check
+(maskutils.publish.html.check_offline: remote URLs, images not embedded as data: URIs) runs on
+each page too.
 
-Needs a Chromium or Chrome binary (Debian/Ubuntu: `apt install chromium`; or set CHROMIUM=/path) and the
+Needs a Chromium or Chrome binary (Debian/Ubuntu: `apt install chromium`; or set CHROMIUM=/path)
+and the
 websocket-client package; talks the Chrome DevTools Protocol over the browser's own websocket. Exit
 status: 0 all pages pass, 1 some page fails, 2 no browser or nothing to check.
 """
@@ -36,7 +41,8 @@ CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-st
 LOCAL_URL_SCHEMES = ("file:", "data:", "about:", "blob:", "devtools:", "chrome-error:")
 BLOCKED = ["http://*", "https://*", "ws://*", "wss://*", "ftp://*"]
 
-# Waits for every image (lazy ones made eager) to load or fail, up to 5 s, then lists the broken ones.
+# Waits for every image (lazy ones made eager) to load or fail, up to 5 s, then lists the broken
+# ones.
 _BROKEN_IMAGES_JS = """
 (async () => {
   const imgs = Array.from(document.images);
@@ -105,7 +111,8 @@ class PageResult:
 
 
 class Chromium:
-    """A headless Chromium and one DevTools websocket to it; use as a context manager (always killed)."""
+    """A headless Chromium and one DevTools websocket to it; use as a context manager (always
+    killed)."""
 
     def __init__(
         self,
@@ -140,7 +147,8 @@ class Chromium:
             import websocket  # websocket-client
         except ImportError as exc:
             raise BrowserError(
-                "the browser check needs the websocket-client package (pip install websocket-client)"
+                "the browser check needs the websocket-client package (pip install "
+                "websocket-client)"
             ) from exc
         self._tmp = tempfile.TemporaryDirectory(prefix="maskutils-chromium-")
         tmp = Path(self._tmp.name)
@@ -286,7 +294,8 @@ class Chromium:
                 self._events.append(msg)
 
     def events_until(self, session: str, done, deadline: float) -> None:
-        """Queue events until done(event) is true for one of `session` or the deadline passes (TimeoutError)."""
+        """Queue events until done(event) is true for one of `session` or the deadline passes
+        (TimeoutError)."""
         for ev in self._events:
             if ev.get("sessionId") == session and done(ev):
                 return
@@ -448,7 +457,8 @@ def _exception_text(d: dict) -> str:
 
 
 def default_pages(reports_dir: str | Path = "reports") -> list[Path]:
-    """reports_dir/index.html (listed even when missing, so that it fails) and every NN_*.html beside it."""
+    """reports_dir/index.html (listed even when missing, so that it fails) and every NN_*.html
+    beside it."""
     reports_dir = Path(reports_dir)
     return [reports_dir / "index.html"] + sorted(p for p in reports_dir.glob("[0-9][0-9]_*.html"))
 
@@ -461,7 +471,8 @@ def check_pages(
     static: bool = True,
     full_page: bool = True,
 ) -> list[PageResult]:
-    """Open each page in one headless Chromium (see Chromium.check); screenshots go to screenshots/NAME.png."""
+    """Open each page in one headless Chromium (see Chromium.check); screenshots go to
+    screenshots/NAME.png."""
     from maskutils.publish.html import check_offline, stderr_outputs
 
     results = []

@@ -23,7 +23,8 @@ def eda_headlines(m: dict, params: dict) -> list[Headline]:
     rows = [
         (
             "images",
-            f"{fmt.num(m['n_images'])} from {fmt.num(m['n_files'])} files · {fmt.num(m['n_problems'])} problems",
+            f"{fmt.num(m['n_images'])} from {fmt.num(m['n_files'])} files · "
+            f"{fmt.num(m['n_problems'])} problems",
         )
     ]
     classes = m["classes"]
@@ -35,7 +36,8 @@ def eda_headlines(m: dict, params: dict) -> list[Headline]:
         (
             "near-duplicate groups",
             f"{fmt.num(d['groups'])} groups holding {fmt.num(d['images_in_groups'])} images · "
-            f"{fmt.num(d['groups_across_classes'])} span classes · {fmt.num(d['groups_across_splits'])} span splits",
+            f"{fmt.num(d['groups_across_classes'])} span classes · "
+            f"{fmt.num(d['groups_across_splits'])} span splits",
         )
     )
     if "splits" in m:
@@ -71,7 +73,8 @@ def train_headlines(m: dict, params: dict) -> list[Headline]:
             (
                 f"{r.get('name', key)}: macro-F1 ({level}bootstrap CI)",
                 f"{fmt.ci(f1['value'], f1['ci_low'], f1['ci_high'])} · accuracy "
-                f"{fmt.ci(acc['value'], acc['ci_low'], acc['ci_high'])} · {fmt.num(r['n'])} test images",
+                f"{fmt.ci(acc['value'], acc['ci_low'], acc['ci_high'])} · {fmt.num(r['n'])} test "
+                "images",
             )
         )
     rows.insert(0, ("task", f"{m.get('task', '?')} · {len(m['classes'])} classes"))
@@ -165,7 +168,8 @@ def gradcam_headlines(m: dict, params: dict) -> list[Headline]:
     f = m["faithfulness"]["overall"]
     rows.append(
         (
-            f"probability drop, top of map removed (random map: {fmt.num(f['drop_random']['value'])})",
+            "probability drop, top of map removed (random map: "
+            f"{fmt.num(f['drop_random']['value'])})",
             fmt.ci(f["drop"]),
         )
     )
@@ -185,7 +189,8 @@ def detect_headlines(m: dict, params: dict) -> list[Headline]:
         rows.append(
             (
                 "binary accuracy on detected faces / oracle crops",
-                f"{fmt.ci(m['classification']['matched'])} / {fmt.ci(m['classification']['oracle_all'])}",
+                f"{fmt.ci(m['classification']['matched'])} / "
+                f"{fmt.ci(m['classification']['oracle_all'])}",
             )
         )
     return rows
@@ -202,7 +207,8 @@ HEADLINES: dict[str, Callable[[dict, dict], list[Headline]]] = {
 
 
 def generic_headlines(m) -> list[Headline]:
-    """The top-level scalar numbers of a metrics file (the fallback for unknown or changed schemas)."""
+    """The top-level scalar numbers of a metrics file (the fallback for unknown or changed
+    schemas)."""
     if not isinstance(m, dict):
         return [("value", fmt.num(m))] if isinstance(m, (int, float)) else []
     return [(str(k), fmt.num(v)) for k, v in sorted(m.items()) if isinstance(v, (int, float))]

@@ -37,7 +37,8 @@ def to_html(executed: str | Path, html: str | Path) -> Path:
     return html
 
 
-# What counts as offline. A page may reference relative paths, data: URIs, file: URLs and about:/blob:
+# What counts as offline. A page may reference relative paths, data: URIs, file: URLs and
+# about:/blob:
 # (none leaves the machine); any other scheme (http, https, ftp, ws, ...) or a protocol-relative
 # "//host/..." is remote. Only attributes that make the browser *load* something are checked:
 # a plain link (<a href="https://...">) or a form action loads nothing until the reader clicks, so
@@ -84,7 +85,8 @@ _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\";]+)", re.I)
 
 
 def is_remote(url: str) -> bool:
-    """True when loading `url` would leave the machine (any scheme but data:/file:/about:/blob:, or //host)."""
+    """True when loading `url` would leave the machine (any scheme but data:/file:/about:/blob:, or
+    //host)."""
     url = url.strip()
     if url.startswith(("//", "\\\\")):
         return True
@@ -95,7 +97,8 @@ def is_remote(url: str) -> bool:
 
 
 class _Resources(HTMLParser):
-    """Collects (line, what, url) for every URL a page would load, and every <img> that is not a data: URI."""
+    """Collects (line, what, url) for every URL a page would load, and every <img> that is not a
+    data: URI."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -170,10 +173,13 @@ def _short(url: str, n: int = 120) -> str:
 
 
 def remote_resources(body: str) -> list[str]:
-    """Every URL in an HTML page that the browser would fetch from another host, as 'line N: <tag attr> URL'.
+    """Every URL in an HTML page that the browser would fetch from another host, as 'line N: <tag
+    attr> URL'.
 
-    Checks script/img/iframe/source/video/audio/embed/object/... sources, srcset, <link> (stylesheets,
-    icons, preloads; not navigational rels), @import and url() in <style> blocks and style attributes,
+    Checks script/img/iframe/source/video/audio/embed/object/... sources, srcset, <link>
+    (stylesheets,
+    icons, preloads; not navigational rels), @import and url() in <style> blocks and style
+    attributes,
     and meta refresh. Plain <a href> links are allowed: they load nothing.
     """
     return [
@@ -189,7 +195,8 @@ def unembedded_images(body: str) -> list[str]:
 
 
 def offline_problems(body: str) -> list[str]:
-    """remote_resources + unembedded_images of one page, parsed once: empty for a self-contained page."""
+    """remote_resources + unembedded_images of one page, parsed once: empty for a self-contained
+    page."""
     p = _parse(body)
     return [
         f"remote: line {line}: {what} {_short(url)}"
@@ -205,7 +212,8 @@ _STDERR = re.compile(
 
 
 def stderr_outputs(body: str) -> list[str]:
-    """The first line of every stderr output (warnings, logging) a reader sees in a rendered notebook."""
+    """The first line of every stderr output (warnings, logging) a reader sees in a rendered
+    notebook."""
     out = []
     for m in _STDERR.finditer(body):
         text = html_lib.unescape(re.sub(r"<[^>]+>", "", m.group(1))).strip()

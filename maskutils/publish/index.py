@@ -4,8 +4,10 @@ device).
 
     maskutils index [--reports reports] [--params params] [--out reports/index.html]
 
-Headline numbers come from reports/metrics/<stage>.json through `publish.headlines`. A stage whose metrics file is missing shows "not run"; a file whose schema the function does
-not know (a key missing, a type changed) falls back to its top-level scalar numbers, so a new or changed
+Headline numbers come from reports/metrics/<stage>.json through `publish.headlines`. A stage
+whose metrics file is missing shows "not run"; a file whose schema the function does
+not know (a key missing, a type changed) falls back to its top-level scalar numbers, so a new or
+changed
 stage never breaks the index.
 """
 
@@ -40,7 +42,8 @@ class StageSummary:
 
 
 def summarize(stage: Stage, reports_dir: Path, params: dict) -> StageSummary:
-    """One stage's headline rows from reports_dir/metrics/<stage>.json, never raising on bad input."""
+    """One stage's headline rows from reports_dir/metrics/<stage>.json, never raising on bad
+    input."""
     metrics_path = reports_dir / "metrics" / f"{stage.name}.json"
     report = reports_dir / stage.report
     has_report = report.is_file()
@@ -103,7 +106,8 @@ def profile_headers(texts: dict) -> list[str]:
 # ---------------------------------------------------------------------------------------- page
 
 CSS = """
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1100px;
+  margin:2em auto;padding:0 1em;color:#222}
 h1{margin-bottom:.2em} h2{margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}
 .sub{color:#555;margin-top:0}
 table{border-collapse:collapse;width:100%;margin:.5em 0}
@@ -112,7 +116,8 @@ th{background:#f6f6f6;font-weight:600;min-width:9em}
 td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
 .stage{margin:1.2em 0;padding:.6em 1em;border:1px solid #ddd;border-radius:6px}
 .stage h3{margin:.2em 0 .4em;font-size:1.1em}
-.badge{display:inline-block;font-size:.8em;padding:.05em .5em;border-radius:1em;margin-left:.5em;vertical-align:middle}
+.badge{display:inline-block;font-size:.8em;padding:.05em .5em;border-radius:1em;margin-left:.5em;
+  vertical-align:middle}
 .ok{background:#e3f4e3;color:#185c18}.notrun{background:#eee;color:#666}.warn{background:#fff1d6;color:#7a4b00}
 .bad{background:#fde2e2;color:#8a1c1c}
 .note{color:#7a4b00;font-size:.9em}
@@ -149,7 +154,8 @@ def _stage_html(s: StageSummary, out_dir: Path) -> str:
             f"{_e('; '.join(s.offline[:3]))}</span>"
         )
         parts.append(
-            f'<p>Report: <a href="{_e(href)}">{_e(st.report)}</a> · {s.report_kb:,.0f} KB · {offline}</p>'
+            f'<p>Report: <a href="{_e(href)}">{_e(st.report)}</a> · {s.report_kb:,.0f} KB · '
+            f"{offline}</p>"
         )
     elif s.status != "not run":
         parts.append(f"<p>Report: {_e(st.report)} not found.</p>")
@@ -189,7 +195,8 @@ def render(
         "<title>maskstudy · reports</title>",
         f"<style>{CSS}</style></head><body>",
         "<h1>maskstudy: face-mask classification</h1>",
-        f'<p class="sub">{ran} of {len(summaries)} stages run · commit <code>{_e(g["commit"])}</code>{_e(dirty)}'
+        f'<p class="sub">{ran} of {len(summaries)} stages run · commit '
+        f"<code>{_e(g['commit'])}</code>{_e(dirty)}"
         f" · built {_e(env['date'])}</p>",
         "<h2>Results</h2>",
     ]
@@ -204,7 +211,8 @@ def render(
     if kind == "synthetic" and isinstance(params.get("prepare", {}).get("synthetic"), dict):
         syn = params["prepare"]["synthetic"]
         out.append(
-            f"<tr><th>synthetic set</th><td>{_e(fmt.num(syn.get('n_images', '?')))} images</td></tr>"
+            f"<tr><th>synthetic set</th><td>{_e(fmt.num(syn.get('n_images', '?')))} "
+            "images</td></tr>"
         )
     out.append(
         "<tr><th>profile</th><td>"
@@ -251,7 +259,8 @@ def build_index(
     out_path: str | Path | None = None,
     env: dict | None = None,
 ) -> Path:
-    """Write the index page (default reports_dir/index.html) from reports_dir/metrics/*.json, the reports in
+    """Write the index page (default reports_dir/index.html) from reports_dir/metrics/*.json, the
+    reports in
     reports_dir and params_dir/*.yaml; `env` (see environment()) is measured here when not given."""
     reports_dir, params_dir = Path(reports_dir), Path(params_dir)
     out_path = Path(out_path) if out_path is not None else reports_dir / "index.html"

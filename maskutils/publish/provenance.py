@@ -31,7 +31,8 @@ PACKAGES = [
 
 
 def git_commit(repo: Path) -> dict:
-    """{'commit': short hash or 'unknown', 'dirty': bool|None, 'changed': [paths]} of the repo holding `repo`."""
+    """{'commit': short hash or 'unknown', 'dirty': bool|None, 'changed': [paths]} of the repo
+    holding `repo`."""
 
     def git(*args):
         return subprocess.run(
@@ -50,7 +51,8 @@ def git_commit(repo: Path) -> dict:
 
 
 def versions() -> dict[str, str]:
-    """Versions of python and of the libraries the study depends on ('not installed' where absent)."""
+    """Versions of python and of the libraries the study depends on ('not installed' where
+    absent)."""
     out = {"python": platform.python_version()}
     for label, dists in PACKAGES:
         out[label] = "not installed"
@@ -64,7 +66,8 @@ def versions() -> dict[str, str]:
 
 
 def device() -> str:
-    """The CUDA device's name when torch sees one, else the CPU model (/proc/cpuinfo, else platform)."""
+    """The CUDA device's name when torch sees one, else the CPU model (/proc/cpuinfo, else
+    platform)."""
     try:
         import torch
 
@@ -97,7 +100,8 @@ def build_date() -> str:
 
 
 def environment(repo: str | Path = ".") -> dict:
-    """git commit (of the repository holding `repo`), date, versions and device, as build_index shows them."""
+    """git commit (of the repository holding `repo`), date, versions and device, as build_index
+    shows them."""
     return {
         "git": git_commit(Path(repo)),
         "date": build_date(),

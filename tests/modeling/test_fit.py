@@ -22,7 +22,9 @@ def prepared(tmp_path_factory):
 
 
 def _cfg(**kw):
-    return params("train", {
+    return params(
+        "train",
+        {
             "epochs": 2,
             "batch_size": 32,
             "baseline": {"components": 10},

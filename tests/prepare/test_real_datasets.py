@@ -1,4 +1,5 @@
-"""The real datasets in ../shared/datasets: counts, and what prepare makes of them (skipped if absent)."""
+"""The real datasets in ../shared/datasets: counts, and what prepare makes of them (skipped if
+absent)."""
 
 import pytest
 

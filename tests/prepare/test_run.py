@@ -25,7 +25,9 @@ def _messy_dataset(root):
 
 
 def test_bad_files_are_reported_and_the_rest_goes_on(tmp_path):
-    given = params("prepare", {
+    given = params(
+        "prepare",
+        {
             "image_size": 24,
             "workers": 1,
             "source": {"kind": "folder", "root": str(_messy_dataset(tmp_path / "ds"))},
@@ -49,7 +51,9 @@ def test_bad_files_are_reported_and_the_rest_goes_on(tmp_path):
 
 
 def test_synthetic_prepare_is_repeatable(tmp_path):
-    given = params("prepare", {
+    given = params(
+        "prepare",
+        {
             "image_size": 16,
             "workers": 1,
             "synthetic": {"n_images": 60, "render_size": 32},

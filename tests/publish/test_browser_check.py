@@ -1,4 +1,5 @@
-"""The offline-HTML checker (maskutils.publish.html) and the headless-Chromium check (maskutils.publish.browser_check)."""
+"""The offline-HTML checker (maskutils.publish.html) and the headless-Chromium check
+(maskutils.publish.browser_check)."""
 
 import base64
 import io
@@ -16,9 +17,13 @@ from maskutils.publish.html import (
     unembedded_images,
 )
 
-PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5Er"
+    "kJggg=="
+)
 CLEAN = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>ok</title>
-<style>body {{ background: url(data:image/png;base64,{PNG}) }} .x {{ background: url("local.png") }}</style>
+<style>body {{ background: url(data:image/png;base64,{PNG}) }}
+.x {{ background: url("local.png") }}</style>
 <link rel="canonical" href="https://example.org/page">
 </head><body><img src="data:image/png;base64,{PNG}" alt="embedded">
 <a href="https://example.org/more">a plain link loads nothing</a>
@@ -119,7 +124,8 @@ def test_url_classification():
 def test_plain_links_and_navigational_link_rels_are_allowed():
     page = (
         '<a href="https://example.org">x</a><a href="//example.org">y</a>'
-        '<link rel="license" href="https://example.org/license"><form action="https://example.org/f"></form>'
+        '<link rel="license" href="https://example.org/license"><form '
+        'action="https://example.org/f"></form>'
     )
     assert remote_resources(page) == []
 

@@ -1,4 +1,5 @@
-"""reports/index.html (maskutils.publish.index): headline numbers, links, params, provenance; never crashes on odd input."""
+"""reports/index.html (maskutils.publish.index): headline numbers, links, params, provenance; never
+crashes on odd input."""
 
 import json
 import shutil
@@ -200,9 +201,10 @@ def test_environment_outside_git(tmp_path, monkeypatch):
 def test_git_commit_and_dirty_flag(tmp_path):
     if not shutil.which("git"):
         pytest.skip("git not installed")
-    run = lambda *a: subprocess.run(
-        ["git", "-C", str(tmp_path), *a], check=True, capture_output=True
-    )  # noqa: E731
+
+    def run(*a):
+        return subprocess.run(["git", "-C", str(tmp_path), *a], check=True, capture_output=True)
+
     run("init", "-q")
     (tmp_path / "a.txt").write_text("1")
     run("add", "a.txt")

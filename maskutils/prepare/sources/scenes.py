@@ -27,7 +27,8 @@ _FACE_SHARE = 0.6
 
 @dataclass
 class Scene:
-    """An image (in memory or a file) and its annotated faces: N x 4 boxes x0, y0, x1, y1 and N labels."""
+    """An image (in memory or a file) and its annotated faces: N x 4 boxes x0, y0, x1, y1 and N
+    labels."""
 
     name: str
     boxes: np.ndarray
@@ -157,7 +158,8 @@ def synthetic_scenes(
 
 
 def write_voc(scenes, root: str | Path) -> Path:
-    """Saves scenes as a Pascal VOC dataset: ROOT/images/<name>.png and ROOT/annotations/<name>.xml."""
+    """Saves scenes as a Pascal VOC dataset: ROOT/images/<name>.png and
+    ROOT/annotations/<name>.xml."""
     root = Path(root)
     (root / "images").mkdir(parents=True, exist_ok=True)
     (root / "annotations").mkdir(parents=True, exist_ok=True)
@@ -179,7 +181,8 @@ def write_voc(scenes, root: str | Path) -> Path:
 def voc_scenes(
     root: str | Path, aliases: dict[str, str] | None = None
 ) -> tuple[list[Scene], list[dict]]:
-    """Every annotated image of a Pascal VOC dataset as a Scene (boxes as annotated, canonical labels);
+    """Every annotated image of a Pascal VOC dataset as a Scene (boxes as annotated, canonical
+    labels);
     and the listing's problems (unreadable XML, missing image...)."""
     listing = list_voc(root, aliases, incorrect="keep")
     scenes = [

@@ -19,7 +19,8 @@ def generate(
     cue_label: str | None = None,
     cue_fraction: float = 0.8,
 ) -> list[dict]:
-    """Draw every image into out_dir/<label>/<id>.png; returns one dict per image (manifest fields)."""
+    """Draw every image into out_dir/<label>/<id>.png; returns one dict per image (manifest
+    fields)."""
     rows = []
     for spec in sample_specs(n, classes, seed, cue_label, cue_fraction):
         img, roi = render(spec, size, seed)

@@ -77,7 +77,8 @@ def list_voc(
             items.append(Item(file=str(path), rows=rows))
     if unknown:
         raise ValueError(
-            f"{ann_dir}: unknown object name(s) {sorted(unknown)}; known: {', '.join(sorted(table))}. "
+            f"{ann_dir}: unknown object name(s) {sorted(unknown)}; known: "
+            f"{', '.join(sorted(table))}. "
             "Add a mapping under source.aliases in params/prepare.yaml."
         )
     if not items:

@@ -29,7 +29,8 @@ def group_table(study: BiasStudy, grouping: str, metrics: list[str]) -> pd.DataF
 
 
 def gap_table(study: BiasStudy) -> pd.DataFrame:
-    """One row per grouping and metric: worst and best group, the gap before (and after), p-value."""
+    """One row per grouping and metric: worst and best group, the gap before (and after),
+    p-value."""
     rows = []
     for name, res in study.results.items():
         for metric, gap in res["gaps"].items():
@@ -105,6 +106,32 @@ def planted_text(pl: dict) -> str:
         )
         lines.append(
             f"Gap to the best group: {fmt.ci(pl['gap_before'])} before, {fmt.ci(pl['gap_after'])} "
-            f"after; change {fmt.ci(pl['gap_change'])}: narrowed **{fmt.num(pl['narrowed'])}**{confident}."
+            f"after; change {fmt.ci(pl['gap_change'])}: narrowed "
+            f"**{fmt.num(pl['narrowed'])}**{confident}."
         )
     return "\n\n".join(lines)
+
+
+def header(s: dict, study: BiasStudy, min_group: int) -> str:
+    """Images audited, task, groupings, judging threshold and the mitigation (Markdown)."""
+    plan = study.plan
+    text = (
+        f"**{s['n']} images** audited · task `{study.task}` · groupings: "
+        f"{', '.join(study.results) or 'none'} · groups under {min_group} images are not judged · "
+        f"mitigation: **{plan['method']}**"
+    )
+    if plan["method"] != "none":
+        text += f" by {' x '.join(plan['by'])} x class · mitigated folds trained now: "
+        text += f"{study.trained or 'none (resumed)'}"
+    return text
+
+
+def findings_text(findings: list[str]) -> str:
+    return "\n".join(f"- {line}" for line in findings) or "No attribute columns to audit."
+
+
+def overall_table(s: dict) -> pd.DataFrame:
+    """Macro-F1 and accuracy of each model on all images, and the paired change."""
+    return pd.DataFrame(
+        {model: {k: fmt.ci(v) for k, v in vals.items()} for model, vals in s["overall"].items()}
+    ).T

@@ -188,11 +188,15 @@ def findings(study: BiasStudy, confidence: float) -> list[str]:
                     res["groups"][gap["best"]][metric]["before"],
                 )
                 text = (
-                    f"**{name}**, {metric_label(metric)}: {gap['worst']} {fmt.ci(worse)} vs {gap['best']} {fmt.ci(better)}; "
+                    f"**{name}**, {metric_label(metric)}: {gap['worst']} {fmt.ci(worse)} vs "
+                    f"{gap['best']} {fmt.ci(better)}; "
                     f"gap {fmt.ci(d)}, permutation p = {gap['p_value']:.3g}: supported by the data."
                 )
                 if "change_after" in gap:
-                    text += f" After mitigation the gap is {fmt.ci(gap['after']['difference'])} (change {fmt.ci(gap['change_after'])})."
+                    text += (
+                        f" After mitigation the gap is {fmt.ci(gap['after']['difference'])} "
+                        f"(change {fmt.ci(gap['change_after'])})."
+                    )
                 supported.append(text)
             else:
                 unsupported.append(

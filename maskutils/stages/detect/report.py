@@ -44,3 +44,12 @@ def classification_table(s: dict) -> pd.DataFrame:
     ):
         out.loc[f"faces {name}", "binary accuracy"] = f"{o[key]} of {o['n']}"
     return out
+
+
+def header(s: dict, d: dict, skipped: int, seconds_per_scene: float | None) -> str:
+    """Scenes, faces, detections, detector, skipped inputs and speed (Markdown)."""
+    return (
+        f"**{s['n_scenes']} scenes**, {s['n_faces']} annotated faces, {s['n_detections']} "
+        f"detections · detector `{d['detector']['kind']}` · {skipped} scenes or boxes skipped · "
+        f"{seconds_per_scene or 0:.2f} s per scene"
+    )

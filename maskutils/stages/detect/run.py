@@ -27,6 +27,7 @@ import pandas as pd
 from maskutils.core.boxes import box_side, iou_matrix
 from maskutils.core.images import BadImage
 from maskutils.core.labels import task_label
+from maskutils.core.progress import note
 from maskutils.core.stats import bootstrap_ratio, wilson
 from maskutils.modeling import detectors
 from maskutils.modeling.faces import FaceClassifier, draw, faces_from
@@ -40,7 +41,8 @@ DEFAULT_BUCKETS = (24, 48, 96)
 
 
 def match(faces, detections, threshold: float = 0.5) -> list[tuple[int, int, float]]:
-    """Greedy one-to-one matching: (face index, detection index, IoU) for pairs with IoU >= threshold."""
+    """Greedy one-to-one matching: (face index, detection index, IoU) for pairs with IoU >=
+    threshold."""
     ious = iou_matrix(faces, detections)
     pairs = [
         (-ious[i, j], i, j)
@@ -127,7 +129,8 @@ def evaluate(
     """Detects faces in every scene, matches them to the annotated boxes, classifies detections and
     annotated boxes (oracle crops) with the model (none: detection only).
 
-    `detect`: a callable rgb -> N x 4 or N x 5 boxes used instead of `detectors.make(detector)` (tests).
+    `detect`: a callable rgb -> N x 4 or N x 5 boxes used instead of `detectors.make(detector)`
+    (tests).
     """
     if incorrect not in INCORRECT:
         raise ValueError(f"incorrect must be one of {INCORRECT}, got {incorrect!r}")
@@ -138,7 +141,9 @@ def evaluate(
     params = getattr(det, "params", detector)
     clf = FaceClassifier(model_path, margin) if model_path is not None else None
     face_rows, det_rows, scene_rows, problems = [], [], [], []
-    for s in scenes:
+    for k, s in enumerate(scenes):
+        if k and k % 50 == 0:
+            note(f"{k} scenes evaluated")
         try:
             rgb = s.rgb()
         except (BadImage, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
@@ -416,7 +421,8 @@ def gallery(
     n: int = 6,
     detect=None,
 ) -> list[tuple[str, np.ndarray]]:
-    """(scene name, annotated RGB array) for up to n scenes spread evenly over the list: the annotated
+    """(scene name, annotated RGB array) for up to n scenes spread evenly over the list: the
+    annotated
     boxes thin and white, the detections coloured by predicted class with probability."""
     scenes = list(scenes)
     if not scenes or n <= 0:

@@ -1,4 +1,5 @@
-"""Tables and figures of the EDA report (notebooks/01_eda.ipynb), computed from prepare's outputs."""
+"""Tables and figures of the EDA report (notebooks/01_eda.ipynb), computed from prepare's
+outputs."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def class_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def attribute_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """For each attribute the dataset has (gender, age, skin_tone, ...): counts per value x class."""
+    """For each attribute the dataset has (gender, age, skin_tone, ...): counts per value x
+    class."""
     out = {}
     for col in mf.attribute_columns(df):
         values = df[col].astype("string").fillna("(missing)")
@@ -158,3 +160,35 @@ def split_tables(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 def flagged_rows(df: pd.DataFrame, flags, n: int) -> dict[str, list[int]]:
     """Row positions of up to n images carrying each quality flag."""
     return {f: [int(i) for i in df.index[df["quality_flags"].str.contains(f)][:n]] for f in flags}
+
+
+def header(p) -> str:
+    """The report's first line: source, counts, cache size, problems, seed, time (Markdown)."""
+    df, prep = p.manifest, p.info["params"]
+    src = prep["source"]
+    where = f" at `{src['root']}`" if src["root"] else ""
+    return (
+        f"**Source:** `{src['kind']}`{where} · **{len(df):,} face images** from "
+        f"{p.info['n_files']:,} files · cached at {p.info['image_size']} px · "
+        f"**{len(p.problems)} problems** · seed {prep['seed']} · "
+        f"prepared in {p.info['seconds']['total']:.1f} s"
+    )
+
+
+def duplicates_text(dups: dict) -> str:
+    return (
+        f"**{dups['groups']} groups** holding {dups['images_in_groups']} images · "
+        f"{dups['groups_across_classes']} span more than one class (label noise or look-alikes) · "
+        f"{dups['groups_across_sources']} span sources · "
+        f"**{dups['groups_across_splits']} span train and test**"
+    )
+
+
+def shortcut_text(shortcut: dict, warning: bool) -> str:
+    verdict = (
+        "⚠️ **Warning: image metadata predicts the class.** A model can score well here without "
+        "looking at masks; check how each class was collected."
+        if warning
+        else "No shortcut: metadata alone does not predict the class."
+    )
+    return f"Tree: **{shortcut['tree']:.3f}** · baseline: {shortcut['baseline']:.3f} · {verdict}"

@@ -23,7 +23,8 @@ _POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d
 
 
 def _trace(model: nn.Module, image_size: int) -> list[tuple[str, nn.Module, torch.Tensor, int]]:
-    """(name, module, output, output version at hook time) of every module call, in finishing order."""
+    """(name, module, output, output version at hook time) of every module call, in finishing
+    order."""
     calls, handles = [], []
     for name, mod in model.named_modules():
         if name:
@@ -134,7 +135,8 @@ def compute_cams(
     batch_size: int = 32,
 ) -> Cams:
     """CAMs of uint8 images (N x 3 x S x S) for `targets` (class per image; None: the predicted
-    class), in batches. The hooks are removed afterwards and the model's train/eval mode restored."""
+    class), in batches. The hooks are removed afterwards and the model's train/eval mode
+    restored."""
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
     images = np.asarray(images)

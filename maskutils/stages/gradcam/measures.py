@@ -16,7 +16,8 @@ ROI_COLUMNS = ("roi_x0", "roi_y0", "roi_x1", "roi_y1")
 
 
 def random_maps(n: int, size: int, seed: int, sigma: float | None = None) -> np.ndarray:
-    """Smoothed random maps in [0, 1]: Gaussian-filtered white noise (sigma = size / 8 by default)."""
+    """Smoothed random maps in [0, 1]: Gaussian-filtered white noise (sigma = size / 8 by
+    default)."""
     rng = np.random.default_rng(seed)
     sigma = size / 8 if sigma is None else sigma
     out = np.empty((n, size, size), np.float32)

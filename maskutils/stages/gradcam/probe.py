@@ -1,4 +1,5 @@
-"""The shortcut probe: does a model's evidence for a class leave the face when a spurious cue appears?
+"""The shortcut probe: does a model's evidence for a class leave the face when a spurious cue
+appears?
 
 The same synthetic faces are drawn again (`prepare.faces.render` with the same seeds, so face, noise
 and lighting are identical) on three backgrounds: their own, the planted cue's saturated green,

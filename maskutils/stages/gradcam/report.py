@@ -85,7 +85,8 @@ def mean_maps_figure(ex: Explanation, correct_only: bool = False, dpi: int = 90)
 
 
 def probe_figure(arrays: dict, n: int = 4, dpi: int = 90):
-    """The shortcut probe's faces on each background (from `shortcut.probe(..., return_arrays=True)`):
+    """The shortcut probe's faces on each background (from `shortcut.probe(...,
+    return_arrays=True)`):
     overlays of the maps, the ROI boxed, p(label) in the title."""
     bgs = [b for b in ("original", "control", "cue") if b in arrays]
     n = min(n, len(arrays[bgs[0]]["images"]))
@@ -147,3 +148,24 @@ def probe_table(probe: dict) -> pd.DataFrame:
             for k in keys
         }
     ).T
+
+
+def header(s: dict, g: dict, model_name: str) -> str:
+    """Images, model, method, layer, explained class and accuracy (Markdown)."""
+    explained = "predicted" if g["target"] == "pred" else "true"
+    return (
+        f"**{s['n_images']} images** ({', '.join(g['splits'])}) · model `{model_name}` · "
+        f"method `{s['method']}` at layer `{s['target_layer']}` · maps explain the {explained} "
+        f"class · accuracy on these images {s['accuracy']:.3f}"
+    )
+
+
+def probe_text(probe: dict | None) -> str:
+    if probe is None or not probe.get("available"):
+        default = "no synthetic data, or disabled by `shortcut.enabled`."
+        reason = (probe or {}).get("reason", default)
+        return f"Not run: {reason}"
+    return (
+        f"{probe['n']} {probe['label']} faces from {', '.join(probe['splits'])}, none drawn with "
+        "the cue."
+    )

@@ -14,7 +14,8 @@ Measured, with percentile bootstrap intervals over images (per class and overall
   the map's pixels are replaced by the image's own per-channel mean colour, against the same
   removal guided by a smoothed random map (Gaussian-filtered white noise, sigma = size / 8,
   so it removes blobs like a CAM does rather than scattered pixels).
-- the shortcut probe (`maskutils.stages.gradcam.probe`): test faces of one class redrawn with exactly the same
+- the shortcut probe (`maskutils.stages.gradcam.probe`): test faces of one class redrawn with
+exactly the same
   face, noise and lighting but the planted cue's green background; ROI share on the original vs
   the cue background, paired per face.
 
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
+from maskutils.core.progress import note
 from maskutils.core.results import plain
 from maskutils.stages.gradcam.cams import Cams, compute_cams
 from maskutils.stages.gradcam.measures import (
@@ -183,7 +185,8 @@ def measures(ex: Explanation, reps: int = 1000, confidence: float = 0.95, seed: 
     faith = {
         "removal": ex.params["removal"],
         "fill": ex.params["fill"],
-        "baseline": f"top pixels of smoothed random maps (sigma {ex.params['random_map_sigma']:g} px)",
+        "baseline": "top pixels of smoothed random maps "
+        f"(sigma {ex.params['random_map_sigma']:g} px)",
         **by_class(t, FAITHFULNESS, ex.classes, reps, confidence, seed + 100),
     }
     return {"localisation": loc, "faithfulness": faith}
@@ -278,6 +281,7 @@ def run(model: nn.Module, meta: dict, p, g: dict):
     """The stage: maps and measures of the images in `g["splits"]`, the shortcut probe on
     synthetic data, and the metrics. Returns (explanation, probe or None, probe arrays or None,
     metrics)."""
+    note(f"maps of the {', '.join(g['splits'])} images ({g['method']})")
     ex = explain_prepared(
         model,
         p,
@@ -293,6 +297,7 @@ def run(model: nn.Module, meta: dict, p, g: dict):
     probe, arrays = None, None
     if p.info["params"]["source"]["kind"] == "synthetic" and g["shortcut"]["enabled"]:
         sc = g["shortcut"]
+        note(f"shortcut probe: {sc['n']} faces on three backgrounds")
         probe, arrays = shortcut_probe(
             model,
             p,

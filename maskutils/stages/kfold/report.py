@@ -66,3 +66,23 @@ def confusion_metrics(s: dict) -> dict:
         "confusion": total.tolist(),
         "confusion_normalized": (total / np.maximum(total.sum(1, keepdims=True), 1)).tolist(),
     }
+
+
+def header(s: dict, run, cfg: dict, out_dir: str) -> str:
+    """Folds, images, model, task, training mode, trained and resumed folds (Markdown)."""
+    resumed = sorted(set(run.folds["fold"]) - set(run.trained))
+    mode = "concurrent" if run.concurrent else "sequential"
+    text = (
+        f"**{s['k']} folds** over {s['n']} images · model `{cfg['cnn']['preset']}` · "
+        f"task `{cfg['task']}` · {mode} training · trained now: {run.trained or 'none'}"
+    )
+    return text + (f" · resumed from `{out_dir}`: {resumed}" if resumed else "")
+
+
+def macro_f1_text(s: dict, confidence: float) -> str:
+    f1 = s["summary"]["macro_f1"]
+    return (
+        f"Macro-F1 **{f1['mean']:.3f}** ± {f1['sd']:.3f} (sd) across folds, {confidence:.0%} CI "
+        f"[{f1['ci_low']:.3f}, {f1['ci_high']:.3f}]; pooled over all out-of-fold predictions: "
+        f"{s['pooled_macro_f1']:.3f}."
+    )

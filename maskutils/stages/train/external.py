@@ -1,4 +1,5 @@
-"""Cross-dataset testing: a trained model on another dataset, minus copies of its training images."""
+"""Cross-dataset testing: a trained model on another dataset, minus copies of its training
+images."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ class External:
 
 
 def training_copies(ext: pd.DataFrame, pool: pd.DataFrame, distance: int) -> np.ndarray:
-    """Mask over `ext` rows whose 256-bit hash (or mirror's) is within `distance` of a pool image."""
+    """Mask over `ext` rows whose 256-bit hash (or mirror's) is within `distance` of a pool
+    image."""
     hashes = hash_bytes(list(ext["phash"]) + list(pool["phash"]))
     flips = hash_bytes(list(ext["phash_flip"]) + list(pool["phash_flip"]))
     pairs = hamming_within(hashes, flips, distance)

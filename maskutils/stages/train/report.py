@@ -110,3 +110,40 @@ def pr_curves(curves: dict[str, dict], title: str):
     for ax in axes:
         ax.legend(loc="lower left", fontsize=8)
     return fig
+
+
+def header(run: TrainRun, image_size: int) -> str:
+    """Task, classes, device, image size and split sizes (Markdown)."""
+    split = ", ".join(f"{k} {v}" for k, v in run.split_sizes.items())
+    return (
+        f"**Task** `{run.task}` · classes: {', '.join(run.classes)} · **device** `{run.device}` · "
+        f"images at {image_size} px · split: {split}"
+    )
+
+
+def test_text(m: dict) -> str:
+    """The headline test numbers, and the binary task's rates when there are two classes."""
+    text = (
+        f"Macro-F1 **{fmt.ci(m['macro_f1'])}** · accuracy **{fmt.ci(m['accuracy'])}** "
+        f"on {m['n']} test images"
+    )
+    if "specificity" in m:
+        rates = ("sensitivity", "specificity", "precision", "npv")
+        text += "\n\n" + " · ".join(f"{k} **{fmt.ci(m[k])}**" for k in rates)
+        text += f" (positive class: `{m['positive']}`)"
+    return text
+
+
+def external_text(e) -> str:
+    return (
+        f"## External test set\n\nThe CNN on `{e.root}`: {e.n_images} faces; removed "
+        f"**{e.n_duplicates} near-duplicates of training images** and {e.n_unmapped} of classes "
+        f"the model does not know under this task; evaluated on {len(e.predictions)}."
+    )
+
+
+def captions(rows: pd.DataFrame, kind: str) -> list[str]:
+    """Gallery captions: 'true → predicted (confidence)' or 'most|least: predicted (confidence)'."""
+    first = rows["true"] if kind == "mistakes" else rows["which"]
+    sep = " →" if kind == "mistakes" else ":"
+    return [f"{a}{sep} {q} ({c:.2f})" for a, q, c in zip(first, rows["pred"], rows["confidence"])]

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from maskutils.core.progress import note
 from maskutils.modeling import baseline, checkpoint
 from maskutils.modeling.evaluate import predictions_table, report
 from maskutils.modeling.fit import fit, resolve_device, seed_everything
@@ -92,6 +93,7 @@ def run(p: Prepared, cfg: dict, models_dir: Path, out_dir: Path, progress: bool 
     if cfg["transfer"]["backbone"] != "none":
         results.append(_transfer(data, cfg, models_dir, progress))
     if cfg["baseline"]["enabled"]:
+        note("PCA + SVM baseline: grid search")
         results.append(_baseline(data, cfg))
     _save(results, external, out_dir)
     sizes = {name: len(rows) for name, rows in split.items()} | {
@@ -116,6 +118,7 @@ def _cnn(data, cfg, models_dir, progress) -> ModelResult:
         cfg,
         len(classes),
         progress=progress,
+        label=f"CNN ({preset})",
     )
     checkpoint.save(
         res.model,
@@ -147,6 +150,7 @@ def _transfer(data, cfg, models_dir, progress) -> ModelResult:
         head_params=head_parameters(net),
         progress=progress,
         head_only_epochs=tr["epochs"] if tr["freeze"] else tr["head_epochs"],
+        label=tr["backbone"],
     )
     checkpoint.save(
         res.model,

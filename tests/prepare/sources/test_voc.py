@@ -4,7 +4,10 @@ from maskutils.core.boxes import crop_box
 from maskutils.prepare.sources.voc import list_voc
 from tests.conftest import face_photo, save
 
-OBJ = "<object><name>{name}</name><bndbox><xmin>{b[0]}</xmin><ymin>{b[1]}</ymin><xmax>{b[2]}</xmax><ymax>{b[3]}</ymax></bndbox></object>"
+OBJ = (
+    "<object><name>{name}</name><bndbox><xmin>{b[0]}</xmin><ymin>{b[1]}</ymin>"
+    "<xmax>{b[2]}</xmax><ymax>{b[3]}</ymax></bndbox></object>"
+)
 
 
 def _xml(path, filename, objects):

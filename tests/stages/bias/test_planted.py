@@ -19,7 +19,9 @@ PLANT = {"where": {"gender": "female", "label": "cloth"}, "keep": 0.1}
 def study(tmp_path_factory):
     out = tmp_path_factory.mktemp("planted")
     prepare(
-        params("prepare", {
+        params(
+            "prepare",
+            {
                 "image_size": 32,
                 "workers": 1,
                 "synthetic": {"n_images": 1000, "render_size": 32},

@@ -70,7 +70,8 @@ def test_matching_threshold_inclusive_and_one_to_one():
     assert match(faces, [(0, 0, 1, 1)], 0.5000001) == []
     # two detections on one face: only the better one matches
     assert match([(0, 0, 10, 10)], [(0, 0, 10, 9), (0, 0, 10, 10)], 0.5) == [(0, 1, 1.0)]
-    # one detection between two faces: it goes to the face it overlaps most, the other face is missed
+    # one detection between two faces: it goes to the face it overlaps most, the other face is
+    # missed
     pairs = match([(0, 0, 10, 10), (2, 0, 12, 10)], [(1, 0, 11, 10)], 0.5)
     assert len(pairs) == 1 and pairs[0][1] == 0
     # greedy by IoU, no detection or face used twice
@@ -230,7 +231,8 @@ def test_voc_evaluation_known_answer(tmp_path):
         4,
     )  # incorrect counts as masked for detection
     assert (mv["unmasked"]["k"], mv["unmasked"]["n"]) == (2, 2)
-    # the model says no_mask to everything: right on the 2 unmasked faces, wrong on 2 matched masked ones;
+    # the model says no_mask to everything: right on the 2 unmasked faces, wrong on 2 matched masked
+    # ones;
     # the incorrect face is left out of accuracy
     c = s["classification"]
     assert (c["matched"]["k"], c["matched"]["n"]) == (2, 4)

@@ -203,7 +203,9 @@ def test_faithfulness_arithmetic():
     cam[0, :16, :16] = np.linspace(0.5, 1, 256).reshape(16, 16)
     mask = measures.top_mask(cam, 0.25)
     assert mask.sum() == 256 and mask[0, :16, :16].all()  # the top 25 %: exactly the quadrant
-    assert (measures.remove(x, mask)[0, :, :16, :16] == 80).all()  # the image mean: (200 + 3 x 40) / 4
+    assert (
+        measures.remove(x, mask)[0, :, :16, :16] == 80
+    ).all()  # the image mean: (200 + 3 x 40) / 4
     model = QuadrantModel()
     p = torch.softmax(model(to_float(torch.as_tensor(x))), 1).detach().numpy()
     drop = measures.probability_drop(model, x, mask, np.array([0]), p)

@@ -16,8 +16,7 @@ def prepared(tmp_path_factory):
     return prepared_synthetic(tmp_path_factory, 150, 24, 3)
 
 
-CFG = params("train", {"epochs": 2, "batch_size": 32, "cnn": {"preset": "small"}}
-)  # has dropout
+CFG = params("train", {"epochs": 2, "batch_size": 32, "cnn": {"preset": "small"}})  # has dropout
 
 
 def test_folds_partition_the_pool_and_keep_groups_and_proportions(prepared):
