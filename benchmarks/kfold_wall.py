@@ -19,11 +19,12 @@ from pathlib import Path
 
 import torch
 
-from maskutils.core import params as config
+from maskutils.modeling import crossval
 from maskutils.modeling.fit import resolve_device
+from maskutils.modeling.params import RECIPE_SCHEMA
+from maskutils.prepare.params import SCHEMA as PREPARE
 from maskutils.prepare.prepared import load_prepared
 from maskutils.prepare.run import run as prepare
-from maskutils.stages.kfold import run as kfold
 
 
 def main() -> None:
@@ -39,8 +40,7 @@ def main() -> None:
     source = {"kind": "folder", "root": args.data} if args.data else {"kind": "synthetic"}
     with tempfile.TemporaryDirectory() as tmp:
         prepare(
-            config.validate(
-                "prepare",
+            PREPARE.validate(
                 {
                     "image_size": args.size,
                     "source": source,
@@ -52,8 +52,7 @@ def main() -> None:
             progress=False,
         )
         p = load_prepared(Path(tmp) / "prep")
-        cfg = config.validate(
-            "train",
+        cfg = RECIPE_SCHEMA.validate(
             {
                 "device": args.device,
                 "epochs": args.epochs,
@@ -67,7 +66,7 @@ def main() -> None:
             if resolve_device(args.device).type == "cuda":
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
-            run = kfold.run(p, cfg, Path(tmp) / name, concurrent=concurrent)
+            run = crossval.run(p, cfg, Path(tmp) / name, concurrent=concurrent)
             walls[name] = time.perf_counter() - t0
             print(
                 f"{name:>10}: {walls[name]:6.1f} s  (mean macro-F1 "

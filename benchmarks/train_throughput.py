@@ -27,9 +27,9 @@ from torchvision import transforms
 
 from maskutils.core.images import decode, resize
 from maskutils.core.labels import MASK_TYPES
-from maskutils.core.params import defaults
 from maskutils.modeling.fit import fit, resolve_device
 from maskutils.modeling.models import build_cnn
+from maskutils.modeling.params import RECIPE_SCHEMA
 from maskutils.prepare.sources.synthetic import generate
 
 
@@ -140,7 +140,7 @@ def main() -> None:
                 workers,
             )
     cfg = {
-        **defaults("train"),
+        **RECIPE_SCHEMA.defaults(),
         "epochs": args.epochs,
         "batch_size": args.batch,
         "patience": args.epochs + 1,
