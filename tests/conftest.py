@@ -62,3 +62,37 @@ def prepared_synthetic(tmp_path_factory, n_images: int, size: int, folds: int):
         progress=False,
     )
     return load_prepared(out)
+
+
+CLASSES = ["no_mask", "cloth", "surgical", "n95", "n95_valve"]
+
+
+def tiny_model_file(path, always: str | None = None):
+    """A tiny untrained CNN file; with `always`, its head is fixed so every face gets that class."""
+    import torch
+    from torch import nn
+
+    from maskutils.modeling import checkpoint
+    from maskutils.modeling.models import build_cnn
+
+    torch.manual_seed(0)
+    model = build_cnn("tiny3", len(CLASSES), 32)
+    if always is not None:
+        head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+        with torch.no_grad():
+            head.weight.zero_()
+            head.bias.copy_(torch.tensor([4.0 if c == always else 0.0 for c in CLASSES]))
+    return checkpoint.save(
+        model, path, kind="cnn", name="tiny3", classes=CLASSES, image_size=32, task="mask_type"
+    )
+
+
+class FixedDetector:
+    """Returns the boxes listed for the image's (height, width): a detector with a known answer."""
+
+    def __init__(self, by_shape):
+        self.by_shape = by_shape
+        self.params = {"kind": "fixed"}
+
+    def __call__(self, rgb):
+        return np.array(self.by_shape.get(rgb.shape[:2], []), dtype=float).reshape(-1, 4)
