@@ -1,6 +1,7 @@
 # The README's two commands. Both create .venv (Python 3.11) on first use.
 PYTHON ?= python3.11
 VENV := .venv
+FACENET := facenet-pytorch==2.6.0
 BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 
@@ -20,11 +21,14 @@ install: $(VENV)/.installed
 check-reports: $(VENV)/.installed
 	$(BIN)/python -m maskutils.publish.browser_check reports --screenshots reports/screenshots
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml Makefile
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11'"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# MTCNN's weights ship in facenet-pytorch's wheel; it pins torch<2.3, so it comes without deps
+	# (what it imports at run time is in the pins above). The code checks the files' sha256.
+	$(BIN)/python -m pip install --quiet --no-deps $(FACENET)
 	touch $@
 
 clean-data:

@@ -185,6 +185,13 @@ def detect_headlines(m: dict, params: dict) -> list[Headline]:
         ),
         ("detection precision", fmt.ci(m["precision"])),
     ]
+    for kind, v in m.get("detectors", {}).items():
+        rows.append(
+            (
+                f"{kind}: AP / recall / precision",
+                f"{fmt.num(v['ap'])} / {fmt.ci(v['recall'])} / {fmt.ci(v['precision'])}",
+            )
+        )
     if "classification" in m:
         rows.append(
             (

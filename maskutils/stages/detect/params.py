@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from maskutils.core.params import Param, Schema, confidence, dpi, positive_ints
-from maskutils.modeling.detectors.params import DETECTOR
+from maskutils.modeling.detectors.params import DETECTOR, KINDS, is_kind
 
 SCHEMA = Schema(
     "detect",
@@ -42,6 +42,14 @@ SCHEMA = Schema(
         Param("scenes.seed", 0, "seeds the scenes and the bootstrap"),
         *(replace(row, key=f"detector.{row.key}") for row in DETECTOR),
         Param(
+            "compare",
+            "frontal",
+            "a second detector scored side by side on the same scenes (a "
+            "Haar cascade, `mtcnn`, or `none`)",
+            check=lambda v: v == "none" or is_kind(v),
+            must="none, " + KINDS,
+        ),
+        Param(
             "margin",
             0.15,
             "crop margin around a face for the classifier, share of its side",
@@ -55,7 +63,7 @@ SCHEMA = Schema(
         ),
         Param(
             "buckets",
-            [24, 48, 96],
+            [16, 32, 64],
             "face-size bucket edges (px, sqrt of box area)",
             check=lambda v: positive_ints(v) and v == sorted(set(v)),
             must="a list of increasing box sides in pixels",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import pandas as pd
 
 from maskutils.core import fmt
@@ -53,3 +54,62 @@ def header(s: dict, d: dict, skipped: int, seconds_per_scene: float | None) -> s
         f"detections · detector `{d['detector']['kind']}` · {skipped} scenes or boxes skipped · "
         f"{seconds_per_scene or 0:.2f} s per scene"
     )
+
+
+def comparison_table(s: dict, seconds: dict[str, float | None]) -> pd.DataFrame:
+    """Each detector on the same scenes: recall, precision, AP, recall at precision >= 0.85,
+    recall by size and masked vs unmasked, and scenes per second on this machine."""
+    rows = {}
+    for kind, v in s["detectors"].items():
+        r85 = v["recall_at_precision_0.85"]
+        row = {
+            "recall": _cell(v["recall"]),
+            "precision": _cell(v["precision"]),
+            f"AP@{s['settings']['iou_threshold']:g}": fmt.num(v["ap"]),
+            "recall at precision >= 0.85": fmt.num(r85["recall"]),
+        }
+        row.update({f"recall {b} px": _cell(r) for b, r in v["recall_by_size"].items()})
+        row.update({f"recall {g}": _cell(r) for g, r in v["recall_masked_vs_unmasked"].items()})
+        sec = seconds.get(kind)
+        row["scenes / s"] = f"{1 / sec:.1f}" if sec else "n/a"
+        rows[kind] = row
+    return pd.DataFrame(rows).T
+
+
+def pr_figure(curves: dict, title: str):
+    """Precision-recall curves of the detectors (VOC all-point AP in the legend)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for kind, c in curves.items():
+        ap = c.ap()
+        ax.plot(c.recall, c.precision, label=f"{kind} (AP {fmt.num(ap)})")
+    ax.axhline(0.85, color="grey", linestyle=":", linewidth=1)
+    ax.set(
+        title=title,
+        xlabel="recall (share of annotated faces)",
+        ylabel="precision",
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+    )
+    ax.legend(loc="lower left", fontsize=8)
+    return fig
+
+
+def misses_figure(scenes, ev, n: int, title: str):
+    """Crops of up to n missed faces and n false detections (largest first), with their labels."""
+    by_name = {s.name: s for s in scenes}
+    missed = ev.faces[~ev.faces["matched"].astype(bool)].sort_values("side", ascending=False)
+    false = ev.detections[~ev.detections["matched"].astype(bool)]
+    false = false.sort_values("side", ascending=False)
+    picks = [(r, f"missed: {r.label}") for r in missed.head(n).itertuples()]
+    picks += [(r, f"false ({r.score:.2f})") for r in false.head(n).itertuples()]
+    if not picks:
+        return None
+    fig, axes = plt.subplots(1, len(picks), figsize=(1.3 * len(picks), 1.7), squeeze=False)
+    for ax, (r, caption) in zip(axes[0], picks):
+        rgb = by_name[r.scene].rgb()
+        x0, y0 = max(0, int(r.x0)), max(0, int(r.y0))
+        ax.imshow(rgb[y0 : max(y0 + 1, int(r.y1)), x0 : max(x0 + 1, int(r.x1))])
+        ax.set_title(caption, fontsize=7)
+        ax.axis("off")
+    fig.suptitle(title)
+    return fig

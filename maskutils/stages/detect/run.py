@@ -4,8 +4,8 @@ Matching: a detection and an annotated face match when their IoU is >= the thres
 Pascal VOC devkit: `ov >= minoverlap`); pairs are taken greedily by descending IoU (ties: lower face
 index, then lower detection index), each face and each detection at most once.
 
-Size buckets: a box's side is sqrt(width x height); `buckets` are the edges, e.g. (24, 48, 96) gives
-<24, 24-48, 48-96, >=96 px. Recall per bucket uses the annotated face's size; precision per
+Size buckets: a box's side is sqrt(width x height); `buckets` are the edges, e.g. (16, 32, 64) gives
+<16, 16-32, 32-64, >=64 px. Recall per bucket uses the annotated face's size; precision per
 bucket the detection's own size (an unmatched detection has no face to take a size from).
 
 Classification is scored on the binary task (mask vs no_mask, `labels.task_label`): any mask type
@@ -32,9 +32,10 @@ from maskutils.core.stats import bootstrap_ratio, wilson
 from maskutils.modeling import detectors
 from maskutils.modeling.faces import FaceClassifier, draw, faces_from
 from maskutils.prepare.sources.scenes import synthetic_scenes, voc_scenes
+from maskutils.stages.detect.ap import PRCurve, pr_curve
 
 INCORRECT = ("exclude", "mask")
-DEFAULT_BUCKETS = (24, 48, 96)
+DEFAULT_BUCKETS = (16, 32, 64)
 
 
 # ---- geometry and matching --------------------------------------------------------------------
@@ -444,4 +445,69 @@ def gallery(
             for b in np.asarray(s.boxes).reshape(-1, 4)
         ]
         out.append((s.name, draw(rgb, faces, truth)))
+    return out
+
+
+# ---- the stage: the detector of the params, and a second one side by side ---------------------
+
+
+def boxes_by_scene(ev: DetectEval) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(annotated N_i x 4, detected M_i x 5 with scores) per evaluated scene, in scene order."""
+    faces, dets = [], []
+    for name in ev.scenes["scene"] if len(ev.scenes) else []:
+        faces.append(ev.faces.loc[ev.faces["scene"] == name, ["x0", "y0", "x1", "y1"]].to_numpy())
+        d = ev.detections[ev.detections["scene"] == name]
+        dets.append(d[["x0", "y0", "x1", "y1", "score"]].to_numpy(float))
+    return faces, dets
+
+
+def curve(ev: DetectEval) -> PRCurve:
+    """The VOC precision-recall curve of a detector over all its scenes."""
+    faces, dets = boxes_by_scene(ev)
+    return pr_curve(faces, dets, ev.settings["iou_threshold"])
+
+
+@dataclass
+class DetectRun:
+    scenes: list
+    problems: list[dict]  # scenes or boxes the source could not use
+    evals: dict[str, DetectEval]  # detector kind -> its evaluation; the first is the stage's
+
+
+def run(d: dict, model_path: str | Path) -> DetectRun:
+    """Both detectors on the same scenes: `detector` (with classification by the model) and,
+    unless `compare` is none, the `compare` detector with the same size settings."""
+    scenes, problems = load_scenes(d)
+    evals = {}
+    kinds = [d["detector"]["kind"]] + ([d["compare"]] if d["compare"] != "none" else [])
+    for kind in dict.fromkeys(kinds):
+        note(f"detector {kind}: {len(scenes)} scenes")
+        params = {**d["detector"], "kind": kind}
+        evals[kind] = evaluate(
+            scenes,
+            model_path,
+            params,
+            d["margin"],
+            d["iou_threshold"],
+            d["buckets"],
+            d["incorrect"],
+        )
+    return DetectRun(scenes, problems, evals)
+
+
+def stage_summary(r: DetectRun, d: dict) -> dict:
+    """The metrics file: the stage's detector in full (as `summary`), plus its AP and the
+    recall it keeps at precision >= 0.85, and each detector's headline numbers side by side."""
+    out, side = None, {}
+    for kind, ev in r.evals.items():
+        s = summary(ev, d["confidence"], d["bootstrap"], d["scenes"]["seed"])
+        c = curve(ev)
+        recall, score = c.recall_at_precision(0.85)
+        s["ap"] = c.ap()
+        s["recall_at_precision_0.85"] = {"recall": recall, "min_score": score}
+        side[kind] = {k: s[k] for k in ("recall", "precision", "ap", "recall_at_precision_0.85")}
+        side[kind]["recall_by_size"] = {b: v["recall"] for b, v in s["by_size"].items()}
+        side[kind]["recall_masked_vs_unmasked"] = s["recall_masked_vs_unmasked"]
+        out = out or s
+    out["detectors"] = side
     return out

@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from maskutils.core import fmt
+
 
 def fold_curves(histories: dict[int, pd.DataFrame], per_row: int = 5):
     """Small multiples: training loss and validation macro-F1 per epoch, one panel per fold."""
@@ -81,8 +83,9 @@ def header(s: dict, run, cfg: dict, out_dir: str) -> str:
 
 def macro_f1_text(s: dict, confidence: float) -> str:
     f1 = s["summary"]["macro_f1"]
+    interval = fmt.ci(f1["mean"], f1["ci_low"], f1["ci_high"])
     return (
-        f"Macro-F1 **{f1['mean']:.3f}** ± {f1['sd']:.3f} (sd) across folds, {confidence:.0%} CI "
-        f"[{f1['ci_low']:.3f}, {f1['ci_high']:.3f}]; pooled over all out-of-fold predictions: "
-        f"{s['pooled_macro_f1']:.3f}."
+        f"Macro-F1 **{interval}** ({confidence:.0%} CI of the mean across folds), sd "
+        f"{fmt.num(f1['sd'])}; pooled over all out-of-fold predictions: "
+        f"{fmt.num(s['pooled_macro_f1'])}."
     )

@@ -88,7 +88,11 @@ def test_voc_evaluation_known_answer(tmp_path):
     scenes, problems = voc_scenes(root)
     assert [s.name for s in scenes] == ["a", "b", "c"] and not problems
     ev = evaluate(
-        scenes, tiny_model_file(tmp_path / "m.pt", always="no_mask"), detect=det, margin=0.15
+        scenes,
+        tiny_model_file(tmp_path / "m.pt", always="no_mask"),
+        detect=det,
+        margin=0.15,
+        buckets=(24, 48, 96),
     )
     # a: mask matched, no_mask matched at IoU exactly 0.5 (60x30 inside 60x60), incorrect matched,
     #    one false positive; b: both matched, the duplicate box a false positive; c: missed.
