@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -94,8 +95,11 @@ class MTCNNDetector:
         self.params = params
         blobs = verify_weights(weights_root)  # before anything of facenet's is imported
         import torch
-        from facenet_pytorch.models.mtcnn import ONet, PNet, RNet
-        from facenet_pytorch.models.utils.detect_face import detect_face
+
+        with warnings.catch_warnings():  # facenet imports tqdm.auto, which warns in a notebook
+            warnings.filterwarnings("ignore", message="IProgress not found")
+            from facenet_pytorch.models.mtcnn import ONet, PNet, RNet
+            from facenet_pytorch.models.utils.detect_face import detect_face
 
         self._torch, self._detect_face = torch, detect_face
         self.nets = {}
