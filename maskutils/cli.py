@@ -17,10 +17,12 @@ def _detector_options(p: argparse.ArgumentParser) -> None:
 
     for row in DETECTOR:
         flag = "--detector" if row.key == "kind" else "--" + row.key.replace("_", "-")
+        many = isinstance(row.default, list)  # e.g. --thresholds 0.6 0.7 0.7
         p.add_argument(
             flag,
             dest=f"detector_{row.key}",
-            type=type(row.default),
+            type=float if many else type(row.default),
+            nargs=len(row.default) if many else None,
             default=row.default,
             help=f"{row.help} (default {row.default})",
         )

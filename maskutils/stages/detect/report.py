@@ -113,3 +113,16 @@ def misses_figure(scenes, ev, n: int, title: str):
         ax.axis("off")
     fig.suptitle(title)
     return fig
+
+
+def masked_gap_text(s: dict, aim: float = 0.10) -> str:
+    """How much less often masked faces are found than unmasked ones, against the aim."""
+    m, u = (s["recall_masked_vs_unmasked"][g]["value"] for g in ("masked", "unmasked"))
+    if m is None or u is None:
+        return "Masked vs unmasked recall: not both present in these scenes."
+    gap = u - m
+    verdict = "within" if gap <= aim else f"short of it by {gap - aim:.3f}"
+    return (
+        f"Masked faces are found {fmt.num(m)} of the time, unmasked {fmt.num(u)}: a gap of "
+        f"{gap:.3f}, {verdict} the aim of {aim:.2f}."
+    )
