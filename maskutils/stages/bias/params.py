@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from maskutils.core.params import Param, Schema, bootstrap, confidence, dpi, names
 
+COLUMNS = "'auto' or a list of manifest column names"
+
+
+def _auto_or_columns(v) -> bool:
+    return v == "auto" or names(v)
+
+
 SCHEMA = Schema(
     "bias",
     [
@@ -13,8 +20,8 @@ SCHEMA = Schema(
             "auto",
             "manifest columns to group by; `auto`: gender, age and skin_tone, "
             "those the dataset has",
-            check=lambda v: v == "auto" or names(v),
-            must="'auto' or a list of manifest column names",
+            check=_auto_or_columns,
+            must=COLUMNS,
         ),
         Param(
             "intersections",
@@ -47,8 +54,8 @@ SCHEMA = Schema(
             "auto",
             "attributes whose group x class cells are rebalanced "
             "(several: their intersection); `auto`: gender, else age, else skin_tone",
-            check=lambda v: v == "auto" or names(v),
-            must="'auto' or a list of manifest column names",
+            check=_auto_or_columns,
+            must=COLUMNS,
         ),
         Param(
             "mitigation.oversample_cap",
