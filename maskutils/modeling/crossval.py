@@ -23,9 +23,9 @@ import torch
 
 from maskutils.core import metrics as m
 from maskutils.core.progress import note
+from maskutils.modeling import build
 from maskutils.modeling.evaluate import predictions_table
-from maskutils.modeling.fit import Trainer, resolve_device, seed_everything
-from maskutils.modeling.models import build_cnn, cnn_spec
+from maskutils.modeling.fit import resolve_device
 from maskutils.modeling.predict import predict_proba
 from maskutils.modeling.rebalance import rebalance
 from maskutils.prepare.prepared import Prepared
@@ -61,8 +61,6 @@ def plan(p: Prepared, y: np.ndarray, val_fraction: float, seed: int) -> list[dic
     return out
 
 
-#: recipe params that cannot change a fold's result (the transfer model is not cross-validated)
-_UNUSED = ("transfer",)
 #: the code that decides a fold's result: every module in these folders of maskutils (the k-fold
 #: and bias stages list the same folders as their dvc deps; a test checks that they agree)
 CODE_FOLDERS = ("core", "prepare", "modeling")
@@ -75,7 +73,7 @@ def fold_key(p: Prepared, cfg: dict, fold: dict, mitigation: dict | None = None)
     h = hashlib.sha1(
         json.dumps(
             {
-                "cfg": {k: v for k, v in cfg.items() if k not in _UNUSED},
+                "cfg": {k: v for k, v in cfg.items() if k not in build.unused_keys(cfg["model"])},
                 "mitigation": mitigation,
                 **{part: ids[fold[part]].tolist() for part in ("train", "val", "test")},
             },
@@ -157,25 +155,21 @@ def load(p: Prepared, out_dir: Path) -> KFoldRun:
     return _collect(out_dir, folds, classes, [], False, cfg)
 
 
-def _trainer(p, y, f, cfg, n_classes, mitigation=None) -> Trainer:
-    preset, seed = cfg["cnn"]["preset"], cfg["seed"] + f["fold"]
+def _trainer(p, y, f, cfg, n_classes, mitigation=None):
+    seed = cfg["seed"] + f["fold"]
     rows, weight = rebalance(p.manifest, f["train"], y, mitigation or {"method": "none"}, seed)
     if weight is not None:  # inverse cell frequency balances the classes already
         cfg = {**cfg, "class_weights": "none"}
-    seed_everything(seed)
-    model = build_cnn(
-        preset,
-        n_classes,
-        p.info["image_size"],
-        cnn_spec(preset, {k: v for k, v in cfg["cnn"].items() if k != "preset"}),
-    )
-    return Trainer(
+    cfg = {**cfg, "seed": seed}
+    model = build.build(cfg["model"], cfg, n_classes, p.info["image_size"])
+    return build.trainer(
+        cfg["model"],
         model,
         p.images[rows],
         y[rows],
         p.images[f["val"]],
         y[f["val"]],
-        {**cfg, "seed": seed},
+        cfg,
         n_classes,
         sample_weight=weight,
         epoch_size=len(f["train"]),

@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
 
 from maskutils.core import metrics as m
-from maskutils.core.stats import ci
+from maskutils.core.stats import ci, mcnemar
 
 
 def predictions_table(image_ids, y_true, probs: np.ndarray, classes: list[str]) -> pd.DataFrame:
@@ -93,3 +93,41 @@ def curves(table: pd.DataFrame, classes: list[str]) -> dict[str, dict]:
             "pr_auc": float(average_precision_score(truth, score)),
         }
     return out
+
+
+def paired(
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    classes: list[str],
+    reps: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict:
+    """Two models on the same test images: macro-F1 and accuracy differences (a - b) with a
+    paired bootstrap interval (one draw of images for both), and McNemar's exact test on the
+    images exactly one of them gets right."""
+    if list(a["image_id"]) != list(b["image_id"]):
+        raise ValueError("paired comparison: the two prediction tables hold different images")
+    n = len(classes)
+    y, pa = codes(a, classes)
+    _, pb = codes(b, classes)
+    # equal seeds and sizes draw the same images for both: a paired bootstrap
+    boot_a, boot_b = (m.bootstrap_confusions(y, p, n, reps, seed) for p in (pa, pb))
+    cm_a, cm_b = m.confusion(y, pa, n), m.confusion(y, pb, n)
+    right_a, right_b = pa == y, pb == y
+    only_a, only_b = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
+    diag = np.trace(boot_a, axis1=1, axis2=2) - np.trace(boot_b, axis1=1, axis2=2)
+    return {
+        "n": int(len(y)),
+        "macro_f1_difference": ci(
+            float(m.macro_f1_from(cm_a) - m.macro_f1_from(cm_b)),
+            m.macro_f1_from(boot_a) - m.macro_f1_from(boot_b),
+            confidence,
+        ),
+        "accuracy_difference": ci(
+            float(right_a.mean() - right_b.mean()), diag / len(y), confidence
+        ),
+        "only_a_right": only_a,
+        "only_b_right": only_b,
+        "mcnemar_p": mcnemar(only_a, only_b),
+    }

@@ -61,9 +61,8 @@ class Trainer:
 
     Adam, early stopping on validation macro-F1 (the best weights are restored by `result()`).
     cfg: the `train` params (epochs, batch_size, lr, weight_decay, class_weights,
-    label_smoothing, patience, schedule, augment, device, seed, transfer.finetune_lr_factor).
-    With head_only_epochs > 0, the first epochs train only `head_params` (the backbone and its
-    BatchNorm statistics frozen), then everything at lr x transfer.finetune_lr_factor.
+    label_smoothing, patience, schedule, augment, device, seed). `frozen_bn` keeps every
+    BatchNorm layer's running statistics as they are (fine-tuning a pretrained backbone).
     `sample_weight` (one per training image) weighs each image's loss: a batch's loss is the
     weighted mean (the bias mitigation's group x class reweighting). `epoch_size` draws that many
     of the training images per epoch (default: all), so training rows with oversampled repeats
@@ -81,10 +80,9 @@ class Trainer:
         y_val,
         cfg: dict,
         n_classes: int,
-        head_only_epochs: int = 0,
-        head_params=None,
         sample_weight=None,
         epoch_size: int | None = None,
+        frozen_bn: bool = False,
     ):
         self.device = device = resolve_device(cfg["device"])
         seed_everything(cfg["seed"])
@@ -111,10 +109,9 @@ class Trainer:
         )
         self.epoch_size = min(epoch_size or len(self.xt), len(self.xt))
         self.steps = max(1, -(-self.epoch_size // cfg["batch_size"]))
-        self.head_only, self.head_params = head_only_epochs, head_params
-        params = head_params if head_only_epochs > 0 else list(self.model.parameters())
+        self.frozen_bn = frozen_bn
         self.opt, self.sched = _optimiser(
-            params, cfg["lr"], cfg, head_only_epochs or cfg["epochs"], self.steps
+            list(self.model.parameters()), cfg["lr"], cfg, cfg["epochs"], self.steps
         )
         self.rows, self.best, self.best_f1, self.best_epoch, self.stale = [], None, -1.0, 0, 0
         self.epochs_done, self.done, self.seconds = 0, False, 0.0
@@ -124,23 +121,10 @@ class Trainer:
         so."""
         cfg, epoch, te = self.cfg, self.epochs_done, time.perf_counter()
         self._global_rng(self.rng_state)
-        if self.head_only and epoch == self.head_only:  # phase 2: everything, lower lr
-            self.opt, self.sched = _optimiser(
-                list(self.model.parameters()),
-                cfg["lr"] * cfg["transfer"]["finetune_lr_factor"],
-                cfg,
-                cfg["epochs"] - epoch,
-                self.steps,
-            )
-        head_phase = self.head_only and epoch < self.head_only
-        _set_trainable(self.model, self.head_params if head_phase else None)
         self.model.train()
-        if head_phase:  # a frozen backbone keeps its BatchNorm statistics too
-            head = {id(q) for q in self.head_params}
+        if self.frozen_bn:
             for mod in self.model.modules():
-                if isinstance(mod, nn.modules.batchnorm._BatchNorm) and not any(
-                    id(q) in head for q in mod.parameters()
-                ):
+                if isinstance(mod, nn.modules.batchnorm._BatchNorm):
                     mod.eval()
         order = torch.randperm(len(self.xt), generator=self.gen, device=self.device)[
             : self.epoch_size
@@ -210,7 +194,6 @@ class Trainer:
 
     def result(self) -> FitResult:
         self.model.load_state_dict(self.best)
-        _set_trainable(self.model, None)
         return FitResult(self.model.eval(), pd.DataFrame(self.rows), self.best_epoch, self.seconds)
 
 
@@ -222,25 +205,26 @@ def fit(
     y_val,
     cfg: dict,
     n_classes: int,
-    head_only_epochs: int = 0,
-    head_params=None,
     progress: bool = True,
     label: str = "model",
 ) -> FitResult:
-    """Trains one model to the end (see `Trainer`); a progress bar in a terminal, quiet
-    elsewhere, and a progress line per epoch for `maskutils stage`."""
-    trainer = Trainer(
-        model, x_train, y_train, x_val, y_val, cfg, n_classes, head_only_epochs, head_params
-    )
+    """Trains one model to the end (see `Trainer`)."""
+    trainer = Trainer(model, x_train, y_train, x_val, y_val, cfg, n_classes)
+    return run_to_end(trainer, cfg["epochs"], progress, label)
+
+
+def run_to_end(trainer, epochs: int, progress: bool = True, label: str = "model") -> FitResult:
+    """Runs a trainer's epochs until it is done: a progress bar in a terminal, quiet elsewhere,
+    and a progress line per epoch for `maskutils stage`."""
     with tqdm(
-        total=cfg["epochs"], desc="train", unit="epoch", disable=not progress or None, leave=False
+        total=epochs, desc="train", unit="epoch", disable=not progress or None, leave=False
     ) as bar:
         while not trainer.done:
             row = trainer.epoch()
             bar.update()
             bar.set_postfix(val_f1=f"{row['val_macro_f1']:.3f}")
             note(
-                f"{label}: epoch {row['epoch']}/{cfg['epochs']}, validation macro-F1 "
+                f"{label}: epoch {row['epoch']}/{epochs}, validation macro-F1 "
                 f"{row['val_macro_f1']:.3f} ({row['seconds']:.1f} s)"
             )
     return trainer.result()
@@ -253,12 +237,6 @@ def _optimiser(params, lr, cfg, epochs, steps):
     if cfg["schedule"] == "onecycle":
         return opt, torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps)
     return opt, None
-
-
-def _set_trainable(model: nn.Module, only) -> None:
-    keep = None if only is None else {id(p) for p in only}
-    for p in model.parameters():
-        p.requires_grad_(keep is None or id(p) in keep)
 
 
 def _validate(model, x_val, y_val, loss_fn, device, n_classes) -> dict:

@@ -10,6 +10,7 @@ BACKBONES = (
     "none",
     "mobilenet_v2",
     "mobilenet_v3_small",
+    "efficientnet_lite0",
     "resnet50",
     "densenet121",
     "inception_v3",
@@ -119,34 +120,48 @@ RECIPE = [
         range=(0.0, 0.9),
     ),
     Param(
+        "model",
+        "transfer",
+        "the model the k-fold, bias, Grad-CAM and detect stages study: `transfer` (the "
+        "`transfer.backbone`) or `cnn`",
+        choices=("transfer", "cnn"),
+    ),
+    Param(
         "transfer.backbone",
-        "none",
-        "a pretrained backbone (`inception_v3`: input resized to "
-        "299 px, aux head trained; `xception`: timm), or `none`",
+        "mobilenet_v2",
+        "the transfer-learning backbone (`inception_v3`: fed at 299 px, aux head trained), "
+        "or `none`",
         choices=BACKBONES,
     ),
     Param(
         "transfer.weights",
-        None,
-        "ImageNet weights: a local `.pth` path, `cache` (torch's cache "
-        "folder), or null for random init (reported as such)",
+        "imagenet",
+        "`imagenet` (the file `make install` installs, sha256-checked; mobilenet_v2 and "
+        "efficientnet_lite0), a local `.pth` state dict, or null for random init",
         nullable=(str,),
     ),
-    Param("transfer.freeze", False, "train the head only, the backbone frozen"),
+    Param(
+        "transfer.input_size",
+        96,
+        "side (px) the backbone is fed at, images resized on the fly (ImageNet's own is 224; "
+        "96 keeps a CPU run short)",
+        range=(32, 512),
+    ),
     Param(
         "transfer.head_epochs",
-        0,
-        "two-phase schedule: this many head-only epochs, then "
-        "everything at lr x `finetune_lr_factor`",
+        60,
+        "phase 1: epochs of the new head alone, on cached features of the frozen backbone",
+        range=(1, 10000),
+    ),
+    Param("transfer.head_lr", 0.003, "phase 1: Adam learning rate of the head", range=(1e-6, 1.0)),
+    Param(
+        "transfer.epochs",
+        4,
+        "phase 2: epochs fine-tuning every layer with augmentation, BatchNorm statistics frozen "
+        "(0: the backbone stays frozen)",
         range=(0, 1000),
     ),
-    Param(
-        "transfer.finetune_lr_factor",
-        0.1,
-        "learning-rate factor of the second phase",
-        range=(1e-4, 1.0),
-    ),
-    Param("transfer.epochs", 10, "maximum epochs of the transfer model", range=(1, 1000)),
+    Param("transfer.lr", 0.0003, "phase 2: peak learning rate", range=(1e-7, 1.0)),
 ]
 
 #: The recipe alone, for stages that read params/train.yaml's recipe keys (k-fold).

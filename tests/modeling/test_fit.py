@@ -7,9 +7,11 @@ import torch
 from maskutils.core.results import write_metrics
 from maskutils.modeling import checkpoint
 from maskutils.modeling.augment import augment, to_float
-from maskutils.modeling.fit import Trainer, class_weights, fit
-from maskutils.modeling.models import build_cnn, build_transfer, head_parameters
+from maskutils.modeling.backbones import build_transfer
+from maskutils.modeling.fit import class_weights, fit
+from maskutils.modeling.models import build_cnn
 from maskutils.modeling.predict import classify
+from maskutils.modeling.transfer import TransferTrainer
 from maskutils.stages.train import run as experiment
 from tests.conftest import face_photo, params, prepared_synthetic, save
 
@@ -29,6 +31,8 @@ def _cfg(**kw):
             "batch_size": 32,
             "baseline": {"components": 10},
             "evaluate": {"bootstrap": 200},
+            "model": "cnn",
+            "transfer": {"backbone": "none"},
             **kw,
         },
     )
@@ -82,54 +86,55 @@ def test_augment_is_seeded_and_identity_without_changes():
     assert torch.allclose(augment(x, NO_AUG, torch.Generator()), to_float(x), atol=1e-4)
 
 
-def test_frozen_backbone_phase_trains_only_the_head(tmp_path):
-    rng = np.random.default_rng(0)
-    x, y = rng.integers(0, 255, (16, 3, 32, 32), dtype=np.uint8), np.arange(16) % 2
-    net = build_transfer("mobilenet_v3_small", 2)
-    before = {k: v.clone() for k, v in net.named_parameters()}
-    head = {id(p) for p in head_parameters(net)}
-    fit(
-        net,
-        x,
-        y,
-        x,
-        y,
-        _cfg(epochs=1),
-        2,
-        head_only_epochs=1,
-        head_params=head_parameters(net),
-        progress=False,
+def _transfer_cfg(**tr):
+    return _cfg(
+        transfer={
+            "backbone": "mobilenet_v3_small",
+            "weights": None,
+            "input_size": 32,
+            "head_epochs": 3,
+            **tr,
+        }
     )
-    changed = {k for k, v in net.named_parameters() if not torch.equal(v.cpu(), before[k])}
-    assert changed and all(id(dict(net.named_parameters())[k]) in head for k in changed)
 
 
-def test_two_phase_transfer_reaches_phase_two_with_a_lower_rate():
+def test_head_phase_trains_only_the_head_on_cached_features():
     rng = np.random.default_rng(0)
     x, y = rng.integers(0, 255, (16, 3, 32, 32), dtype=np.uint8), np.arange(16) % 2
-    net = build_transfer("mobilenet_v3_small", 2)
-    bn = next(m for n, m in net.named_modules() if isinstance(m, torch.nn.BatchNorm2d))
-    trainer = Trainer(
-        net,
-        x,
-        y,
-        x,
-        y,
-        _cfg(epochs=3, patience=5, schedule="none"),
-        2,
-        head_only_epochs=1,
-        head_params=head_parameters(net),
-    )
-    stats_before = bn.running_mean.clone()
-    trainer.epoch()  # head only: the backbone's BatchNorm statistics stay as they were
-    assert torch.equal(bn.running_mean, stats_before)
-    trainer.epoch()  # phase two: everything, at lr x finetune_lr_factor
-    assert trainer.opt.param_groups[0]["lr"] == pytest.approx(0.003 * 0.1)
-    assert not torch.equal(bn.running_mean, stats_before)
+    net = build_transfer("mobilenet_v3_small", 2, input_size=32)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    t = TransferTrainer(net, x, y, x, y, _transfer_cfg(epochs=0), 2)
+    assert t.done  # epochs 0: the backbone stays frozen
+    res = t.result()
+    changed = {k for k, v in net.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed and changed <= {"net.classifier.3.weight", "net.classifier.3.bias"}
+    assert list(res.history["phase"]) == ["head"] * 3
+
+
+def test_finetune_phase_moves_the_backbone_but_not_its_batchnorm_statistics():
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 255, (16, 3, 32, 32), dtype=np.uint8), np.arange(16) % 2
+    net = build_transfer("mobilenet_v3_small", 2, input_size=32)
+    bn = next(m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    conv = net.net.features[0][0].weight
+    stats, weight = bn.running_mean.clone(), conv.detach().clone()
+    t = TransferTrainer(net, x, y, x, y, _transfer_cfg(epochs=2, lr=0.01), 2)
+    t.epoch()
+    assert t.inner.opt.param_groups[0]["initial_lr"] == pytest.approx(0.01 / 25)  # one-cycle
+    assert torch.equal(bn.running_mean, stats) and not torch.equal(conv.detach(), weight)
+    while not t.done:
+        t.epoch()
+    res = t.result()
+    assert list(res.history["phase"]) == ["head"] * 3 + ["finetune"] * 2
+    assert list(res.history["epoch"]) == [1, 2, 3, 4, 5] and 0 < res.best_epoch <= 5
 
 
 def test_cpu_runs_repeat_exactly(prepared, tmp_path):
-    cfg = _cfg(transfer={"backbone": "mobilenet_v3_small", "epochs": 1})
+    cfg = _cfg(
+        model="transfer",
+        transfer={"backbone": "mobilenet_v2", "input_size": 32, "head_epochs": 3, "epochs": 1},
+        compare={"random_init": True},
+    )
     blobs = []
     for k in range(2):
         run = experiment.run(prepared, cfg, tmp_path / f"m{k}", tmp_path / f"o{k}", progress=False)
@@ -137,7 +142,7 @@ def test_cpu_runs_repeat_exactly(prepared, tmp_path):
     assert blobs[0] == blobs[1]
     summary = json.loads(blobs[0])
     assert (
-        set(summary["models"]) == {"cnn", "transfer", "baseline"}
+        set(summary["models"]) == {"cnn", "transfer", "scratch", "baseline"}
         and "seconds" not in blobs[0].decode()
     )
 

@@ -77,7 +77,7 @@ def test_tampered_or_missing_weights_are_refused(tmp_path):
     msg = str(err.value)
     assert str(rnet) in msg and WEIGHTS["rnet"][2] in msg
     assert hashlib.sha256(data).hexdigest() in msg
-    assert "pip install --no-deps --force-reinstall facenet-pytorch==2.6.0" in msg
+    assert "pip install --force-reinstall --no-deps facenet-pytorch==2.6.0" in msg
     rnet.unlink()
     with pytest.raises(WeightsError, match=r"rnet\.pt unreadable.*" + INSTALL):
         MTCNNDetector(detectors.SCHEMA.defaults(), weights_root=tmp_path)

@@ -17,13 +17,14 @@ probability), sorted by score, then y0, then x0. The same input gives the same b
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import io
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+from maskutils.core.weights import WeightsError, read_verified
 
 INSTALL = "pip install --no-deps facenet-pytorch==2.6.0"
 #: The weight files of facenet-pytorch 2.6.0, relative to the facenet_pytorch package: size, sha256.
@@ -46,10 +47,6 @@ WEIGHTS = {
 }
 
 
-class WeightsError(RuntimeError):
-    """The MTCNN weight files are missing or are not the ones `WEIGHTS` names."""
-
-
 def weights_dir() -> Path:
     """facenet_pytorch's package folder, found without importing it."""
     spec = importlib.util.find_spec("facenet_pytorch")
@@ -63,26 +60,10 @@ def verify_weights(root: str | Path | None = None) -> dict[str, bytes]:
     folder), each checked against `WEIGHTS`; a missing or different file is a WeightsError
     that names the file, the expected and found sha256, and the install command."""
     root = Path(root) if root is not None else weights_dir()
-    out = {}
-    for net, (rel, size, sha) in WEIGHTS.items():
-        path = root / rel
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise WeightsError(
-                f"MTCNN weights {path} unreadable ({exc.strerror or exc}); "
-                f"install them with: {INSTALL}"
-            ) from exc
-        found = hashlib.sha256(data).hexdigest()
-        if found != sha or len(data) != size:
-            again = INSTALL.replace("--no-deps", "--no-deps --force-reinstall")
-            raise WeightsError(
-                f"MTCNN weights {path}: sha256 {found} ({len(data)} bytes), "
-                f"expected {sha} ({size} bytes, facenet-pytorch 2.6.0); "
-                f"reinstall with: {again}"
-            )
-        out[net] = data
-    return out
+    return {
+        net: read_verified(root / rel, size, sha, "MTCNN", INSTALL)
+        for net, (rel, size, sha) in WEIGHTS.items()
+    }
 
 
 class MTCNNDetector:

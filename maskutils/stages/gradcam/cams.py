@@ -82,9 +82,10 @@ def find_target_layer(model: nn.Module, image_size: int) -> str:
 
 
 def resolve_layer(model: nn.Module, name: str | None, image_size: int) -> tuple[str, nn.Module]:
-    """(name, module) of the target layer: `name`, or the automatic choice when None."""
+    """(name, module) of the target layer: `name`; when None, the layer a backbone declares
+    (`modeling.backbones`, as `model.target_layer`) or the automatic choice."""
     if name is None:
-        name = find_target_layer(model, image_size)
+        name = getattr(model, "target_layer", None) or find_target_layer(model, image_size)
     try:
         return name, model.get_submodule(name)
     except AttributeError:

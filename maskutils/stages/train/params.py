@@ -5,11 +5,32 @@ from __future__ import annotations
 
 from maskutils.core.params import Param, Schema, bootstrap, confidence
 from maskutils.modeling.params import RECIPE
+from maskutils.modeling.pretrained import SHIPPED
 
 SCHEMA = Schema(
     "train",
     [
         *RECIPE,
+        Param(
+            "compare.random_init",
+            True,
+            "also train `transfer.backbone` from random init like the CNN (every layer at `lr`): "
+            "what ImageNet pretraining buys",
+        ),
+        Param(
+            "compare.random_init_epochs",
+            6,
+            "its epochs (about the compute of the pretrained model's two phases)",
+            range=(1, 1000),
+        ),
+        Param(
+            "compare.backbones",
+            [],
+            "more backbones trained from their shipped ImageNet weights with the transfer "
+            "recipe, e.g. [efficientnet_lite0]",
+            check=lambda v: isinstance(v, list) and all(b in SHIPPED for b in v),
+            must=f"a list of backbones with shipped weights ({', '.join(SHIPPED)})",
+        ),
         Param("baseline.enabled", True, "train the PCA + SVM baseline"),
         Param(
             "baseline.components", 60, "PCA components (randomized PCA, whitened)", range=(2, 2000)

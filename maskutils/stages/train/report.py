@@ -11,13 +11,16 @@ from maskutils.stages.train.run import TrainRun
 
 
 def comparison_table(run: TrainRun) -> pd.DataFrame:
-    """One row per model: macro-F1 and accuracy with intervals, size and speed."""
+    """One row per model: test macro-F1 and accuracy with intervals, the best validation macro-F1
+    (what early stopping chose on), size and speed; the model the later stages study is marked."""
     rows = []
     for r in run.results:
+        val = None if r.history is None else r.history["val_macro_f1"].max()
         rows.append(
             {
-                "model": r.name,
+                "model": r.name + (" (studied)" if r.kind == run.study else ""),
                 "macro-F1": fmt.ci(r.metrics["macro_f1"]),
+                "validation macro-F1": "" if val is None else f"{val:.3f}",
                 "accuracy": fmt.ci(r.metrics["accuracy"]),
                 "parameters": fmt.num(r.parameters),
                 "train time (s)": round(r.train_seconds, 1),
@@ -134,9 +137,26 @@ def test_text(m: dict) -> str:
     return text
 
 
+def paired_text(run: TrainRun) -> str:
+    """The best two models on the same test images (Markdown)."""
+    pr = run.paired
+    if pr is None:
+        return "_One model only: nothing to compare._"
+    names = {r.kind: r.name for r in run.results}
+    a, b = names[pr["a"]], names[pr["b"]]
+    return (
+        f"The two best on test macro-F1, **{a}** minus **{b}**, on the same {pr['n']} images: "
+        f"macro-F1 difference **{fmt.ci(pr['macro_f1_difference'])}**, accuracy difference "
+        f"**{fmt.ci(pr['accuracy_difference'])}** (paired bootstrap: one draw of images for "
+        f"both). Only {a} right on {pr['only_a_right']} images, only {b} on "
+        f"{pr['only_b_right']}: McNemar exact p = {pr['mcnemar_p']:.3g}. An interval that holds "
+        "0 says the test set cannot tell the two apart."
+    )
+
+
 def external_text(e) -> str:
     return (
-        f"## External test set\n\nThe CNN on `{e.root}`: {e.n_images} faces; removed "
+        f"## External test set\n\nThe studied model on `{e.root}`: {e.n_images} faces; removed "
         f"**{e.n_duplicates} near-duplicates of training images** and {e.n_unmapped} of classes "
         f"the model does not know under this task; evaluated on {len(e.predictions)}."
     )

@@ -12,16 +12,10 @@ import numpy as np
 import pandas as pd
 
 from maskutils.core.progress import note
-from maskutils.modeling import baseline, checkpoint
-from maskutils.modeling.evaluate import predictions_table, report
-from maskutils.modeling.fit import fit, resolve_device, seed_everything
-from maskutils.modeling.models import (
-    build_cnn,
-    build_transfer,
-    cnn_spec,
-    count_parameters,
-    head_parameters,
-)
+from maskutils.modeling import baseline, build, checkpoint
+from maskutils.modeling.evaluate import paired, predictions_table, report
+from maskutils.modeling.fit import resolve_device, run_to_end
+from maskutils.modeling.models import cnn_spec, count_parameters
 from maskutils.modeling.predict import predict_proba
 from maskutils.prepare.prepared import Prepared
 
@@ -29,7 +23,7 @@ from maskutils.prepare.prepared import Prepared
 @dataclass
 class ModelResult:
     name: str  # what the comparison table calls it
-    kind: str  # cnn | transfer | baseline
+    kind: str  # cnn | transfer | scratch | baseline | an extra backbone's name
     predictions: pd.DataFrame
     metrics: dict
     parameters: int
@@ -48,6 +42,8 @@ class TrainRun:
     split_sizes: dict
     results: list[ModelResult]
     external: object = None  # external.External when params name an external test set
+    study: str = "transfer"  # the kind the k-fold, bias, Grad-CAM and detect stages study
+    paired: dict | None = None  # the best two models on the same test images
 
     def by_kind(self, kind: str) -> ModelResult | None:
         return next((r for r in self.results if r.kind == kind), None)
@@ -73,7 +69,20 @@ def run(p: Prepared, cfg: dict, models_dir: Path, out_dir: Path, progress: bool 
         seed=cfg["seed"],
     )
     data = (p, y, split, classes, ev)
-    results = [_cnn(data, cfg, models_dir, progress)]
+    tr = cfg["transfer"]
+    kinds = [("cnn", None)]
+    if tr["backbone"] != "none":
+        kinds.append(("transfer", None))
+        if cfg["compare"]["random_init"]:
+            kinds.append(("scratch", None))
+    kinds += [("transfer", b) for b in cfg["compare"]["backbones"]]
+    if cfg["model"] not in [k for k, b in kinds if b is None]:
+        raise ValueError(
+            f"params/train.yaml: model is {cfg['model']!r} but transfer.backbone is 'none'"
+        )
+    results = [_torch(kind, backbone, data, cfg, models_dir, progress) for kind, backbone in kinds]
+    study = next(r for r in results if r.kind == cfg["model"])
+    checkpoint.save(study.model, models_dir / "study.pt", **_meta(study, p, cfg))
     external = None
     if cfg["external"]["kind"] != "none":
         if not cfg["external"]["root"]:
@@ -81,7 +90,7 @@ def run(p: Prepared, cfg: dict, models_dir: Path, out_dir: Path, progress: bool 
         from maskutils.stages.train.external import evaluate as evaluate_external
 
         external = evaluate_external(
-            results[0].model,
+            study.model,
             classes,
             cfg["task"],
             p,
@@ -90,8 +99,6 @@ def run(p: Prepared, cfg: dict, models_dir: Path, out_dir: Path, progress: bool 
             out_dir / "external",
             ev,
         )
-    if cfg["transfer"]["backbone"] != "none":
-        results.append(_transfer(data, cfg, models_dir, progress))
     if cfg["baseline"]["enabled"]:
         note("PCA + SVM baseline: grid search")
         results.append(_baseline(data, cfg))
@@ -99,71 +106,78 @@ def run(p: Prepared, cfg: dict, models_dir: Path, out_dir: Path, progress: bool 
     sizes = {name: len(rows) for name, rows in split.items()} | {
         "excluded": len(p.rows("excluded"))
     }
+    best = sorted(results, key=lambda r: -r.metrics["macro_f1"]["value"])[:2]
+    pair = None
+    if len(best) > 1:
+        pair = paired(
+            best[0].predictions,
+            best[1].predictions,
+            classes,
+            ev["reps"],
+            ev["confidence"],
+            ev["seed"],
+        )
+    if pair is not None:
+        pair = {"a": best[0].kind, "b": best[1].kind, **pair}
     return TrainRun(
-        classes, cfg["task"], str(resolve_device(cfg["device"])), sizes, results, external
+        classes,
+        cfg["task"],
+        str(resolve_device(cfg["device"])),
+        sizes,
+        results,
+        external,
+        cfg["model"],
+        pair,
     )
 
 
-def _cnn(data, cfg, models_dir, progress) -> ModelResult:
+def _name(kind: str, model, cfg) -> str:
+    if kind == "cnn":
+        return f"CNN ({cfg['cnn']['preset']})"
+    init = "random init" if kind == "scratch" or not cfg["transfer"]["weights"] else "ImageNet"
+    return f"{model.name} ({init}, {model.size} px)"
+
+
+def _meta(r, p: Prepared, cfg) -> dict:
+    if r.kind == "cnn":
+        preset = cfg["cnn"]["preset"]
+        kind, name, spec = "cnn", preset, cnn_spec(preset, build.cnn_overrides(cfg))
+    else:
+        kind, name, spec = "transfer", r.model.name, None
+    return dict(
+        kind=kind,
+        name=name,
+        spec=spec,
+        classes=p.task(cfg["task"])[0],
+        image_size=p.info["image_size"],
+        task=cfg["task"],
+        params=cfg,
+    )
+
+
+def _torch(kind, backbone, data, cfg, models_dir, progress) -> ModelResult:
+    """Trains one torch model of `kind` (`modeling.build`) and evaluates it on the test images."""
     p, y, split, classes, ev = data
-    preset, size = cfg["cnn"]["preset"], p.info["image_size"]
-    spec = cnn_spec(preset, {k: v for k, v in cfg["cnn"].items() if k != "preset"})
-    seed_everything(cfg["seed"])  # initial weights come from the global generator
-    res = fit(
-        build_cnn(preset, len(classes), size, spec),
+    if kind == "scratch":
+        cfg = {**cfg, "epochs": cfg["compare"]["random_init_epochs"]}
+    model = build.build(kind, cfg, len(classes), p.info["image_size"], backbone)
+    name = _name(kind, model, cfg)
+    t = build.trainer(
+        kind,
+        model,
         p.images[split["train"]],
         y[split["train"]],
         p.images[split["val"]],
         y[split["val"]],
         cfg,
         len(classes),
-        progress=progress,
-        label=f"CNN ({preset})",
     )
-    checkpoint.save(
-        res.model,
-        models_dir / "cnn.pt",
-        kind="cnn",
-        name=preset,
-        spec=spec,
-        classes=classes,
-        image_size=size,
-        task=cfg["task"],
-        params=cfg,
-    )
-    return _torch_result(f"CNN ({preset})", "cnn", res, data)
-
-
-def _transfer(data, cfg, models_dir, progress) -> ModelResult:
-    p, y, split, classes, ev = data
-    tr = cfg["transfer"]
-    seed_everything(cfg["seed"])
-    net = build_transfer(tr["backbone"], len(classes), tr["weights"])
-    res = fit(
-        net,
-        p.images[split["train"]],
-        y[split["train"]],
-        p.images[split["val"]],
-        y[split["val"]],
-        {**cfg, "epochs": tr["epochs"]},
-        len(classes),
-        head_params=head_parameters(net),
-        progress=progress,
-        head_only_epochs=tr["epochs"] if tr["freeze"] else tr["head_epochs"],
-        label=tr["backbone"],
-    )
-    checkpoint.save(
-        res.model,
-        models_dir / "transfer.pt",
-        kind="transfer",
-        name=tr["backbone"],
-        classes=classes,
-        image_size=p.info["image_size"],
-        task=cfg["task"],
-        params=cfg,
-    )
-    init = "ImageNet weights" if tr["weights"] else "random init"
-    return _torch_result(f"{tr['backbone']} ({init})", "transfer", res, data)
+    epochs = cfg["transfer"]["epochs"] if kind == "transfer" else cfg["epochs"]
+    res = run_to_end(t, epochs, progress, name)
+    key = backbone or kind
+    r = _torch_result(name, key, res, data)
+    checkpoint.save(r.model, models_dir / f"{key}.pt", **_meta(r, p, cfg))
+    return r
 
 
 def _baseline(data, cfg) -> ModelResult:
@@ -204,6 +218,7 @@ def _save(results: list[ModelResult], external, out_dir: Path) -> None:
 
 
 def _torch_result(name, kind, res, data) -> ModelResult:
+    """Test-set predictions, metrics and speed of a trained torch model."""
     p, y, split, classes, ev = data
     test = split["test"]
     t0 = time.perf_counter()
@@ -226,7 +241,13 @@ def _torch_result(name, kind, res, data) -> ModelResult:
 
 def summary(run: TrainRun) -> dict:
     """The metrics file: deterministic numbers only (no timings), so equal runs give equal bytes."""
-    out = {"task": run.task, "classes": run.classes, "split": run.split_sizes, "models": {}}
+    out = {
+        "task": run.task,
+        "classes": run.classes,
+        "split": run.split_sizes,
+        "study_model": run.study,
+        "models": {},
+    }
     for r in run.results:
         out["models"][r.kind] = {
             "name": r.name,
@@ -250,6 +271,8 @@ def summary(run: TrainRun) -> dict:
                 if k in r.metrics
             },
         }
+    if run.paired is not None:
+        out["paired"] = run.paired
     if run.external is not None:
         e = run.external
         out["external"] = {

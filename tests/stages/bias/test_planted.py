@@ -32,7 +32,7 @@ def study(tmp_path_factory):
         progress=False,
     )
     p = load_prepared(out / "prepared")
-    cfg = params("train", {"epochs": 10, "batch_size": 64, "device": "cpu"})
+    cfg = params("train", {"epochs": 10, "batch_size": 64, "device": "cpu", "model": "cnn"})
     crossval.run(p, cfg, out / "kfold", concurrent=False)
     audit = params("bias", {"bootstrap": 500, "permutations": 500, "intersections": []})
     return bias_study.run(p, audit, out / "kfold", out / "bias")

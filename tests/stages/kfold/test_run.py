@@ -16,7 +16,9 @@ def prepared(tmp_path_factory):
     return prepared_synthetic(tmp_path_factory, 150, 24, 3)
 
 
-CFG = params("train", {"epochs": 2, "batch_size": 32, "cnn": {"preset": "small"}})  # has dropout
+CFG = params(
+    "train", {"epochs": 2, "batch_size": 32, "cnn": {"preset": "small"}, "model": "cnn"}
+)  # has dropout
 
 
 def test_folds_partition_the_pool_and_keep_groups_and_proportions(prepared):
@@ -122,3 +124,22 @@ def test_load_needs_every_fold_and_mitigation_changes_the_key(prepared, tmp_path
     f = crossval.plan(prepared, y, 0.1, 0)[0]
     plan = {"method": "reweight", "by": ["gender"], "oversample_cap": 4.0}
     assert crossval.fold_key(prepared, CFG, f) != crossval.fold_key(prepared, CFG, f, plan)
+
+
+def test_the_pretrained_model_cross_validates_and_ignores_cnn_keys(prepared, tmp_path):
+    cfg = params(
+        "train",
+        {
+            "batch_size": 32,
+            "model": "transfer",
+            "transfer": {"input_size": 32, "head_epochs": 3, "epochs": 1},
+        },
+    )
+    seq = crossval.run(prepared, cfg, tmp_path / "seq", concurrent=False)
+    con = crossval.run(prepared, cfg, tmp_path / "con", concurrent=True)
+    assert np.allclose(
+        seq.oof.filter(like="p_").to_numpy(), con.oof.filter(like="p_").to_numpy(), atol=1e-5
+    )
+    assert seq.folds["epochs"].tolist() == [4, 4, 4]  # 3 head epochs + 1 fine-tuning epoch
+    other_cnn = {**cfg, "cnn": {**cfg["cnn"], "preset": "tiny3"}}
+    assert crossval.run(prepared, other_cnn, tmp_path / "seq").trained == []

@@ -1,0 +1,54 @@
+"""The study's models by kind, each with the trainer of its recipe, for every stage that trains.
+
+Kinds: `cnn` (the from-scratch CNN of `cnn.*`), `transfer` (`transfer.backbone` from
+`transfer.weights`, the two-phase recipe of `modeling.transfer`), `scratch` (the same backbone from
+random init, trained like the CNN: every layer, `epochs` at `lr`, what pretraining is compared
+against).
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from maskutils.modeling.backbones import build_transfer
+from maskutils.modeling.fit import Trainer, seed_everything
+from maskutils.modeling.models import build_cnn, cnn_spec
+from maskutils.modeling.transfer import TransferTrainer
+
+KINDS = ("cnn", "transfer", "scratch")
+
+
+def cnn_overrides(cfg: dict) -> dict:
+    return {k: v for k, v in cfg["cnn"].items() if k != "preset"}
+
+
+def build(kind: str, cfg: dict, n_classes: int, image_size: int, backbone: str | None = None):
+    """A freshly initialised model of `kind` (seeded by cfg's seed: equal params, equal weights).
+    `backbone` overrides transfer.backbone (the train stage's extra comparisons)."""
+    seed_everything(cfg["seed"])
+    if kind == "cnn":
+        preset = cfg["cnn"]["preset"]
+        return build_cnn(preset, n_classes, image_size, cnn_spec(preset, cnn_overrides(cfg)))
+    tr = cfg["transfer"]
+    name = backbone or tr["backbone"]
+    if name == "none":
+        raise ValueError(
+            "params/train.yaml: model is 'transfer' but transfer.backbone is 'none'; "
+            "name a backbone or set model: cnn"
+        )
+    weights = tr["weights"] if kind == "transfer" else None
+    if backbone is not None and kind == "transfer":
+        weights = "imagenet"
+    return build_transfer(name, n_classes, weights, tr["input_size"])
+
+
+def trainer(kind, model: nn.Module, x_train, y_train, x_val, y_val, cfg, n_classes, **kw):
+    """The trainer of `kind`'s recipe (`fit.Trainer` or `transfer.TransferTrainer`); kw:
+    sample_weight, epoch_size."""
+    cls = TransferTrainer if kind == "transfer" else Trainer
+    return cls(model, x_train, y_train, x_val, y_val, cfg, n_classes, **kw)
+
+
+def unused_keys(kind: str) -> tuple[str, ...]:
+    """Recipe sections that cannot change a model of `kind` (left out of cache keys)."""
+    return ("transfer",) if kind == "cnn" else ("cnn",)
