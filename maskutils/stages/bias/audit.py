@@ -9,6 +9,10 @@ shuffled among images of the same true class, so every group keeps its class mix
 the groups differ at all. Groups, or a group's images of one class, smaller than `min_group` are
 shown but not judged. Before/after comparisons are paired: both models' predictions of the same
 images go through the same resamples.
+
+These tests are exploratory: `adjust` treats every gap of every grouping as one family and judges
+each on its adjusted p-value. A hypothesis declared before the data were seen (the planted bias)
+has its own one-sided test, `directed`, outside that family.
 """
 
 from __future__ import annotations
@@ -21,7 +25,14 @@ from fairlearn.metrics import MetricFrame
 from sklearn.metrics import accuracy_score, f1_score
 
 from maskutils.core import metrics as m
-from maskutils.core.stats import ci, permutation_p, permute_within, resample, resample_within
+from maskutils.core.stats import (
+    adjust_p,
+    ci,
+    permutation_p,
+    permute_within,
+    resample,
+    resample_within,
+)
 
 KNOWN = ("gender", "age", "skin_tone")
 SEP = " / "
@@ -98,6 +109,12 @@ def _from_confusions(cm: np.ndarray, classes: list[str]) -> dict[str, np.ndarray
     if "miss_rate_no_mask" in metric_names(classes):
         out["miss_rate_no_mask"] = 1 - out["recall_no_mask"]
     return out
+
+
+def sizes(g: np.ndarray, y: np.ndarray, n_groups: int, n_classes: int):
+    """(images per group, G x C images per group and class)."""
+    support = np.stack([np.bincount(g[y == k], minlength=n_groups) for k in range(n_classes)], 1)
+    return np.bincount(g, minlength=n_groups), support
 
 
 def _counted(name: str, n: np.ndarray, support: np.ndarray, classes: list[str]) -> np.ndarray:
@@ -210,8 +227,7 @@ def audit(
         _permuted_confusions(y, p[models[0]], permute_within(rng, g, y, permutations), G, C),
         classes,
     )
-    n = np.bincount(g, minlength=G)
-    support = np.stack([np.bincount(g[y == k], minlength=G) for k in range(C)], 1)
+    n, support = sizes(g, y, G, C)
     out = {
         "groups": {name: {"n": int(n[i])} for i, name in enumerate(names)},
         "gaps": {},
@@ -248,7 +264,7 @@ def _gap(metric, names, judged, point, boot, models, confidence, p_value) -> dic
     sign = -1.0 if lower_is_better(metric) else 1.0
     idx = np.flatnonzero(judged)
     best, worst = idx[np.argmax(sign * first[idx])], idx[np.argmin(sign * first[idx])]
-    gap = {"best": names[best], "worst": names[worst], "p_value": p_value}
+    gap = {"best": names[best], "worst": names[worst], "p_value": p_value, "p_adjusted": p_value}
     samples = {}
     for mod in models:
         v, b = point[mod][metric], boot[mod][metric]
@@ -264,20 +280,37 @@ def _gap(metric, names, judged, point, boot, models, confidence, p_value) -> dic
             "difference": ci(sign * (v[best] - v[worst]), samples[mod], confidence),
             "ratio": ci(ratio_point, ratio, confidence),
         }
-    lo = gap[models[0]]["difference"]["ci_low"]
-    gap["supported"] = bool(p_value < 1 - confidence and lo is not None and lo > 0)
+    gap["supported"] = _supported(gap, models[0], confidence)
     for mod in models[1:]:
         change = gap[models[0]]["difference"]["value"] - gap[mod]["difference"]["value"]
         gap[f"change_{mod}"] = ci(change, samples[models[0]] - samples[mod], confidence)
     return gap
 
 
+def _supported(gap: dict, first: str, confidence: float) -> bool:
+    """A gap is supported when its (adjusted) p-value is below the level and its interval excludes
+    0."""
+    lo = gap[first]["difference"]["ci_low"]
+    return bool(gap["p_adjusted"] < 1 - confidence and lo is not None and lo > 0)
+
+
+def adjust(results: dict, method: str, confidence: float, first: str) -> int:
+    """Adjusts the p-values of every gap of every grouping (`results`: grouping -> audit) as one
+    family (`stats.adjust_p`), and judges each gap of model `first` on its adjusted p-value.
+    Returns the family's size."""
+    gaps = [gap for res in results.values() for gap in res["gaps"].values()]
+    for gap, q in zip(gaps, adjust_p([g["p_value"] for g in gaps], method)):
+        gap["p_adjusted"] = float(q)
+        gap["supported"] = _supported(gap, first, confidence)
+    return len(gaps)
+
+
 def _permuted_confusions(y, p, perm_g, n_groups, n_classes) -> np.ndarray:
-    """R x G x C x C confusion matrices with the group labels of each shuffle (rows fixed)."""
+    """R x G x C x C confusion matrices with the group labels of each shuffle; `p`: one prediction
+    per row, or one row of predictions per shuffle."""
     reps = len(perm_g)
-    codes = ((np.arange(reps)[:, None] * n_groups + perm_g) * n_classes + y[None]) * n_classes + p[
-        None
-    ]
+    p = np.broadcast_to(p, perm_g.shape)
+    codes = ((np.arange(reps)[:, None] * n_groups + perm_g) * n_classes + y[None]) * n_classes + p
     return np.bincount(codes.ravel(), minlength=reps * n_groups * n_classes**2).reshape(
         reps, n_groups, n_classes, n_classes
     )
@@ -288,6 +321,89 @@ def _range_p(null: np.ndarray, observed: np.ndarray, judged: np.ndarray) -> floa
     values of one metric under within-class shuffles."""
     spread = lambda v: np.nanmax(v[..., judged], -1) - np.nanmin(v[..., judged], -1)  # noqa: E731
     return permutation_p(spread(null), spread(observed))
+
+
+def split_off(groups: pd.Series, group: str) -> pd.Series:
+    """0 for the images of `group`, 1 for every other image with a known group, NaN for the
+    rest: the two sides of a directed test."""
+    values = pd.Series(groups)
+    present = sorted(values.dropna().astype(str).unique())
+    if group not in present:
+        raise ValueError(f"group {group!r} is not a value of {values.name} ({', '.join(present)})")
+    return values.map(lambda v: v if pd.isna(v) else int(str(v) != group))
+
+
+def sided(direction: str):
+    """The directed test's statistic from (..., 2) values (group, rest): positive when the group's
+    value is `direction` ('lower' or 'higher') than the rest's."""
+    sign = 1.0 if direction == "lower" else -1.0
+    return lambda v: sign * (v[..., 1] - v[..., 0])
+
+
+def directed(
+    true,
+    preds: dict[str, np.ndarray],
+    groups: pd.Series,
+    classes: list[str],
+    *,
+    group: str,
+    metric: str,
+    direction: str,
+    min_group: int = 30,
+    reps: int = 1000,
+    permutations: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict:
+    """A pre-registered one-sided test: is `metric` of `group` `direction` ('lower' or 'higher')
+    than that of all other images with a known group, pooled? The difference (rest minus group
+    for 'lower') has a bootstrap interval (images resampled within the group and within the
+    rest); its p-value is one-sided, from shuffles of the two sides' labels among images of the
+    same true class. `found`: both sides judged and p below 1 - confidence. Every later model has
+    the paired change of the difference (positive: narrower)."""
+    if metric not in metric_names(classes):
+        raise ValueError(f"no metric {metric!r}; metrics: {', '.join(metric_names(classes))}")
+    two = split_off(groups, group)
+    known = np.flatnonzero(two.notna().to_numpy())
+    side = two.iloc[known].to_numpy(np.int64)
+    y = _codes(np.asarray(true, dtype=object)[known], classes, "true")
+    p = [
+        _codes(np.asarray(v, dtype=object)[known], classes, f"pred ({k})") for k, v in preds.items()
+    ]
+    models, C, stat = list(preds), len(classes), sided(direction)
+    rng = np.random.default_rng([seed, 1])
+    point = [_from_confusions(cm[0], classes)[metric] for cm in _confusions(y, p, side, 2, C)]
+    boot = [
+        _from_confusions(cm, classes)[metric]
+        for cm in _confusions(y, p, side, 2, C, resample_within(rng, side, reps))
+    ]
+    counted = _counted(metric, *sizes(side, y, 2, C), classes)
+    judged = bool(counted.min() >= min_group)
+    out = {
+        "group": group,
+        "metric": metric,
+        "direction": direction,
+        "n": {"group": int(counted[0]), "rest": int(counted[1])},
+        "judged": judged,
+    }
+    for mod, v, b in zip(models, point, boot):
+        out[mod] = {
+            "group": ci(v[0], b[:, 0], confidence),
+            "rest": ci(v[1], b[:, 1], confidence),
+            "difference": ci(stat(v), stat(b), confidence),
+        }
+    for mod, v, b in list(zip(models, point, boot))[1:]:
+        out[f"change_{mod}"] = ci(stat(point[0]) - stat(v), stat(boot[0]) - stat(b), confidence)
+    if judged:
+        null = _from_confusions(
+            _permuted_confusions(y, p[0], permute_within(rng, side, y, permutations), 2, C),
+            classes,
+        )[metric]
+        out["p_value"] = permutation_p(stat(null), stat(point[0]))
+    else:
+        out["p_value"] = None
+    out["found"] = bool(judged and out["p_value"] < 1 - confidence)
+    return out
 
 
 def overall(
