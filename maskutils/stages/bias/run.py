@@ -79,9 +79,34 @@ def run(
     for name, res in models.items():
         table[name] = table["image_id"].map(res.oof.set_index("image_id")["pred"])
     rows = p.manifest.set_index("image_id").loc[table["image_id"]].reset_index()
-    attributes, intersections = bias.resolve(
-        p.manifest, params["attributes"], params["intersections"]
+    found = analyse(
+        table, rows, before.classes, params, cfg, p.info["params"]["split"]["plant_bias"]
     )
+    return BiasStudy(
+        classes=before.classes,
+        table=table,
+        plan=plan,
+        **found,
+        trained=models["after"].trained if "after" in models else [],
+        task=cfg["task"],
+    )
+
+
+def analyse(
+    table: pd.DataFrame,
+    rows: pd.DataFrame,
+    classes: list[str],
+    params: dict,
+    cfg: dict,
+    plant: dict,
+) -> dict:
+    """The audit of `table` (true, before and, if mitigated, after: predicted classes per image;
+    a column per grouping is added) with the attributes of `rows` (its images' manifest rows):
+    every grouping audited, the family adjusted, minimum detectable gaps, the overall cost and
+    the pre-registered test. `cfg`: the training recipe (seed, task); `plant`: what the prepare
+    stage planted (for the record)."""
+    models = [m for m in ("before", "after") if m in table]
+    attributes, intersections = bias.resolve(rows, params["attributes"], params["intersections"])
     results, grouped = {}, {}
     for columns in [[a] for a in attributes] + intersections:
         groups = bias.group_labels(rows, columns)
@@ -91,7 +116,7 @@ def run(
             table["true"],
             {k: table[k] for k in models},
             groups,
-            before.classes,
+            classes,
             min_group=params["min_group"],
             reps=params["bootstrap"],
             permutations=params["permutations"],
@@ -103,48 +128,29 @@ def run(
     family = {"method": params["adjust"], "size": size, "level": alpha / max(size, 1)}
     if params["mde"]["repeats"]:
         for name, groups in grouped.items():
-            found = power.exploratory(
+            mdes = power.exploratory(
                 table["true"],
                 table["before"],
                 groups,
-                before.classes,
+                classes,
                 min_group=params["min_group"],
                 level=family["level"],
                 mde=params["mde"],
                 permutations=params["permutations"],
                 seed=cfg["seed"],
             )
-            for metric, mde in found.items():
+            for metric, mde in mdes.items():
                 results[name]["gaps"][metric]["mde"] = mde
     overall = bias.overall(
         table["true"],
         {k: table[k] for k in models},
-        before.classes,
+        classes,
         params["bootstrap"],
         params["confidence"],
         cfg["seed"],
     )
-    planted = preregistered(
-        table,
-        rows,
-        models,
-        params,
-        before.classes,
-        cfg,
-        p.info["params"]["split"]["plant_bias"],
-        results,
-    )
-    return BiasStudy(
-        before.classes,
-        table,
-        plan,
-        results,
-        family,
-        overall,
-        planted,
-        models["after"].trained if "after" in models else [],
-        cfg["task"],
-    )
+    planted = preregistered(table, rows, models, params, classes, cfg, plant, results)
+    return {"results": results, "family": family, "overall": overall, "planted": planted}
 
 
 def hypothesis(h: dict, manifest: pd.DataFrame, task: str, classes: list[str]) -> dict | None:

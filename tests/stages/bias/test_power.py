@@ -138,7 +138,9 @@ def test_the_minimum_detectable_gap_grows_when_groups_are_smaller_and_is_determi
     large, small = _preregistered_mde(600), _preregistered_mde(120)
     assert large["gap"] is not None and small["gap"] is not None
     assert small["gap"] > large["gap"] and large["n"] == 300 and small["n"] == 60
-    assert large["target"] == "female" and large["curve"][0]["gap"] == pytest.approx(0.05, abs=0.005)
+    assert large["target"] == "female" and large["curve"][0]["gap"] == pytest.approx(
+        0.05, abs=0.005
+    )
     assert json.dumps(_preregistered_mde(600)) == json.dumps(large)
 
 
