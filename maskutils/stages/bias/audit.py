@@ -78,7 +78,7 @@ def lower_is_better(name: str) -> bool:
     return name.startswith("miss_rate")
 
 
-def _codes(values, classes: list[str], what: str) -> np.ndarray:
+def class_codes(values, classes: list[str], what: str) -> np.ndarray:
     index = {c: k for k, c in enumerate(classes)}
     codes = pd.Series(values).map(index)
     if codes.isna().any():
@@ -90,7 +90,7 @@ def _codes(values, classes: list[str], what: str) -> np.ndarray:
     return codes.to_numpy(int)
 
 
-def _from_confusions(cm: np.ndarray, classes: list[str]) -> dict[str, np.ndarray]:
+def from_confusions(cm: np.ndarray, classes: list[str]) -> dict[str, np.ndarray]:
     """Every metric of (..., C, C) confusion stacks; NaN where a denominator is empty."""
     total = cm.sum((-2, -1))
     support = cm.sum(-1)
@@ -117,7 +117,7 @@ def sizes(g: np.ndarray, y: np.ndarray, n_groups: int, n_classes: int):
     return np.bincount(g, minlength=n_groups), support
 
 
-def _counted(name: str, n: np.ndarray, support: np.ndarray, classes: list[str]) -> np.ndarray:
+def images_counted(name: str, n: np.ndarray, support: np.ndarray, classes: list[str]) -> np.ndarray:
     """How many images a metric of each group is computed from."""
     if name.startswith(("recall_", "miss_rate_")):
         c = "no_mask" if name.startswith("miss_rate") else name[len("recall_") :]
@@ -128,7 +128,7 @@ def _counted(name: str, n: np.ndarray, support: np.ndarray, classes: list[str]) 
 def group_metrics(true, pred, groups, classes: list[str]) -> pd.DataFrame:
     """Point estimates per group with fairlearn's MetricFrame: n, accuracy, macro-F1 and the
     recall of every class (columns recall_<class>), from true vs predicted class names."""
-    y, p = _codes(true, classes, "true"), _codes(pred, classes, "pred")
+    y, p = class_codes(true, classes, "true"), class_codes(pred, classes, "pred")
     fns = {
         "n": lambda a, b: len(a),
         "accuracy": accuracy_score,
@@ -157,7 +157,7 @@ def _recall_of(y_true, y_pred, k: int) -> float:
 # ---- the audit --------------------------------------------------------------------------------
 
 
-def _group_index(groups: pd.Series) -> tuple[np.ndarray, list[str], np.ndarray]:
+def group_index(groups: pd.Series) -> tuple[np.ndarray, list[str], np.ndarray]:
     """(rows with a known group, group names, group code of those rows)."""
     known = np.flatnonzero(pd.Series(groups).notna().to_numpy())
     codes, names = pd.factorize(pd.Series(groups).iloc[known].astype(str), sort=True)
@@ -198,10 +198,10 @@ def audit(
     judged on the same images and resamples; gaps keep the first model's best and worst groups,
     so `change` (first minus later gap, paired) says whether a remedy closed that gap.
     """
-    known, names, g = _group_index(groups)
-    y = _codes(np.asarray(true, dtype=object)[known], classes, "true")
+    known, names, g = group_index(groups)
+    y = class_codes(np.asarray(true, dtype=object)[known], classes, "true")
     p = {
-        k: _codes(np.asarray(v, dtype=object)[known], classes, f"pred ({k})")
+        k: class_codes(np.asarray(v, dtype=object)[known], classes, f"pred ({k})")
         for k, v in preds.items()
     }
     G, C, models = len(names), len(classes), list(p)
@@ -218,13 +218,13 @@ def audit(
         zip(
             models,
             (
-                _from_confusions(cm, classes)
+                from_confusions(cm, classes)
                 for cm in _confusions(y, list(p.values()), g, G, C, draws)
             ),
         )
     )
-    null = _from_confusions(
-        _permuted_confusions(y, p[models[0]], permute_within(rng, g, y, permutations), G, C),
+    null = from_confusions(
+        permuted_confusions(y, p[models[0]], permute_within(rng, g, y, permutations), G, C),
         classes,
     )
     n, support = sizes(g, y, G, C)
@@ -234,7 +234,7 @@ def audit(
         "unknown": int(len(groups) - len(known)),
     }
     for metric in metric_names(classes):
-        counted = _counted(metric, n, support, classes)
+        counted = images_counted(metric, n, support, classes)
         judged = counted >= min_group
         for i, name in enumerate(names):
             out["groups"][name][metric] = {
@@ -305,7 +305,7 @@ def adjust(results: dict, method: str, confidence: float, first: str) -> int:
     return len(gaps)
 
 
-def _permuted_confusions(y, p, perm_g, n_groups, n_classes) -> np.ndarray:
+def permuted_confusions(y, p, perm_g, n_groups, n_classes) -> np.ndarray:
     """R x G x C x C confusion matrices with the group labels of each shuffle; `p`: one prediction
     per row, or one row of predictions per shuffle."""
     reps = len(perm_g)
@@ -366,18 +366,19 @@ def directed(
     two = split_off(groups, group)
     known = np.flatnonzero(two.notna().to_numpy())
     side = two.iloc[known].to_numpy(np.int64)
-    y = _codes(np.asarray(true, dtype=object)[known], classes, "true")
+    y = class_codes(np.asarray(true, dtype=object)[known], classes, "true")
     p = [
-        _codes(np.asarray(v, dtype=object)[known], classes, f"pred ({k})") for k, v in preds.items()
+        class_codes(np.asarray(v, dtype=object)[known], classes, f"pred ({k})")
+        for k, v in preds.items()
     ]
     models, C, stat = list(preds), len(classes), sided(direction)
     rng = np.random.default_rng([seed, 1])
-    point = [_from_confusions(cm[0], classes)[metric] for cm in _confusions(y, p, side, 2, C)]
+    point = [from_confusions(cm[0], classes)[metric] for cm in _confusions(y, p, side, 2, C)]
     boot = [
-        _from_confusions(cm, classes)[metric]
+        from_confusions(cm, classes)[metric]
         for cm in _confusions(y, p, side, 2, C, resample_within(rng, side, reps))
     ]
-    counted = _counted(metric, *sizes(side, y, 2, C), classes)
+    counted = images_counted(metric, *sizes(side, y, 2, C), classes)
     judged = bool(counted.min() >= min_group)
     out = {
         "group": group,
@@ -395,8 +396,8 @@ def directed(
     for mod, v, b in list(zip(models, point, boot))[1:]:
         out[f"change_{mod}"] = ci(stat(point[0]) - stat(v), stat(boot[0]) - stat(b), confidence)
     if judged:
-        null = _from_confusions(
-            _permuted_confusions(y, p[0], permute_within(rng, side, y, permutations), 2, C),
+        null = from_confusions(
+            permuted_confusions(y, p[0], permute_within(rng, side, y, permutations), 2, C),
             classes,
         )[metric]
         out["p_value"] = permutation_p(stat(null), stat(point[0]))
@@ -411,17 +412,17 @@ def overall(
 ) -> dict:
     """Macro-F1 and accuracy of every model on all images, and each later model's change from the
     first, paired (the same resamples)."""
-    y = _codes(true, classes, "true")
-    p = {k: _codes(v, classes, f"pred ({k})") for k, v in preds.items()}
+    y = class_codes(true, classes, "true")
+    p = {k: class_codes(v, classes, f"pred ({k})") for k, v in preds.items()}
     draws = resample(np.random.default_rng(seed), len(y), reps)
     g = np.zeros(len(y), dtype=int)
     models = list(p)
     point = [
-        _from_confusions(cm[0, 0], classes)
+        from_confusions(cm[0, 0], classes)
         for cm in _confusions(y, list(p.values()), g, 1, len(classes))
     ]
     boot = [
-        _from_confusions(cm[:, 0], classes)
+        from_confusions(cm[:, 0], classes)
         for cm in _confusions(y, list(p.values()), g, 1, len(classes), draws)
     ]
     out = {

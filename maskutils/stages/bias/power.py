@@ -26,13 +26,13 @@ import pandas as pd
 
 from maskutils.core.stats import permutation_p, permute_within
 from maskutils.stages.bias.audit import (
-    _codes,
-    _counted,
-    _from_confusions,
-    _group_index,
-    _permuted_confusions,
+    class_codes,
+    from_confusions,
+    group_index,
+    images_counted,
     lower_is_better,
     metric_names,
+    permuted_confusions,
     sided,
     sizes,
     split_off,
@@ -53,12 +53,12 @@ def exploratory(
 ) -> dict[str, dict]:
     """metric -> its minimum detectable gap (`summary`), for every metric with at least two
     judged groups; `level`: the raw p-value one real gap must pass (alpha / family size)."""
-    known, names, g = _group_index(groups)
+    known, names, g = group_index(groups)
     y, p = _rows(true, pred, known, classes)
     n, support = sizes(g, y, len(names), len(classes))
     by_target: dict[int, dict] = {}
     for metric in metric_names(classes):
-        counted = _counted(metric, n, support, classes)
+        counted = images_counted(metric, n, support, classes)
         judged = counted >= min_group
         if judged.sum() >= 2:
             idx = np.flatnonzero(judged)
@@ -94,7 +94,7 @@ def preregistered(
     side = two.iloc[known].to_numpy(np.int64)
     y, p = _rows(true, pred, known, classes)
     worse = 0 if (direction == "lower") != lower_is_better(metric) else 1
-    n = _counted(metric, *sizes(side, y, 2, len(classes)), classes)
+    n = images_counted(metric, *sizes(side, y, 2, len(classes)), classes)
     tests = {metric: (sided(direction), alpha, int(n[worse]))}
     rng = np.random.default_rng([seed, 3])
     curve = power_curves(y, p, side, 2, classes, worse, tests, mde, permutations, rng)[metric]
@@ -110,15 +110,15 @@ def power_curves(y, p, g, n_groups, classes, target, tests, mde, permutations, r
     C = len(classes)
     shuffles = permute_within(rng, g, y, mde["repeats"])
     null_groups = permute_within(rng, g, y, permutations)
-    null = _from_confusions(_permuted_confusions(y, p, null_groups, n_groups, C), classes)
+    null = from_confusions(permuted_confusions(y, p, null_groups, n_groups, C), classes)
     sides = (shuffles != target).astype(np.int64)  # 0: the target, 1: the rest
-    base = _from_confusions(_permuted_confusions(y, p, sides, 2, C), classes)
+    base = from_confusions(permuted_confusions(y, p, sides, 2, C), classes)
     orders = [_candidates(rng, y, p, s == 0, C) for s in sides]
     curves: dict[str, list] = {metric: [] for metric in tests}
     for share in mde["gaps"]:
         injected = np.stack([_inject(p, order, share) for order in orders])
-        seen = _from_confusions(_permuted_confusions(y, injected, shuffles, n_groups, C), classes)
-        pooled = _from_confusions(_permuted_confusions(y, injected, sides, 2, C), classes)
+        seen = from_confusions(permuted_confusions(y, injected, shuffles, n_groups, C), classes)
+        pooled = from_confusions(permuted_confusions(y, injected, sides, 2, C), classes)
         for metric, (statistic, level, _) in tests.items():
             sign = -1.0 if lower_is_better(metric) else 1.0
             widened = sign * (np.diff(pooled[metric], axis=1) - np.diff(base[metric], axis=1))
@@ -147,8 +147,8 @@ def summary(curve: list, target: str, n: int, level: float, power: float) -> dic
 
 def _rows(true, pred, known, classes) -> tuple[np.ndarray, np.ndarray]:
     return (
-        _codes(np.asarray(true, dtype=object)[known], classes, "true"),
-        _codes(np.asarray(pred, dtype=object)[known], classes, "pred"),
+        class_codes(np.asarray(true, dtype=object)[known], classes, "true"),
+        class_codes(np.asarray(pred, dtype=object)[known], classes, "pred"),
     )
 
 

@@ -209,10 +209,13 @@ def preregistered(table, rows, models, params, classes, cfg, plant, results) -> 
     gap = results.get(h["attribute"], {}).get("gaps", {}).get(h["metric"])
     if gap is not None:
         out["exploratory_supported"] = bool(gap["supported"] and gap["worst"] == h["group"])
-    if "change_after" in out:
-        change = out["change_after"]
-        out["narrowed"] = change["value"] > 0
-        out["narrowed_with_confidence"] = change["ci_low"] is not None and change["ci_low"] > 0
+    if "change_after" in out:  # narrowed: a difference the hypothesis's way got smaller
+        change, before = out["change_after"], out["before"]["difference"]["value"]
+        worse = before is not None and before > 0
+        out["narrowed"] = bool(worse and change["value"] > 0)
+        out["narrowed_with_confidence"] = bool(
+            worse and change["ci_low"] is not None and change["ci_low"] > 0
+        )
     if params["mde"]["repeats"] and out["judged"]:
         out["mde"] = power.preregistered(
             table["true"],
