@@ -114,12 +114,10 @@ def planted_text(pl: dict) -> str:
             f"**{fmt.num(pl['exploratory_supported'])}**."
         )
     if "narrowed" in pl:
-        confident = (
-            "interval excludes 0" if pl["narrowed_with_confidence"] else "interval includes 0"
-        )
         lines.append(
-            f"Mitigation narrowed the difference: **{fmt.num(pl['narrowed'])}** "
-            f"(change {fmt.ci(pl['change_after'])}, {confident})."
+            f"Mitigation narrowed the difference: **{fmt.num(pl['narrowed'])}**; with confidence "
+            f"(paired interval above 0): **{fmt.num(pl['narrowed_with_confidence'])}** (change "
+            f"{fmt.ci(pl['change_after'])})."
         )
     return "\n\n".join(lines)
 

@@ -208,7 +208,8 @@ def preregistered(table, rows, models, params, classes, cfg, plant, results) -> 
     }
     gap = results.get(h["attribute"], {}).get("gaps", {}).get(h["metric"])
     if gap is not None:
-        out["exploratory_supported"] = bool(gap["supported"] and gap["worst"] == h["group"])
+        side = "worst" if h["direction"] == "lower" else "best"
+        out["exploratory_supported"] = bool(gap["supported"] and gap[side] == h["group"])
     if "change_after" in out:  # narrowed: a difference the hypothesis's way got smaller
         change, before = out["change_after"], out["before"]["difference"]["value"]
         worse = before is not None and before > 0

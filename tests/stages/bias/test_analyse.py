@@ -99,6 +99,7 @@ def test_words_tables_and_a_byte_stable_summary():
     assert "Planted in training: gender = female, label = cloth, 10% kept" in br.planted_text(
         s["planted"]
     )
+    assert "Holm-adjusted over 15 gaps" in br.header(s, study, cfg["min_group"])
     again, _ = _study()
     assert json.dumps(bias_study.summary(again, cfg), sort_keys=True) == json.dumps(
         s, sort_keys=True
