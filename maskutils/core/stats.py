@@ -1,5 +1,6 @@
 """Resampling statistics, one implementation for every stage: bootstrap draws (over items, within
-groups, over clusters), percentile intervals, permutation tests, t- and Wilson intervals.
+groups, over clusters), percentile intervals, permutation tests, multiple-comparison adjustment,
+t- and Wilson intervals.
 
 Every random draw comes from a `numpy.random.Generator` the caller seeds, so equal inputs and
 seeds give equal numbers. An interval is a dict {"value", "ci_low", "ci_high"}; a part that is
@@ -40,6 +41,30 @@ def permute_within(rng: np.random.Generator, labels: np.ndarray, strata: np.ndar
 def permutation_p(null: np.ndarray, observed: float) -> float:
     """Share of permuted statistics at least the observed one, counting the observed itself."""
     return float((1 + np.sum(null >= observed - 1e-12)) / (len(null) + 1))
+
+
+ADJUSTMENTS = {"holm": "Holm", "bh": "Benjamini-Hochberg"}
+
+
+def adjust_p(p_values, method: str = "holm") -> np.ndarray:
+    """p-values adjusted for the m tests of one family: `holm` (step-down, controls the chance of
+    any false alarm) or `bh` (Benjamini-Hochberg step-up, controls the expected share of false
+    alarms among the findings). A finding is one whose adjusted p-value is below the level."""
+    p = np.asarray(p_values, float)
+    if method not in ADJUSTMENTS:
+        raise ValueError(f"unknown adjustment {method!r}; known: {', '.join(ADJUSTMENTS)}")
+    m = len(p)
+    if m == 0:
+        return p.copy()
+    order = np.argsort(p, kind="stable")
+    ranked = p[order]
+    if method == "holm":
+        steps = np.maximum.accumulate((m - np.arange(m)) * ranked)
+    else:
+        steps = np.minimum.accumulate(((m / np.arange(1, m + 1)) * ranked)[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.minimum(steps, 1.0)
+    return out
 
 
 def interval(samples, confidence: float = 0.95) -> tuple[float, float]:

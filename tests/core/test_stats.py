@@ -52,3 +52,15 @@ def test_wilson_and_cluster_ratio():
     lo, hi = stats.bootstrap_ratio(k, n, 1000, 0.95, np.random.default_rng(0))
     assert 0.0 <= lo <= 5 / 6 <= hi <= 1.0
     assert stats.bootstrap_ratio(k * 0, n * 0, 10, 0.95, np.random.default_rng(0)) is None
+
+
+def test_holm_and_bh_match_a_hand_computed_example():
+    p = [0.01, 0.04, 0.03, 0.005]
+    # sorted 0.005, 0.01, 0.03, 0.04; Holm: 4x, 3x, 2x, 1x with a running max (0.04 -> 0.06)
+    np.testing.assert_allclose(stats.adjust_p(p, "holm"), [0.03, 0.06, 0.06, 0.02])
+    # BH: m/rank x p = 0.02, 0.02, 0.04, 0.04 with a running min from the largest
+    np.testing.assert_allclose(stats.adjust_p(p, "bh"), [0.02, 0.04, 0.04, 0.02])
+    np.testing.assert_allclose(stats.adjust_p([0.5, 0.9], "holm"), [1.0, 1.0])  # capped at 1
+    assert stats.adjust_p([0.2], "holm")[0] == 0.2 and len(stats.adjust_p([], "bh")) == 0
+    with pytest.raises(ValueError, match="unknown adjustment 'bonf'"):
+        stats.adjust_p(p, "bonf")

@@ -9,6 +9,10 @@ shuffled among images of the same true class, so every group keeps its class mix
 the groups differ at all. Groups, or a group's images of one class, smaller than `min_group` are
 shown but not judged. Before/after comparisons are paired: both models' predictions of the same
 images go through the same resamples.
+
+These tests are exploratory: `adjust` treats every gap of every grouping as one family and judges
+each on its adjusted p-value. A hypothesis declared before the data were seen (the planted bias)
+has its own one-sided test, `directed`, outside that family.
 """
 
 from __future__ import annotations
@@ -21,7 +25,14 @@ from fairlearn.metrics import MetricFrame
 from sklearn.metrics import accuracy_score, f1_score
 
 from maskutils.core import metrics as m
-from maskutils.core.stats import ci, permutation_p, permute_within, resample, resample_within
+from maskutils.core.stats import (
+    adjust_p,
+    ci,
+    permutation_p,
+    permute_within,
+    resample,
+    resample_within,
+)
 
 KNOWN = ("gender", "age", "skin_tone")
 SEP = " / "
@@ -67,7 +78,7 @@ def lower_is_better(name: str) -> bool:
     return name.startswith("miss_rate")
 
 
-def _codes(values, classes: list[str], what: str) -> np.ndarray:
+def class_codes(values, classes: list[str], what: str) -> np.ndarray:
     index = {c: k for k, c in enumerate(classes)}
     codes = pd.Series(values).map(index)
     if codes.isna().any():
@@ -79,7 +90,7 @@ def _codes(values, classes: list[str], what: str) -> np.ndarray:
     return codes.to_numpy(int)
 
 
-def _from_confusions(cm: np.ndarray, classes: list[str]) -> dict[str, np.ndarray]:
+def from_confusions(cm: np.ndarray, classes: list[str]) -> dict[str, np.ndarray]:
     """Every metric of (..., C, C) confusion stacks; NaN where a denominator is empty."""
     total = cm.sum((-2, -1))
     support = cm.sum(-1)
@@ -100,7 +111,13 @@ def _from_confusions(cm: np.ndarray, classes: list[str]) -> dict[str, np.ndarray
     return out
 
 
-def _counted(name: str, n: np.ndarray, support: np.ndarray, classes: list[str]) -> np.ndarray:
+def sizes(g: np.ndarray, y: np.ndarray, n_groups: int, n_classes: int):
+    """(images per group, G x C images per group and class)."""
+    support = np.stack([np.bincount(g[y == k], minlength=n_groups) for k in range(n_classes)], 1)
+    return np.bincount(g, minlength=n_groups), support
+
+
+def images_counted(name: str, n: np.ndarray, support: np.ndarray, classes: list[str]) -> np.ndarray:
     """How many images a metric of each group is computed from."""
     if name.startswith(("recall_", "miss_rate_")):
         c = "no_mask" if name.startswith("miss_rate") else name[len("recall_") :]
@@ -111,7 +128,7 @@ def _counted(name: str, n: np.ndarray, support: np.ndarray, classes: list[str]) 
 def group_metrics(true, pred, groups, classes: list[str]) -> pd.DataFrame:
     """Point estimates per group with fairlearn's MetricFrame: n, accuracy, macro-F1 and the
     recall of every class (columns recall_<class>), from true vs predicted class names."""
-    y, p = _codes(true, classes, "true"), _codes(pred, classes, "pred")
+    y, p = class_codes(true, classes, "true"), class_codes(pred, classes, "pred")
     fns = {
         "n": lambda a, b: len(a),
         "accuracy": accuracy_score,
@@ -140,7 +157,7 @@ def _recall_of(y_true, y_pred, k: int) -> float:
 # ---- the audit --------------------------------------------------------------------------------
 
 
-def _group_index(groups: pd.Series) -> tuple[np.ndarray, list[str], np.ndarray]:
+def group_index(groups: pd.Series) -> tuple[np.ndarray, list[str], np.ndarray]:
     """(rows with a known group, group names, group code of those rows)."""
     known = np.flatnonzero(pd.Series(groups).notna().to_numpy())
     codes, names = pd.factorize(pd.Series(groups).iloc[known].astype(str), sort=True)
@@ -181,10 +198,10 @@ def audit(
     judged on the same images and resamples; gaps keep the first model's best and worst groups,
     so `change` (first minus later gap, paired) says whether a remedy closed that gap.
     """
-    known, names, g = _group_index(groups)
-    y = _codes(np.asarray(true, dtype=object)[known], classes, "true")
+    known, names, g = group_index(groups)
+    y = class_codes(np.asarray(true, dtype=object)[known], classes, "true")
     p = {
-        k: _codes(np.asarray(v, dtype=object)[known], classes, f"pred ({k})")
+        k: class_codes(np.asarray(v, dtype=object)[known], classes, f"pred ({k})")
         for k, v in preds.items()
     }
     G, C, models = len(names), len(classes), list(p)
@@ -201,24 +218,23 @@ def audit(
         zip(
             models,
             (
-                _from_confusions(cm, classes)
+                from_confusions(cm, classes)
                 for cm in _confusions(y, list(p.values()), g, G, C, draws)
             ),
         )
     )
-    null = _from_confusions(
-        _permuted_confusions(y, p[models[0]], permute_within(rng, g, y, permutations), G, C),
+    null = from_confusions(
+        permuted_confusions(y, p[models[0]], permute_within(rng, g, y, permutations), G, C),
         classes,
     )
-    n = np.bincount(g, minlength=G)
-    support = np.stack([np.bincount(g[y == k], minlength=G) for k in range(C)], 1)
+    n, support = sizes(g, y, G, C)
     out = {
         "groups": {name: {"n": int(n[i])} for i, name in enumerate(names)},
         "gaps": {},
         "unknown": int(len(groups) - len(known)),
     }
     for metric in metric_names(classes):
-        counted = _counted(metric, n, support, classes)
+        counted = images_counted(metric, n, support, classes)
         judged = counted >= min_group
         for i, name in enumerate(names):
             out["groups"][name][metric] = {
@@ -248,7 +264,7 @@ def _gap(metric, names, judged, point, boot, models, confidence, p_value) -> dic
     sign = -1.0 if lower_is_better(metric) else 1.0
     idx = np.flatnonzero(judged)
     best, worst = idx[np.argmax(sign * first[idx])], idx[np.argmin(sign * first[idx])]
-    gap = {"best": names[best], "worst": names[worst], "p_value": p_value}
+    gap = {"best": names[best], "worst": names[worst], "p_value": p_value, "p_adjusted": p_value}
     samples = {}
     for mod in models:
         v, b = point[mod][metric], boot[mod][metric]
@@ -264,20 +280,37 @@ def _gap(metric, names, judged, point, boot, models, confidence, p_value) -> dic
             "difference": ci(sign * (v[best] - v[worst]), samples[mod], confidence),
             "ratio": ci(ratio_point, ratio, confidence),
         }
-    lo = gap[models[0]]["difference"]["ci_low"]
-    gap["supported"] = bool(p_value < 1 - confidence and lo is not None and lo > 0)
+    gap["supported"] = _supported(gap, models[0], confidence)
     for mod in models[1:]:
         change = gap[models[0]]["difference"]["value"] - gap[mod]["difference"]["value"]
         gap[f"change_{mod}"] = ci(change, samples[models[0]] - samples[mod], confidence)
     return gap
 
 
-def _permuted_confusions(y, p, perm_g, n_groups, n_classes) -> np.ndarray:
-    """R x G x C x C confusion matrices with the group labels of each shuffle (rows fixed)."""
+def _supported(gap: dict, first: str, confidence: float) -> bool:
+    """A gap is supported when its (adjusted) p-value is below the level and its interval excludes
+    0."""
+    lo = gap[first]["difference"]["ci_low"]
+    return bool(gap["p_adjusted"] < 1 - confidence and lo is not None and lo > 0)
+
+
+def adjust(results: dict, method: str, confidence: float, first: str) -> int:
+    """Adjusts the p-values of every gap of every grouping (`results`: grouping -> audit) as one
+    family (`stats.adjust_p`), and judges each gap of model `first` on its adjusted p-value.
+    Returns the family's size."""
+    gaps = [gap for res in results.values() for gap in res["gaps"].values()]
+    for gap, q in zip(gaps, adjust_p([g["p_value"] for g in gaps], method)):
+        gap["p_adjusted"] = float(q)
+        gap["supported"] = _supported(gap, first, confidence)
+    return len(gaps)
+
+
+def permuted_confusions(y, p, perm_g, n_groups, n_classes) -> np.ndarray:
+    """R x G x C x C confusion matrices with the group labels of each shuffle; `p`: one prediction
+    per row, or one row of predictions per shuffle."""
     reps = len(perm_g)
-    codes = ((np.arange(reps)[:, None] * n_groups + perm_g) * n_classes + y[None]) * n_classes + p[
-        None
-    ]
+    p = np.broadcast_to(p, perm_g.shape)
+    codes = ((np.arange(reps)[:, None] * n_groups + perm_g) * n_classes + y[None]) * n_classes + p
     return np.bincount(codes.ravel(), minlength=reps * n_groups * n_classes**2).reshape(
         reps, n_groups, n_classes, n_classes
     )
@@ -290,22 +323,106 @@ def _range_p(null: np.ndarray, observed: np.ndarray, judged: np.ndarray) -> floa
     return permutation_p(spread(null), spread(observed))
 
 
+def split_off(groups: pd.Series, group: str) -> pd.Series:
+    """0 for the images of `group`, 1 for every other image with a known group, NaN for the
+    rest: the two sides of a directed test."""
+    values = pd.Series(groups)
+    present = sorted(values.dropna().astype(str).unique())
+    if group not in present:
+        raise ValueError(f"group {group!r} is not a value of {values.name} ({', '.join(present)})")
+    return values.map(lambda v: v if pd.isna(v) else int(str(v) != group))
+
+
+def sided(direction: str):
+    """The directed test's statistic from (..., 2) values (group, rest): positive when the group's
+    value is `direction` ('lower' or 'higher') than the rest's."""
+    sign = 1.0 if direction == "lower" else -1.0
+    return lambda v: sign * (v[..., 1] - v[..., 0])
+
+
+def directed(
+    true,
+    preds: dict[str, np.ndarray],
+    groups: pd.Series,
+    classes: list[str],
+    *,
+    group: str,
+    metric: str,
+    direction: str,
+    min_group: int = 30,
+    reps: int = 1000,
+    permutations: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict:
+    """A pre-registered one-sided test: is `metric` of `group` `direction` ('lower' or 'higher')
+    than that of all other images with a known group, pooled? The difference (rest minus group
+    for 'lower') has a bootstrap interval (images resampled within the group and within the
+    rest); its p-value is one-sided, from shuffles of the two sides' labels among images of the
+    same true class. `found`: both sides judged and p below 1 - confidence. Every later model has
+    the paired change of the difference (positive: narrower)."""
+    if metric not in metric_names(classes):
+        raise ValueError(f"no metric {metric!r}; metrics: {', '.join(metric_names(classes))}")
+    two = split_off(groups, group)
+    known = np.flatnonzero(two.notna().to_numpy())
+    side = two.iloc[known].to_numpy(np.int64)
+    y = class_codes(np.asarray(true, dtype=object)[known], classes, "true")
+    p = [
+        class_codes(np.asarray(v, dtype=object)[known], classes, f"pred ({k})")
+        for k, v in preds.items()
+    ]
+    models, C, stat = list(preds), len(classes), sided(direction)
+    rng = np.random.default_rng([seed, 1])
+    point = [from_confusions(cm[0], classes)[metric] for cm in _confusions(y, p, side, 2, C)]
+    boot = [
+        from_confusions(cm, classes)[metric]
+        for cm in _confusions(y, p, side, 2, C, resample_within(rng, side, reps))
+    ]
+    counted = images_counted(metric, *sizes(side, y, 2, C), classes)
+    judged = bool(counted.min() >= min_group)
+    out = {
+        "group": group,
+        "metric": metric,
+        "direction": direction,
+        "n": {"group": int(counted[0]), "rest": int(counted[1])},
+        "judged": judged,
+    }
+    for mod, v, b in zip(models, point, boot):
+        out[mod] = {
+            "group": ci(v[0], b[:, 0], confidence),
+            "rest": ci(v[1], b[:, 1], confidence),
+            "difference": ci(stat(v), stat(b), confidence),
+        }
+    for mod, v, b in list(zip(models, point, boot))[1:]:
+        out[f"change_{mod}"] = ci(stat(point[0]) - stat(v), stat(boot[0]) - stat(b), confidence)
+    if judged:
+        null = from_confusions(
+            permuted_confusions(y, p[0], permute_within(rng, side, y, permutations), 2, C),
+            classes,
+        )[metric]
+        out["p_value"] = permutation_p(stat(null), stat(point[0]))
+    else:
+        out["p_value"] = None
+    out["found"] = bool(judged and out["p_value"] < 1 - confidence)
+    return out
+
+
 def overall(
     true, preds: dict[str, np.ndarray], classes: list[str], reps: int, confidence: float, seed: int
 ) -> dict:
     """Macro-F1 and accuracy of every model on all images, and each later model's change from the
     first, paired (the same resamples)."""
-    y = _codes(true, classes, "true")
-    p = {k: _codes(v, classes, f"pred ({k})") for k, v in preds.items()}
+    y = class_codes(true, classes, "true")
+    p = {k: class_codes(v, classes, f"pred ({k})") for k, v in preds.items()}
     draws = resample(np.random.default_rng(seed), len(y), reps)
     g = np.zeros(len(y), dtype=int)
     models = list(p)
     point = [
-        _from_confusions(cm[0, 0], classes)
+        from_confusions(cm[0, 0], classes)
         for cm in _confusions(y, list(p.values()), g, 1, len(classes))
     ]
     boot = [
-        _from_confusions(cm[:, 0], classes)
+        from_confusions(cm[:, 0], classes)
         for cm in _confusions(y, list(p.values()), g, 1, len(classes), draws)
     ]
     out = {

@@ -12,6 +12,15 @@ def _auto_or_columns(v) -> bool:
     return v == "auto" or names(v)
 
 
+def _shares(v) -> bool:
+    return (
+        isinstance(v, list)
+        and bool(v)
+        and all(isinstance(i, (int, float)) and not isinstance(i, bool) and 0 < i < 1 for i in v)
+        and v == sorted(set(v))
+    )
+
+
 SCHEMA = Schema(
     "bias",
     [
@@ -43,6 +52,60 @@ SCHEMA = Schema(
         bootstrap(),
         Param("permutations", 1000, "shuffles for the permutation test", range=(100, 100_000)),
         confidence(),
+        Param(
+            "adjust",
+            "holm",
+            "multiple-comparison adjustment of the exploratory p-values, all gaps of all "
+            "groupings one family: `holm` (chance of any false alarm) or `bh` "
+            "(Benjamini-Hochberg: expected share of false alarms among the findings)",
+            choices=("holm", "bh"),
+        ),
+        Param(
+            "planted.attribute",
+            None,
+            "the pre-registered hypothesis, tested one-sided and outside the family: the "
+            "manifest column of its group; null: no hypothesis",
+            nullable=(str,),
+        ),
+        Param("planted.group", None, "the group (a value of that column)", nullable=(str,)),
+        Param(
+            "planted.class",
+            None,
+            "for `metric: recall`: the class (a prepared label, mapped to the task's class)",
+            nullable=(str,),
+        ),
+        Param(
+            "planted.metric",
+            "recall",
+            "the metric compared",
+            choices=("recall", "accuracy", "macro_f1"),
+        ),
+        Param(
+            "planted.direction",
+            "lower",
+            "the group's metric is `lower` (or `higher`) than that of the other groups pooled",
+            choices=("lower", "higher"),
+        ),
+        Param(
+            "mde.gaps",
+            [0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3],
+            "minimum detectable gap: shares of a group's right predictions turned wrong "
+            "to test (each a gap of about that size)",
+            check=_shares,
+            must="an increasing list of numbers between 0 and 1",
+        ),
+        Param(
+            "mde.repeats",
+            100,
+            "simulations per gap (0: no minimum detectable gap)",
+            range=(0, 10_000),
+        ),
+        Param(
+            "mde.power",
+            0.8,
+            "the minimum detectable gap is the smallest one found in this share of simulations",
+            range=(0.5, 0.99),
+        ),
         Param(
             "mitigation.method",
             "both",

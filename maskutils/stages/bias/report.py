@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 
 from maskutils.core import fmt
-from maskutils.stages.bias.run import BiasStudy, metric_label
+from maskutils.core.stats import ADJUSTMENTS
+from maskutils.stages.bias.run import BiasStudy, detectable, metric_label, preregistered_text
 
 
 def group_table(study: BiasStudy, grouping: str, metrics: list[str]) -> pd.DataFrame:
@@ -29,8 +30,9 @@ def group_table(study: BiasStudy, grouping: str, metrics: list[str]) -> pd.DataF
 
 
 def gap_table(study: BiasStudy) -> pd.DataFrame:
-    """One row per grouping and metric: worst and best group, the gap before (and after),
-    p-value."""
+    """One row per grouping and metric: worst and best group, the gap before (and after), the
+    p-value raw and adjusted, and the minimum detectable gap (with the group it was simulated
+    against)."""
     rows = []
     for name, res in study.results.items():
         for metric, gap in res["gaps"].items():
@@ -42,8 +44,11 @@ def gap_table(study: BiasStudy) -> pd.DataFrame:
                 "difference": fmt.ci(gap["before"]["difference"]),
                 "ratio": fmt.ci(gap["before"]["ratio"]),
                 "p": f"{gap['p_value']:.3g}",
+                f"p {study.family['method']}": f"{gap['p_adjusted']:.3g}",
                 "supported": "yes" if gap["supported"] else "no",
             }
+            if "mde" in gap:
+                row["detectable"] = f"{detectable(gap['mde'])} ({gap['mde']['target']})"
             if "change_after" in gap:
                 row["difference after"] = fmt.ci(gap["after"]["difference"])
                 row["change"] = fmt.ci(gap["change_after"])
@@ -90,34 +95,40 @@ def plotted_metrics(res: dict) -> list[str]:
 
 
 def planted_text(pl: dict) -> str:
-    """The planted-bias check in words (Markdown)."""
+    """The pre-registered test in words, with what was planted in training and whether the
+    mitigation narrowed the difference with confidence (Markdown)."""
+    plant = pl["planted_in_training"]
+    where = ", ".join(f"{k} = {v}" for k, v in (plant.get("where") or {}).items())
     lines = [
-        f"Planted: **{pl['attribute']} = {pl['group']}**, class **{pl['class']}**, "
-        f"{pl.get('keep', 1):.0%} kept in training.",
-        f"Recall of {pl['class']} for {pl['group']}: {fmt.ci(pl['group_recall']['before'])}; other "
-        "groups: " + ", ".join(f"{g} {fmt.ci(v)}" for g, v in pl["other_groups"].items()) + ".",
-        "Found by the audit (worst group, its interval below every other group's value, gap "
-        f"supported): **{fmt.num(pl['found'])}**. Intervals disjoint too (stricter): "
-        f"{fmt.num(pl['intervals_disjoint'])}.",
+        (
+            f"Planted in training: {where}, {plant.get('keep', 1):.0%} kept."
+            if where and plant.get("keep", 1) < 1
+            else "Nothing was planted in training (`split.plant_bias`): the hypothesis should "
+            "not be found."
+        ),
+        preregistered_text(pl),
     ]
-    if "gap_change" in pl:
-        confident = (
-            " (interval excludes 0)" if pl["narrowed_with_confidence"] else " (interval includes 0)"
-        )
+    if "exploratory_supported" in pl:
         lines.append(
-            f"Gap to the best group: {fmt.ci(pl['gap_before'])} before, {fmt.ci(pl['gap_after'])} "
-            f"after; change {fmt.ci(pl['gap_change'])}: narrowed "
-            f"**{fmt.num(pl['narrowed'])}**{confident}."
+            "The same gap in the exploratory family (two-sided, adjusted): supported "
+            f"**{fmt.num(pl['exploratory_supported'])}**."
+        )
+    if "narrowed" in pl:
+        lines.append(
+            f"Mitigation narrowed the difference: **{fmt.num(pl['narrowed'])}**; with confidence "
+            f"(paired interval above 0): **{fmt.num(pl['narrowed_with_confidence'])}** (change "
+            f"{fmt.ci(pl['change_after'])})."
         )
     return "\n\n".join(lines)
 
 
 def header(s: dict, study: BiasStudy, min_group: int) -> str:
     """Images audited, task, groupings, judging threshold and the mitigation (Markdown)."""
-    plan = study.plan
+    plan, fam = study.plan, study.family
     text = (
         f"**{s['n']} images** audited · task `{study.task}` · groupings: "
         f"{', '.join(study.results) or 'none'} · groups under {min_group} images are not judged · "
+        f"p-values {ADJUSTMENTS[fam['method']]}-adjusted over {fam['size']} gaps · "
         f"mitigation: **{plan['method']}**"
     )
     if plan["method"] != "none":

@@ -3,7 +3,9 @@
 "Before" is the k-fold stage's out-of-fold predictions (every image of the pool, each predicted
 by the model that did not train on it). "After" retrains the same folds with the same params and
 seeds, with the training rows rebalanced by `maskutils.modeling.rebalance`. Both are audited on
-the same images with paired resamples (`maskutils.stages.bias.audit`).
+the same images with paired resamples (`maskutils.stages.bias.audit`). The exploratory gaps are
+judged as one family on adjusted p-values; the hypothesis declared in `planted` has its own
+one-sided test; each test states the smallest gap it would find (`maskutils.stages.bias.power`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import pandas as pd
 
 from maskutils.core import fmt
 from maskutils.core.labels import task_label
+from maskutils.core.stats import ADJUSTMENTS
 from maskutils.modeling import crossval
 from maskutils.prepare.prepared import Prepared
 from maskutils.stages.bias import audit as bias
+from maskutils.stages.bias import power
 
 LABELS = {
     "accuracy": "accuracy",
@@ -33,9 +37,10 @@ class BiasStudy:
         pd.DataFrame
     )  # image_id, true, before, after (predicted classes), one column per grouping
     plan: dict  # the mitigation actually used
-    results: dict  # grouping -> bias.audit(...)
+    results: dict  # grouping -> bias.audit(...), p-values adjusted, with minimum detectable gaps
+    family: dict  # the multiple-comparison family: method, size, level a single gap must pass
     overall: dict
-    planted: dict | None
+    planted: dict | None  # the pre-registered test
     trained: list[int]  # mitigated folds trained by this run (the rest resumed from disk)
     task: str  # the task of the k-fold recipe
 
@@ -74,110 +79,178 @@ def run(
     for name, res in models.items():
         table[name] = table["image_id"].map(res.oof.set_index("image_id")["pred"])
     rows = p.manifest.set_index("image_id").loc[table["image_id"]].reset_index()
-    attributes, intersections = bias.resolve(
-        p.manifest, params["attributes"], params["intersections"]
+    found = analyse(
+        table, rows, before.classes, params, cfg, p.info["params"]["split"]["plant_bias"]
     )
-    results = {}
+    return BiasStudy(
+        classes=before.classes,
+        table=table,
+        plan=plan,
+        **found,
+        trained=models["after"].trained if "after" in models else [],
+        task=cfg["task"],
+    )
+
+
+def analyse(
+    table: pd.DataFrame,
+    rows: pd.DataFrame,
+    classes: list[str],
+    params: dict,
+    cfg: dict,
+    plant: dict,
+) -> dict:
+    """The audit of `table` (true, before and, if mitigated, after: predicted classes per image;
+    a column per grouping is added) with the attributes of `rows` (its images' manifest rows):
+    every grouping audited, the family adjusted, minimum detectable gaps, the overall cost and
+    the pre-registered test. `cfg`: the training recipe (seed, task); `plant`: what the prepare
+    stage planted (for the record)."""
+    models = [m for m in ("before", "after") if m in table]
+    attributes, intersections = bias.resolve(rows, params["attributes"], params["intersections"])
+    results, grouped = {}, {}
     for columns in [[a] for a in attributes] + intersections:
         groups = bias.group_labels(rows, columns)
         table[groups.name] = groups.to_numpy()
+        grouped[groups.name] = groups
         results[groups.name] = bias.audit(
             table["true"],
             {k: table[k] for k in models},
             groups,
-            before.classes,
+            classes,
             min_group=params["min_group"],
             reps=params["bootstrap"],
             permutations=params["permutations"],
             confidence=params["confidence"],
             seed=cfg["seed"],
         )
+    alpha = 1 - params["confidence"]
+    size = bias.adjust(results, params["adjust"], params["confidence"], "before")
+    family = {"method": params["adjust"], "size": size, "level": alpha / max(size, 1)}
+    if params["mde"]["repeats"]:
+        for name, groups in grouped.items():
+            mdes = power.exploratory(
+                table["true"],
+                table["before"],
+                groups,
+                classes,
+                min_group=params["min_group"],
+                level=family["level"],
+                mde=params["mde"],
+                permutations=params["permutations"],
+                seed=cfg["seed"],
+            )
+            for metric, mde in mdes.items():
+                results[name]["gaps"][metric]["mde"] = mde
     overall = bias.overall(
         table["true"],
         {k: table[k] for k in models},
-        before.classes,
+        classes,
         params["bootstrap"],
         params["confidence"],
         cfg["seed"],
     )
-    planted = planted_check(
-        results, p.info["params"]["split"]["plant_bias"], cfg["task"], before.classes
-    )
-    return BiasStudy(
-        before.classes,
-        table,
-        plan,
-        results,
-        overall,
-        planted,
-        models["after"].trained if "after" in models else [],
-        cfg["task"],
-    )
+    planted = preregistered(table, rows, models, params, classes, cfg, plant, results)
+    return {"results": results, "family": family, "overall": overall, "planted": planted}
 
 
-def planted_check(results: dict, plant: dict, task: str, classes: list[str]) -> dict | None:
-    """For a bias planted as {attribute: group, label: class}: is that group the worst on that
-    class's recall, its interval below every other judged group's value and the gap supported
-    (`found`)? Are the intervals disjoint too (a stricter test than needed: two overlapping
-    intervals can still differ)? Did mitigation narrow the gap to the best group?"""
-    where = dict(plant.get("where") or {})
-    label = where.pop("label", None)
-    if plant.get("keep", 1.0) >= 1.0 or label is None or len(where) != 1:
+def hypothesis(h: dict, manifest: pd.DataFrame, task: str, classes: list[str]) -> dict | None:
+    """The pre-registered hypothesis of params `planted`, its metric named as the audit names it
+    (a recall's class mapped to the task's); None when there is none."""
+    if h["attribute"] is None:
         return None
-    ((attribute, group),) = where.items()
-    cls = task_label(label, task)
-    metric = f"recall_{cls}"
-    res = results.get(attribute)
-    if res is None or cls not in classes or group not in res["groups"]:
-        return {"attribute": attribute, "group": group, "class": cls, "audited": False}
-    cell = res["groups"][group][metric]
-    others = {
-        g: v[metric]["before"]
-        for g, v in res["groups"].items()
-        if g != group and v[metric]["judged"]
-    }
-    gap = res["gaps"].get(metric, {})
-    judged = bool(
-        cell["judged"]
-        and others
-        and cell["before"]["ci_high"] is not None
-        and all(o["value"] is not None and o["ci_low"] is not None for o in others.values())
-    )
-    worst = gap.get("worst") == group
-    excludes = judged and all(cell["before"]["ci_high"] < o["value"] for o in others.values())
-    disjoint = judged and all(cell["before"]["ci_high"] < o["ci_low"] for o in others.values())
+    if h["attribute"] not in manifest.columns:
+        raise KeyError(
+            f"bias: planted.attribute names {h['attribute']!r}, which the manifest does not have"
+        )
+    values = sorted(manifest[h["attribute"]].dropna().astype(str).unique())
+    if h["group"] not in values:
+        raise ValueError(
+            f"bias: planted.group is {h['group']!r}, not a value of {h['attribute']} "
+            f"({', '.join(values)})"
+        )
+    metric = h["metric"]
+    if metric == "recall":
+        if h["class"] is None:
+            raise ValueError("bias: planted.class must name a class when planted.metric is recall")
+        metric = f"recall_{task_label(h['class'], task)}"
+        if metric not in bias.metric_names(classes):
+            raise ValueError(
+                f"bias: planted.class {h['class']!r} is not a class of task {task!r} "
+                f"({', '.join(classes)})"
+            )
+    return {**{k: h[k] for k in ("attribute", "group", "direction")}, "metric": metric}
+
+
+def preregistered(table, rows, models, params, classes, cfg, plant, results) -> dict | None:
+    """The pre-registered one-sided test (`audit.directed`) of the hypothesis, its minimum
+    detectable gap, and whether the exploratory audit supports the same gap (after adjustment).
+    `plant`: what the prepare stage planted in training (for the record)."""
+    h = hypothesis(params["planted"], rows, cfg["task"], classes)
+    if h is None:
+        return None
+    groups = bias.group_labels(rows, [h["attribute"]])
+    kw = {k: h[k] for k in ("group", "metric", "direction")}
     out = {
-        "attribute": attribute,
-        "group": group,
-        "class": cls,
-        "metric": metric,
-        "audited": True,
-        "keep": plant["keep"],
-        "group_recall": cell,
-        "other_groups": others,
-        "worst": worst,
-        "interval_excludes_others": excludes,
-        "intervals_disjoint": disjoint,
-        "gap_supported": bool(worst and gap.get("supported")),
-        "found": bool(worst and excludes and gap.get("supported")),
+        **h,
+        "planted_in_training": plant,
+        **bias.directed(
+            table["true"],
+            {k: table[k] for k in models},
+            groups,
+            classes,
+            **kw,
+            min_group=params["min_group"],
+            reps=params["bootstrap"],
+            permutations=params["permutations"],
+            confidence=params["confidence"],
+            seed=cfg["seed"],
+        ),
     }
-    if "change_after" in gap and gap.get("worst") == group:
-        change = gap["change_after"]
-        out.update(
-            {
-                "gap_before": gap["before"]["difference"],
-                "gap_after": gap["after"]["difference"],
-                "gap_change": change,
-                "narrowed": change["value"] > 0,
-                "narrowed_with_confidence": change["ci_low"] is not None and change["ci_low"] > 0,
-            }
+    gap = results.get(h["attribute"], {}).get("gaps", {}).get(h["metric"])
+    if gap is not None:
+        side = "worst" if h["direction"] == "lower" else "best"
+        out["exploratory_supported"] = bool(gap["supported"] and gap[side] == h["group"])
+    if "change_after" in out:  # narrowed: a difference the hypothesis's way got smaller
+        change, before = out["change_after"], out["before"]["difference"]["value"]
+        worse = before is not None and before > 0
+        out["narrowed"] = bool(worse and change["value"] > 0)
+        out["narrowed_with_confidence"] = bool(
+            worse and change["ci_low"] is not None and change["ci_low"] > 0
+        )
+    if params["mde"]["repeats"] and out["judged"]:
+        out["mde"] = power.preregistered(
+            table["true"],
+            table["before"],
+            groups,
+            classes,
+            **kw,
+            alpha=1 - params["confidence"],
+            mde=params["mde"],
+            permutations=params["permutations"],
+            seed=cfg["seed"],
         )
     return out
 
 
 def findings(study: BiasStudy, confidence: float) -> list[str]:
-    """The audit in words: which gaps the data supports, which it does not, what is too small."""
-    out = []
+    """The audit in words: the pre-registered test, then which gaps the data supports after the
+    adjustment, which it does not (and how large a gap the test would have found), what is too
+    small to judge."""
+    fam, alpha = study.family, 1 - confidence
+    method = ADJUSTMENTS[fam["method"]]
+    out = [] if study.planted is None else [preregistered_text(study.planted)]
+    share = _power(study)
+    out.append(
+        f"Exploratory: {fam['size']} gaps (best vs worst group, every grouping and metric), "
+        f"permutation p-values {method}-adjusted as one family; a gap is supported when its "
+        f"adjusted p is below {alpha:.0%} and its interval excludes 0."
+        + (
+            f" Detectable: the gap the test finds in {share:.0%} of simulations as the only real "
+            "gap of the family, against the group with the fewest images."
+            if share
+            else ""
+        )
+    )
     for name, res in study.results.items():
         supported, unsupported = [], []
         for metric, gap in res["gaps"].items():
@@ -189,8 +262,9 @@ def findings(study: BiasStudy, confidence: float) -> list[str]:
                 )
                 text = (
                     f"**{name}**, {metric_label(metric)}: {gap['worst']} {fmt.ci(worse)} vs "
-                    f"{gap['best']} {fmt.ci(better)}; "
-                    f"gap {fmt.ci(d)}, permutation p = {gap['p_value']:.3g}: supported by the data."
+                    f"{gap['best']} {fmt.ci(better)}; gap {fmt.ci(d)}, permutation p = "
+                    f"{gap['p_value']:.3g}, {method}-adjusted {gap['p_adjusted']:.3g}: supported "
+                    "by the data."
                 )
                 if "change_after" in gap:
                     text += (
@@ -200,14 +274,16 @@ def findings(study: BiasStudy, confidence: float) -> list[str]:
                 supported.append(text)
             else:
                 unsupported.append(
-                    f"{metric_label(metric)} (gap {fmt.num(d['value'])}, p = {gap['p_value']:.2g})"
+                    f"{metric_label(metric)} (gap {fmt.num(d['value'])}, adjusted p = "
+                    f"{gap['p_adjusted']:.2g}"
+                    + (f"; detectable {detectable(gap['mde'])}" if "mde" in gap else "")
+                    + ")"
                 )
         out += supported
         if unsupported:
             out.append(
-                f"**{name}**: no difference supported by the data ({1 - confidence:.0%} level) in "
-                + "; ".join(unsupported)
-                + "."
+                f"**{name}**: no difference supported by the data ({alpha:.0%} level, adjusted) "
+                "in " + "; ".join(unsupported) + "."
             )
         small = sorted(
             {
@@ -222,6 +298,47 @@ def findings(study: BiasStudy, confidence: float) -> list[str]:
     return out
 
 
+def _power(study: BiasStudy) -> float | None:
+    mdes = [g["mde"] for r in study.results.values() for g in r["gaps"].values() if "mde" in g]
+    return mdes[0]["power"] if mdes else None
+
+
+def detectable(mde: dict) -> str:
+    """'0.100' (the minimum detectable gap), or '> 0.300' when no gap of the grid was found with
+    the wanted power."""
+    if mde["gap"] is not None:
+        return fmt.num(mde["gap"])
+    return "> " + fmt.num(mde["curve"][-1]["gap"])
+
+
+def preregistered_text(pl: dict) -> str:
+    """The pre-registered test in one line (Markdown)."""
+    label = metric_label(pl["metric"])
+    head = (
+        f"**Pre-registered** (one-sided, outside the family): {label} {pl['direction']} for "
+        f"{pl['attribute']} = {pl['group']} than for the other groups"
+    )
+    if not pl["judged"]:
+        return f"{head}: too few images to judge ({pl['n']['group']} vs {pl['n']['rest']})."
+    b = pl["before"]
+    text = (
+        f"{head}: {pl['group']} {fmt.ci(b['group'])} vs rest {fmt.ci(b['rest'])}, difference "
+        f"{fmt.ci(b['difference'])}, one-sided permutation p = {pl['p_value']:.3g}: "
+        f"**{'found' if pl['found'] else 'not found'}**."
+    )
+    if "mde" in pl:
+        text += (
+            f" Detectable with {pl['mde']['power']:.0%} power at these group sizes: "
+            f"{detectable(pl['mde'])}."
+        )
+    if "change_after" in pl:
+        text += (
+            f" After mitigation the difference is {fmt.ci(pl['after']['difference'])} "
+            f"(change {fmt.ci(pl['change_after'])})."
+        )
+    return text
+
+
 def summary(study: BiasStudy, params: dict) -> dict:
     """The metrics file (reports/metrics/bias.json)."""
     return {
@@ -231,6 +348,8 @@ def summary(study: BiasStudy, params: dict) -> dict:
         "confidence": params["confidence"],
         "bootstrap": params["bootstrap"],
         "permutations": params["permutations"],
+        "family": study.family,
+        "mde": params["mde"],
         "mitigation": study.plan,
         "overall": study.overall,
         "attributes": study.results,

@@ -56,7 +56,7 @@ def test_vectorised_confusions_agree_with_fairlearn():
         np.array(classes)[y], np.array(classes)[p], pd.Series(g).astype(str), classes
     )
     cms = bias._confusions(y, [p], g, 4, 3)[0][0]
-    mine = bias._from_confusions(cms, classes)
+    mine = bias.from_confusions(cms, classes)
     for metric in bias.metric_names(classes):
         np.testing.assert_allclose(mine[metric], frame[metric].to_numpy(float), err_msg=metric)
 

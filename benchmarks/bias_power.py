@@ -1,0 +1,257 @@
+"""Bias power study: how often the audit finds the planted bias, and how often it flags a gap when
+nothing is planted, over many seeds (docs/bias_power.md).
+
+Every run is the project's own pipeline in-process (not dvc): prepare (synthetic) -> k-fold ->
+the bias stage's audit with mitigation. `planted` runs use the profiles' params; `null` runs
+set `split.plant_bias.keep` to 1 (nothing under-sampled) and keep the declared hypothesis, so
+its test there measures false alarms. Seed s sets prepare.seed and the training seed. Writes
+data/bench/bias_power.json and prints the rates.
+
+    python benchmarks/bias_power.py --seeds 2 --jobs 2 --profile default tiny \\
+        --set bias.min_group=5                                   # a smoke run, minutes
+    python benchmarks/bias_power.py --seeds 10 --jobs 4          # the default profile, full size
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def compose_params(profiles: list[str], sets: list[str]) -> dict:
+    """Every stage's params: the profiles over the defaults, then `stage.key=value` overrides."""
+    from maskutils.core.params import compose, deep_update
+    from maskutils.stages import SCHEMAS
+
+    paths = [ROOT / "params" / "profiles" / f"{name}.yaml" for name in profiles]
+    out = compose(paths, SCHEMAS)
+    for item in sets:
+        key, sep, value = item.partition("=")
+        stage, _, dotted = key.partition(".")
+        if not sep or stage not in SCHEMAS or not dotted:
+            raise SystemExit(
+                f"--set {item!r}: expected stage.key=value, stages: {', '.join(SCHEMAS)}"
+            )
+        overlay: dict = {}
+        node = overlay
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(value)
+        out[stage] = SCHEMAS[stage].validate(
+            deep_update(out[stage], overlay), origin=f"--set {item}"
+        )
+    return out
+
+
+def one_run(job: dict) -> dict:
+    """prepare -> k-fold -> bias for one seed and arm, in a temporary folder; what the power
+    study needs from the bias metrics, and the wall time."""
+    import torch
+
+    from maskutils.core.params import deep_update
+    from maskutils.modeling import crossval
+    from maskutils.modeling.params import RECIPE_SCHEMA
+    from maskutils.prepare.prepared import load_prepared
+    from maskutils.prepare.run import run as prepare
+    from maskutils.stages.bias import run as bias
+
+    torch.set_num_threads(job["threads"])
+    params, seed = job["params"], job["seed"]
+    prep = deep_update(params["prepare"], {"seed": seed})
+    if job["arm"] == "null":
+        prep = deep_update(prep, {"split": {"plant_bias": {"keep": 1.0}}})
+    train = {k: v for k, v in params["train"].items() if k in RECIPE_SCHEMA.tree}
+    cfg = RECIPE_SCHEMA.validate(
+        deep_update(deep_update(train, params["kfold"]["overrides"]), {"seed": seed})
+    )
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        prepare(prep, tmp / "prepared", progress=False)
+        p = load_prepared(tmp / "prepared")
+        crossval.run(p, cfg, tmp / "kfold", concurrent=None)
+        study = bias.run(p, params["bias"], tmp / "kfold", tmp / "bias")
+        s = bias.summary(study, params["bias"])
+    gaps = [
+        {
+            "grouping": name,
+            "metric": metric,
+            "supported": g["supported"],
+            "p": g["p_value"],
+            "p_adjusted": g["p_adjusted"],
+        }
+        for name, res in s["attributes"].items()
+        for metric, g in res["gaps"].items()
+    ]
+    pl = s["planted"] or {}
+    return {
+        "seed": seed,
+        "arm": job["arm"],
+        "n": s["n"],
+        "plant_keep": prep["split"]["plant_bias"]["keep"],
+        "family": s["family"],
+        "gaps": gaps,
+        "planted": {
+            k: pl.get(k)
+            for k in (
+                "attribute",
+                "group",
+                "metric",
+                "judged",
+                "n",
+                "p_value",
+                "found",
+                "exploratory_supported",
+                "narrowed",
+                "narrowed_with_confidence",
+            )
+        }
+        | {
+            "difference": (pl.get("before") or {}).get("difference"),
+            "difference_after": (pl.get("after") or {}).get("difference"),
+            "change": pl.get("change_after"),
+            "mde": (pl.get("mde") or {}).get("gap"),
+        },
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
+def rate(flags: list[bool]) -> dict:
+    from maskutils.core.stats import wilson
+
+    k, n = int(sum(flags)), len(flags)
+    return {"k": k, "n": n, "rate": k / n if n else None, "ci95": wilson(k, n)}
+
+
+def summarise(runs: list[dict]) -> dict:
+    planted = [r for r in runs if r["arm"] == "planted"]
+    null = [r for r in runs if r["arm"] == "null"]
+    gap = [r["planted"]["difference"]["value"] for r in planted if r["planted"]["difference"]]
+    return {
+        "detection_rate_preregistered": rate([bool(r["planted"]["found"]) for r in planted]),
+        "detection_rate_exploratory": rate(
+            [bool(r["planted"]["exploratory_supported"]) for r in planted]
+        ),
+        "false_positive_rate_preregistered": rate([bool(r["planted"]["found"]) for r in null]),
+        "null_runs_with_any_supported_gap": rate(
+            [any(g["supported"] for g in r["gaps"]) for r in null]
+        ),
+        "null_gaps_supported": rate([g["supported"] for r in null for g in r["gaps"]]),
+        "planted_gap": {
+            "values": gap,
+            **(
+                {
+                    "mean": float(np.mean(gap)),
+                    "sd": float(np.std(gap, ddof=1)) if len(gap) > 1 else None,
+                    "min": min(gap),
+                    "median": float(np.median(gap)),
+                    "max": max(gap),
+                }
+                if gap
+                else {}
+            ),
+        },
+        "null_gap": [
+            r["planted"]["difference"]["value"] for r in null if r["planted"]["difference"]
+        ],
+        "preregistered_mde": [r["planted"]["mde"] for r in planted],
+        "narrowed_with_confidence": rate(
+            [bool(r["planted"]["narrowed_with_confidence"]) for r in planted]
+        ),
+    }
+
+
+def machine() -> dict:
+    import torch
+
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "torch": torch.__version__,
+        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seeds", type=int, default=10, help="seeds per arm (planted, null)")
+    ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
+    ap.add_argument("--profile", nargs="+", default=["default"], help="params/profiles, in order")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="STAGE.KEY=VALUE",
+        help="a params override, e.g. prepare.synthetic.n_images=3000 (repeatable)",
+    )
+    ap.add_argument("--out", default=str(ROOT / "data" / "bench" / "bias_power.json"))
+    args = ap.parse_args()
+    params = compose_params(args.profile, args.set)
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    jobs = [
+        {"params": params, "seed": seed, "arm": arm, "threads": threads}
+        for seed in range(args.first_seed, args.first_seed + args.seeds)
+        for arm in ("planted", "null")
+    ]
+    t0 = time.perf_counter()
+    if args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+            runs = list(pool.map(one_run, jobs))
+    else:
+        runs = [one_run(job) for job in jobs]
+    wall = time.perf_counter() - t0
+    out = {
+        "profiles": args.profile,
+        "overrides": args.set,
+        "seeds": [args.first_seed, args.first_seed + args.seeds - 1],
+        "jobs": args.jobs,
+        "machine": machine(),
+        "wall_seconds": round(wall, 1),
+        "summary": summarise(runs),
+        "runs": runs,
+    }
+    path = Path(args.out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=1) + "\n")
+    s = out["summary"]
+
+    def show(r: dict) -> str:
+        if not r["n"]:
+            return "n/a (no runs)"
+        return f"{r['k']}/{r['n']} = {r['rate']:.0%} [{r['ci95'][0]:.0%}, {r['ci95'][1]:.0%}]"
+
+    print(f"planted found, pre-registered test: {show(s['detection_rate_preregistered'])}")
+    print(f"planted found, exploratory (adjusted): {show(s['detection_rate_exploratory'])}")
+    print(f"null: pre-registered test fires: {show(s['false_positive_rate_preregistered'])}")
+    print(f"null: runs with any supported gap: {show(s['null_runs_with_any_supported_gap'])}")
+    print(f"null: gaps supported: {show(s['null_gaps_supported'])}")
+    g = s["planted_gap"]
+    if g.get("values"):
+        print(
+            f"planted gap: mean {g['mean']:.3f}, min {g['min']:.3f}, median {g['median']:.3f}, "
+            f"max {g['max']:.3f}; values {[round(v, 3) for v in g['values']]}"
+        )
+    print(f"mitigation narrows it with confidence: {show(s['narrowed_with_confidence'])}")
+    print(
+        f"wall time {wall:.0f} s for {len(runs)} runs, {args.jobs} jobs; "
+        f"{out['machine']['processor']}, {out['machine']['cpus']} CPUs; wrote {path}"
+    )
+
+
+if __name__ == "__main__":
+    main()
