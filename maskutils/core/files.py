@@ -52,7 +52,8 @@ def check_file(path: Path, root: Path | None = None) -> str | None:
     if not stat.S_ISREG(st.st_mode):
         return "not a regular file (a FIFO, socket or device); give a file"
     if root is not None and not inside(path, root):
-        return f"leads outside the dataset folder {shown(root)} (to {shown(os.path.realpath(path))})"
+        target = shown(os.path.realpath(path))
+        return f"leads outside the dataset folder {shown(root)} (to {target})"
     return None
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from maskutils.core.files import check_file
+from maskutils.core.files import atomic, check_file
 
 IMAGE_SUFFIXES = {
     ".jpg",
@@ -118,10 +118,10 @@ def save_cache(path: Path, images: np.ndarray, image_ids, size: int) -> None:
     """images: N x 3 x S x S uint8, row i belonging to image_ids[i]."""
     assert images.dtype == np.uint8 and images.ndim == 4 and images.shape[1:] == (3, size, size)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, images)
-    path.with_suffix(".json").write_text(
-        json.dumps({"key": cache_key(image_ids, size), "n": len(images)})
-    )
+    with atomic(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, images)
+    with atomic(path.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps({"key": cache_key(image_ids, size), "n": len(images)}))
 
 
 def load_cache(path: Path, image_ids, size: int, mmap: bool = True) -> np.ndarray:

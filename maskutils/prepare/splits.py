@@ -9,9 +9,52 @@ import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
 
+def parts(fraction: float) -> int:
+    """A share taken as one fold of round(1/share): 0.2 -> 1 part in 5."""
+    return max(2, int(round(1.0 / fraction)))
+
+
+def check_size(labels, groups, test_fraction: float, val_fraction: float, folds: int) -> None:
+    """Raises ValueError, saying how many images each split needs, when the dataset is too small:
+    each class needs an image in train, validation (when val_fraction > 0) and test, and each
+    split enough duplicate groups for its folds."""
+    labels, groups = np.asarray(labels), np.asarray(groups)
+    per_class = 3 if val_fraction > 0 else 2
+    n_test, n_val = parts(test_fraction), parts(val_fraction) if val_fraction > 0 else 0
+    pool = max(n_val, folds)
+    need = max(n_test, int(np.ceil(pool * n_test / (n_test - 1))))
+    classes, counts = np.unique(labels, return_counts=True)
+    n_groups = len(np.unique(groups))
+    small = [f"{c} ({n})" for c, n in zip(classes, counts) if n < per_class]
+    if not small and n_groups >= need:
+        return
+    raise ValueError(
+        f"too few images to split: {len(labels)} images in {n_groups} duplicate groups "
+        f"({', '.join(f'{c} {n}' for c, n in zip(classes, counts))}). The test split "
+        f"(split.test_fraction {test_fraction}: 1 part in {n_test}) needs {n_test} groups; "
+        + (
+            f"validation (split.val_fraction {val_fraction}) needs {n_val} groups of the rest; "
+            if n_val
+            else ""
+        )
+        + f"split.folds {folds} needs {folds} groups of the rest: {need} groups in all, and "
+        f"every class {per_class} images (one each for train"
+        + (", validation" if n_val else "")
+        + " and test)"
+        + (f"; too few in: {', '.join(small)}" if small else "")
+        + ". Add images, or lower split.folds and raise the fractions."
+    )
+
+
 def one_fold(labels, groups, fraction: float, seed: int) -> np.ndarray:
     """Boolean mask of about `fraction` of the rows, stratified by label, whole groups only."""
-    n_splits = max(2, int(round(1.0 / fraction)))
+    n_splits, n_groups = parts(fraction), len(np.unique(groups))
+    if n_groups < n_splits:
+        raise ValueError(
+            f"too few images to split: a share of {fraction:.2f} is 1 part in {n_splits}, which "
+            f"needs {n_splits} duplicate groups; there are {n_groups}. Add images, or raise "
+            "split.test_fraction / split.val_fraction"
+        )
     with warnings.catch_warnings():  # tiny classes: sklearn warns, the split is still group-safe
         warnings.simplefilter("ignore", UserWarning)
         cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
@@ -55,6 +98,7 @@ def assign(
     """
     df = manifest.copy()
     labels, groups = df["label"].astype(str).to_numpy(), df["dup_group"].to_numpy()
+    check_size(labels, groups, test_fraction, val_fraction, folds)
     forced = (
         df["cue"].fillna(False).astype(bool).to_numpy() if "cue" in df else np.zeros(len(df), bool)
     )
