@@ -53,7 +53,7 @@ def check_file(path: Path, root: Path | None = None) -> str | None:
         return "not a regular file (a FIFO, socket or device); give a file"
     if root is not None and not inside(path, root):
         target = shown(os.path.realpath(path))
-        return f"leads outside the dataset folder {shown(root)} (to {target})"
+        return f"outside the dataset: a link to {target}, not under {shown(root)}"
     return None
 
 

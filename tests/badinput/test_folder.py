@@ -11,6 +11,7 @@ from maskutils.cli import main
 from maskutils.prepare.prepared import load_prepared
 from maskutils.prepare.run import run
 from maskutils.prepare.sources.folder import list_folder
+from maskutils.stages.eda.report import problem_table
 from tests.badinput.corpus import (
     bomb,
     broken_link,
@@ -69,7 +70,8 @@ def rejected(tmp_path_factory):
     with denied(bad / "locked"), contextlib.redirect_stderr(log):
         _prepare(root, tmp / "out")
     problems = load_prepared(tmp / "out").problems  # what the EDA report lists
-    return dict(zip(problems["file"].str.split("/").str[-1], problems["reason"])), log.getvalue()
+    by_file = dict(zip(problems["file"].str.split("/").str[-1], problems["reason"]))
+    return by_file, log.getvalue(), problem_table(problems)["count"].to_dict()
 
 
 @pytest.mark.parametrize(
@@ -81,21 +83,33 @@ def rejected(tmp_path_factory):
         case("skipped", "not-an-image", "notes.txt", "not an image"),
         case("skipped", "fifo", "pipe.png", "not a regular file"),
         case("skipped", "broken-link", "broken.png", "broken link"),  # item 19
-        case("skipped", "link-outside-root", "outside.png", "leads outside the dataset"),
+        case("skipped", "link-outside-root", "outside.png", "outside the dataset: a link to"),
         case("skipped", "non-utf8-name", "caf\\xe9.png", "not valid UTF-8"),  # item 21
         case("skipped", "unlistable-folder", "locked", "cannot list folder"),  # item 13
         case("skipped", "empty-class-folder", "N95Mask", "empty class folder"),
     ],
 )
 def test_bad_file_is_rejected_with_its_reason_and_logged(rejected, name, words):
-    problems, log = rejected
+    problems, log, _ = rejected
     assert words in problems[name]
     assert name in log and words in log
 
 
 def test_the_good_files_go_on(rejected, tmp_path):
-    problems, _ = rejected
+    problems, _, kinds = rejected
     assert len(problems) == 10 and not any(k.startswith("ok") for k in problems)
+    assert kinds == {  # the EDA report's table of problems per kind
+        "truncated": 1,
+        "unreadable": 1,
+        "too large": 1,
+        "not an image": 1,
+        "not a regular file": 1,
+        "broken link": 1,
+        "outside the dataset": 1,
+        "file name is not valid UTF-8": 1,
+        "cannot list folder": 1,
+        "empty class folder": 1,
+    }
 
 
 def _csv(root, data: bytes):

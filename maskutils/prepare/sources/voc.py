@@ -61,8 +61,8 @@ def list_voc(
             problems.append(
                 problem(
                     xml,
-                    f"<filename> {filename!r} points outside {images_dir}; "
-                    "give the image's name inside that folder",
+                    f"outside the dataset: <filename> {filename!r} points outside "
+                    f"{images_dir}; give the image's name inside that folder",
                 )
             )
             continue
@@ -80,8 +80,8 @@ def list_voc(
             problems.append(
                 problem(
                     xml,
-                    f"names the same image as {claimed[path]} ({path.name}); skipped: "
-                    "keep one annotation file per image",
+                    f"duplicate annotation: names the same image as {claimed[path]} "
+                    f"({path.name}); keep one annotation file per image",
                 )
             )
             continue
@@ -168,5 +168,5 @@ def _box(obj) -> tuple[tuple[float, float, float, float] | None, str | None]:
     except ValueError:
         return None, "box without four numeric coordinates"
     if not all(map(math.isfinite, box)):
-        return None, f"box coordinates must be finite numbers, got {box}"
+        return None, f"box without four finite coordinates: {box}"
     return box, None
