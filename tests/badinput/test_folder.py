@@ -95,7 +95,7 @@ def test_bad_file_is_rejected_with_its_reason_and_logged(rejected, name, words):
     assert name in log and words in log
 
 
-def test_the_good_files_go_on(rejected, tmp_path):
+def test_the_good_files_go_on(rejected):
     problems, _, kinds = rejected
     assert len(problems) == 10 and not any(k.startswith("ok") for k in problems)
     assert kinds == {  # the EDA report's table of problems per kind
