@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from maskutils.core.files import atomic, writable_file, writable_folder
 from maskutils.core.params import ParamsError, write_params
 
 
@@ -28,6 +29,16 @@ def _detector_options(p: argparse.ArgumentParser) -> None:
         )
     margin = next(r for r in DETECT.rows if r.key == "margin")
     p.add_argument("--margin", type=float, default=margin.default, help=margin.help)
+
+
+def _check_face_options(detector: dict, margin: float) -> None:
+    """`predict --faces` options checked against the same rows as params/detect.yaml."""
+    from maskutils.core.params import Schema
+    from maskutils.modeling.detectors.params import DETECTOR
+    from maskutils.stages.detect.params import SCHEMA as DETECT
+
+    rows = DETECTOR + [next(r for r in DETECT.rows if r.key == "margin")]
+    Schema("predict", rows).validate({**detector, "margin": margin}, origin="options")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,12 +139,14 @@ def _run(args) -> int:
             return 2
         from maskutils.modeling.predict import classify
 
+        out = writable_file(args.out)  # before the work, so no result is lost to a bad --out
         table, problems = classify(args.paths, args.model)
         if len(table):
             print(
                 table[["file", "class", "probability"]].to_string(index=False, float_format="%.3f")
             )
-            table.to_csv(args.out, index=False)
+            with atomic(out) as tmp:
+                table.to_csv(tmp, index=False)
             print(f"\n{len(table)} images classified -> {args.out}")
         for p in problems:
             print(f"skipped {p['file']}: {p['reason']}", file=sys.stderr)
@@ -172,6 +185,10 @@ def _predict_faces(args) -> int:
     detector = {
         k[len("detector_") :]: v for k, v in vars(args).items() if k.startswith("detector_")
     }
+    _check_face_options(detector, args.margin)
+    out = writable_file(args.out)  # before the work, so no result is lost to a bad --out
+    if args.out_dir is not None:
+        writable_folder(args.out_dir, "--out-dir")
     results, problems = annotate_files(args.faces, args.model, args.out_dir, detector, args.margin)
     rows = [
         {
@@ -192,11 +209,12 @@ def _predict_faces(args) -> int:
             + (f" -> {r['annotated']}" if "annotated" in r else "")
         )
     if results:
-        pd.DataFrame(
-            rows,
-            columns=["file", "face", "x0", "y0", "x1", "y1", "class", "probability"]
-            + [k for k in (rows[0] if rows else {}) if k.startswith("p_")],
-        ).to_csv(args.out, index=False)
+        with atomic(out) as tmp:
+            pd.DataFrame(
+                rows,
+                columns=["file", "face", "x0", "y0", "x1", "y1", "class", "probability"]
+                + [k for k in (rows[0] if rows else {}) if k.startswith("p_")],
+            ).to_csv(tmp, index=False)
         print(f"\n{len(rows)} faces in {len(results)} scenes -> {args.out}")
     for p in problems:
         print(f"skipped {p['file']}: {p['reason']}", file=sys.stderr)

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from maskutils.core.files import atomic, check_file
+
 IMAGE_SUFFIXES = {
     ".jpg",
     ".jpeg",
@@ -27,7 +29,6 @@ IMAGE_SUFFIXES = {
     ".pgm",
     ".jfif",
 }
-IGNORED_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 
 
 class BadImage(Exception):
@@ -35,7 +36,13 @@ class BadImage(Exception):
 
 
 def decode(path: str | Path, max_pixels: int = 60_000_000) -> tuple[np.ndarray, str]:
-    """(H x W x 3 uint8 RGB array, PIL format name) for the file at `path`."""
+    """(H x W x 3 uint8 RGB array, PIL format name) for the file at `path`.
+
+    Whatever goes wrong inside a decoder (a format PIL opens but cannot decode, a corrupt
+    header) is a BadImage, so one bad file never stops a run of thousands."""
+    reason = check_file(Path(path))  # a FIFO would block open() for ever
+    if reason:
+        raise BadImage(reason)
     limit, Image.MAX_IMAGE_PIXELS = (
         Image.MAX_IMAGE_PIXELS,
         None,
@@ -57,18 +64,24 @@ def decode(path: str | Path, max_pixels: int = 60_000_000) -> tuple[np.ndarray, 
         raise BadImage(f"{reason}: {exc}") from None
     except (ValueError, SyntaxError, EOFError) as exc:  # PIL raises these on some corrupt headers
         raise BadImage(f"unreadable: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - e.g. NotImplementedError from PIL's DDS plugin
+        raise BadImage(f"unreadable: cannot decode ({type(exc).__name__}: {exc})") from None
     finally:
         Image.MAX_IMAGE_PIXELS = limit
 
 
 def to_rgb(img: Image.Image) -> np.ndarray:
-    """8-bit RGB from any PIL mode; transparency is composited onto white."""
+    """8-bit RGB from any PIL mode; transparency (an alpha channel, or a PNG tRNS chunk in any
+    mode) is composited onto white."""
+    clear = img.info.get("transparency")
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
-        hi = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
-        arr = np.clip(arr / hi * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        raw = np.asarray(img, dtype=np.float64)
+        hi = 65535.0 if img.mode.startswith("I;16") or raw.max() > 255 else 255.0
+        arr = np.clip(raw / hi * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        if isinstance(clear, int):
+            arr[raw == clear] = 255
         return np.repeat(arr[..., None], 3, axis=2)
-    if img.mode == "P" and "transparency" in img.info:
+    if clear is not None and img.mode in ("1", "L", "P", "RGB"):
         img = img.convert("RGBA")
     if img.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
         img = img.convert("RGBA")
@@ -105,10 +118,10 @@ def save_cache(path: Path, images: np.ndarray, image_ids, size: int) -> None:
     """images: N x 3 x S x S uint8, row i belonging to image_ids[i]."""
     assert images.dtype == np.uint8 and images.ndim == 4 and images.shape[1:] == (3, size, size)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, images)
-    path.with_suffix(".json").write_text(
-        json.dumps({"key": cache_key(image_ids, size), "n": len(images)})
-    )
+    with atomic(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, images)
+    with atomic(path.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps({"key": cache_key(image_ids, size), "n": len(images)}))
 
 
 def load_cache(path: Path, image_ids, size: int, mmap: bool = True) -> np.ndarray:

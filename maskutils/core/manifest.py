@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from maskutils.core.files import atomic
 from maskutils.core.labels import CLASSES
 
 CORE = [
@@ -59,7 +60,8 @@ def attribute_columns(df: pd.DataFrame) -> list[str]:
 def write(df: pd.DataFrame, path: Path) -> None:
     validate(df, str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, index=False)
+    with atomic(path) as tmp:
+        df.to_csv(tmp, index=False)
 
 
 def read(path: str | Path) -> pd.DataFrame:

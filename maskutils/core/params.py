@@ -21,6 +21,10 @@ class ParamsError(ValueError):
     """A params file or dict that does not match the rows; the message names file and key."""
 
 
+#: Seeds are 32-bit unsigned: every generator the study seeds (numpy, torch, sklearn) takes them.
+SEED_RANGE = (0, 2**32 - 1)
+
+
 @dataclass(frozen=True)
 class Param:
     """One parameter. `key` is dotted (`augment.flip` is `flip` under `augment:`)."""
@@ -51,11 +55,26 @@ class Param:
         return kind
 
 
-class Schema:
-    """The rows of one stage: defaults, validation and the docs table."""
+@dataclass(frozen=True)
+class Rule:
+    """A check across rows, e.g. `quality.aspect_min` <= `quality.aspect_max`: `check` gets the
+    values of `keys` (after each row's own check); `must` says what it requires."""
 
-    def __init__(self, stage: str, rows: list[Param]):
-        self.stage, self.rows = stage, list(rows)
+    keys: tuple[str, ...]
+    check: Callable[..., bool]
+    must: str
+
+
+def at_most(low: str, high: str) -> Rule:
+    """The rule `low` <= `high` (a range given as two rows)."""
+    return Rule((low, high), lambda a, b: a <= b, f"'{low}' at most '{high}'")
+
+
+class Schema:
+    """The rows of one stage, and its rules across rows: defaults, validation and the docs."""
+
+    def __init__(self, stage: str, rows: list[Param], rules: list[Rule] = ()):
+        self.stage, self.rows, self.rules = stage, list(rows), list(rules)
         self.tree: dict = {}
         for row in self.rows:
             node = self.tree
@@ -73,7 +92,13 @@ class Schema:
     def validate(self, params: dict[str, Any] | None, origin: str = "params") -> dict[str, Any]:
         """Defaults overlaid with `params`, checked key by key; raises ParamsError naming the
         key."""
-        return _merge(self.tree, params or {}, "", origin)
+        out = _merge(self.tree, params or {}, "", origin)
+        for rule in self.rules:
+            values = [_get(out, key) for key in rule.keys]
+            if not rule.check(*values):
+                given = ", ".join(f"{k} = {v!r}" for k, v in zip(rule.keys, values))
+                raise ParamsError(f"{origin}: {rule.must} is required; got {given}")
+        return out
 
     def load(self, path: str | Path) -> dict[str, Any]:
         """Read and validate the stage's params file."""
@@ -85,6 +110,8 @@ class Schema:
         for r in self.rows:
             default = yaml.safe_dump(r.default, default_flow_style=True).strip().removesuffix("...")
             lines.append(f"| `{r.key}` | `{default.strip()}` | {r.allowed()} | {r.help} |")
+        if self.rules:
+            lines += ["", "Across keys: " + "; ".join(r.must for r in self.rules) + "."]
         return "\n".join(lines)
 
 
@@ -112,6 +139,12 @@ def _merge(tree: dict, given: Any, path: str, origin: str) -> dict:
         else:
             out[name] = _check(node, given[name], origin)
     return out
+
+
+def _get(tree: dict, key: str):
+    for part in key.split("."):
+        tree = tree[part]
+    return tree
 
 
 def _join(path: str, name) -> str:
@@ -164,13 +197,38 @@ def _check_type(default, value, key: str, origin: str) -> None:
         raise ParamsError(f"{origin}: '{key}' must be {type(default).__name__}, got {value!r}")
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (the last would win)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} given twice (lines {seen[key]} and {line})"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
 def read_yaml(path: str | Path) -> Any:
-    """A YAML file's content; a missing file or bad YAML is a ParamsError naming the file."""
+    """A YAML file's content; a missing file, text that is not UTF-8, bad YAML or a key given
+    twice is a ParamsError naming the file."""
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"params file {path} not found")
+    raw = path.read_bytes()
     try:
-        return yaml.safe_load(path.read_text()) or {}
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParamsError(
+            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            "save the file as UTF-8"
+        ) from None
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader) or {}
     except yaml.YAMLError as exc:
         raise ParamsError(f"{path}: not valid YAML: {exc}") from exc
 
@@ -253,6 +311,10 @@ def bootstrap(key: str = "bootstrap", low: int = 100, what: str = "images") -> P
     return Param(
         key, 1000, f"bootstrap resamples of the {what} for every interval", range=(low, 100_000)
     )
+
+
+def seed(key: str = "seed", help: str = "seeds every random draw") -> Param:
+    return Param(key, 0, help, range=SEED_RANGE)
 
 
 def positive_ints(v) -> bool:

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from maskutils.core.files import atomic
+from maskutils.core.machine import machine
+
 
 def plain(x):
     """JSON-ready: numpy scalars as Python numbers, floats rounded to 6 digits, NaN as None."""
@@ -24,11 +27,16 @@ def plain(x):
     return x
 
 
-def write_metrics(path: str | Path, metrics: dict) -> Path:
-    """Metrics JSON with sorted keys and rounded floats, so equal runs give equal bytes."""
+def write_metrics(path: str | Path, metrics: dict, provenance: bool = True) -> Path:
+    """Metrics JSON with sorted keys and rounded floats, so equal runs give equal bytes; with
+    `provenance`, under that key what else decides the bytes: CPU, instruction set, threads,
+    library versions, device (`core.machine`: facts of the machine, the same every run)."""
     path = Path(path)
+    if provenance:
+        metrics = {**metrics, "provenance": machine()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_round(metrics), indent=2, sort_keys=True) + "\n")
+    with atomic(path) as tmp:
+        tmp.write_text(json.dumps(_round(metrics), indent=2, sort_keys=True) + "\n")
     return path
 
 

@@ -159,8 +159,9 @@ def annotate_files(
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-    results, problems, used = [], [], set()
-    for f in expand(paths):
+    results, used = [], set()
+    paths, problems = expand(paths)
+    for f in paths:
         try:
             rgb = decode(f)[0]
         except (BadImage, FileNotFoundError, IsADirectoryError, PermissionError) as exc:

@@ -3,7 +3,7 @@ they sit under the top level of params/train.yaml). Defaults, allowed values and
 
 from __future__ import annotations
 
-from maskutils.core.params import Param, Schema, positive_ints
+from maskutils.core.params import SEED_RANGE, Param, Schema, positive_ints
 
 PRESETS = ("small", "tiny3", "study5_leaky", "study5_relu")
 BACKBONES = (
@@ -27,7 +27,12 @@ def _class_weights(v) -> bool:
 
 
 RECIPE = [
-    Param("seed", 0, "seeds weights, batch order and augmentation (CPU runs repeat exactly)"),
+    Param(
+        "seed",
+        0,
+        "seeds weights, batch order and augmentation (CPU runs repeat exactly)",
+        range=SEED_RANGE,
+    ),
     Param(
         "task",
         "mask_type",

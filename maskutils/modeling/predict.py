@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from maskutils.core.files import walk
 from maskutils.core.images import IMAGE_SUFFIXES, BadImage, decode, resize
 from maskutils.modeling.augment import to_float
 from maskutils.modeling.checkpoint import load
@@ -33,17 +34,18 @@ def predict_proba(
     return torch.cat(out).numpy() if out else np.empty((0, 0))
 
 
-def expand(paths) -> list[Path]:
-    """Files as given; folders searched recursively for image files."""
-    out = []
+def expand(paths) -> tuple[list[Path], list[dict]]:
+    """(files as given, and folders' image files, searched recursively; problems: folders that
+    cannot be listed, broken links...). A file given that is not a regular file fails decode."""
+    out, problems = [], []
     for p in map(Path, paths):
         if p.is_dir():
-            out += sorted(
-                f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
-            )
+            files, bad = walk(p)
+            out += [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
+            problems += [{"file": f, "reason": reason} for f, reason in bad]
         else:
             out.append(p)
-    return out
+    return out, problems
 
 
 def classify(
@@ -53,8 +55,9 @@ def classify(
     files)."""
     model, meta = load(model_path)
     size, classes = meta["image_size"], meta["classes"]
-    files, images, problems = [], [], []
-    for f in expand(paths):
+    files, images = [], []
+    paths, problems = expand(paths)
+    for f in paths:
         try:
             images.append(resize(decode(f)[0], size).transpose(2, 0, 1))
             files.append(str(f))

@@ -3,14 +3,27 @@ rules, the split. Every key's default, allowed values and meaning are written he
 
 from __future__ import annotations
 
-from maskutils.core.params import Param, Schema
+from maskutils.core.labels import CLASSES as KNOWN
+from maskutils.core.labels import MASK_TYPES
+from maskutils.core.params import Param, Rule, Schema, at_most, names, seed
 
-CLASSES = ["no_mask", "cloth", "surgical", "n95", "n95_valve"]
+CLASSES = list(MASK_TYPES)
+
+
+def _aliases(v) -> bool:
+    return isinstance(v, dict) and all(
+        isinstance(name, str) and name.strip() and cls in KNOWN for name, cls in v.items()
+    )
+
+
+def _classes(v) -> bool:
+    return names(v) and len(set(v)) == len(v) >= 2 and set(v) <= set(CLASSES)
+
 
 SCHEMA = Schema(
     "prepare",
     [
-        Param("seed", 0, "seeds the synthetic renderer, the split and the folds"),
+        seed(help="seeds the synthetic renderer, the split and the folds"),
         Param("image_size", 64, "side of the cached square images (px)", range=(8, 1024)),
         Param("workers", 2, "decoding processes (does not change results)", range=(1, 64)),
         Param(
@@ -29,7 +42,8 @@ SCHEMA = Schema(
             "source.aliases",
             {},
             "extra folder/object names -> class, e.g. `{Stoffmaske: cloth}`",
-            mapping=True,
+            check=_aliases,
+            must="a mapping of folder or object names (text) to classes: " + ", ".join(KNOWN),
         ),
         Param(
             "synthetic.n_images",
@@ -38,7 +52,13 @@ SCHEMA = Schema(
             range=(10, 10_000_000),
         ),
         Param("synthetic.render_size", 64, "side of each drawn image (px)", range=(16, 1024)),
-        Param("synthetic.classes", list(CLASSES), "classes to draw"),
+        Param(
+            "synthetic.classes",
+            list(CLASSES),
+            "classes to draw",
+            check=_classes,
+            must="a list of two or more distinct classes of " + ", ".join(CLASSES),
+        ),
         Param(
             "synthetic.spurious_cue.label",
             None,
@@ -91,10 +111,30 @@ SCHEMA = Schema(
         Param(
             "quality.min_side", 32, "flag `tiny` below this shorter side (px)", range=(1, 100_000)
         ),
-        Param("quality.aspect_min", 0.25, "flag `aspect` below this width/height"),
-        Param("quality.aspect_max", 4.0, "flag `aspect` above this width/height"),
-        Param("quality.dark_mean", 5.0, "flag `dark` below this mean channel value (0-255)"),
-        Param("quality.bright_mean", 250.0, "flag `bright` above this mean channel value"),
+        Param(
+            "quality.aspect_min",
+            0.25,
+            "flag `aspect` below this width/height",
+            range=(0.0, 1000.0),
+        ),
+        Param(
+            "quality.aspect_max",
+            4.0,
+            "flag `aspect` above this width/height",
+            range=(0.0, 1000.0),
+        ),
+        Param(
+            "quality.dark_mean",
+            5.0,
+            "flag `dark` below this mean channel value (0-255)",
+            range=(0.0, 255.0),
+        ),
+        Param(
+            "quality.bright_mean",
+            250.0,
+            "flag `bright` above this mean channel value",
+            range=(0.0, 255.0),
+        ),
         Param(
             "quality.max_pixels",
             60_000_000,
@@ -131,6 +171,15 @@ SCHEMA = Schema(
             "the "
             "bias stage audits them",
             range=(0.0, 1.0),
+        ),
+    ],
+    [
+        at_most("quality.aspect_min", "quality.aspect_max"),
+        at_most("quality.dark_mean", "quality.bright_mean"),
+        Rule(
+            ("synthetic.spurious_cue.label", "synthetic.classes"),
+            lambda label, classes: label is None or label in classes,
+            "'synthetic.spurious_cue.label' null or one of 'synthetic.classes'",
         ),
     ],
 )

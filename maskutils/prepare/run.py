@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from functools import partial
 from multiprocessing import get_context
@@ -14,6 +15,7 @@ from tqdm import tqdm
 
 from maskutils.core import manifest as mf
 from maskutils.core.boxes import crop_box
+from maskutils.core.files import atomic, writable_folder
 from maskutils.core.images import BadImage, crop, decode, resize, save_cache
 from maskutils.prepare.quality import duplicate_groups, fingerprint, flags, near_duplicate_pairs
 from maskutils.prepare.sources import Item, Listing, problem
@@ -99,6 +101,7 @@ def run(params: dict, out_dir: Path, progress: bool = True, splits: bool = True)
     splits=False (an external test set): every image is `test`, no folds.
     """
     t0 = time.perf_counter()
+    writable_folder(out_dir)  # before any work: a bad --out is an error now, not in an hour
     out_dir.mkdir(parents=True, exist_ok=True)
     listing = list_source(params, out_dir)
     size, q = params["image_size"], params["quality"]
@@ -124,7 +127,10 @@ def run(params: dict, out_dir: Path, progress: bool = True, splits: bool = True)
             f"no readable images in the source ({len(problems)} problems; first: {problems[:1]})"
         )
     t_decode = time.perf_counter() - t0
+    if progress:
+        log_problems(problems, out_dir / "problems.csv")
     df = pd.DataFrame(rows)
+    one_class(df)
     if params["source"]["kind"] == "synthetic":
         # Drawn from distinct seeds, synthetic images have no crops or copies; their flat, shared
         # layout fools the keypoint tier into joining look-alikes, so only the hash tier runs.
@@ -146,7 +152,8 @@ def run(params: dict, out_dir: Path, progress: bool = True, splits: bool = True)
         df["split"], df["fold"] = "test", -1
     df = df[[c for c in mf.CORE if c in df.columns] + mf.attribute_columns(df)]
     mf.write(df, out_dir / "manifest.csv")
-    pd.DataFrame(problems, columns=["file", "reason"]).to_csv(out_dir / "problems.csv", index=False)
+    with atomic(out_dir / "problems.csv") as tmp:
+        pd.DataFrame(problems, columns=["file", "reason"]).to_csv(tmp, index=False)
     save_cache(out_dir / "images.npy", np.stack(images), df["image_id"].tolist(), size)
     info = {
         "params": params,
@@ -158,5 +165,25 @@ def run(params: dict, out_dir: Path, progress: bool = True, splits: bool = True)
         "near_duplicates": dup_stats,
         "seconds": {"decode": round(t_decode, 2), "total": round(time.perf_counter() - t0, 2)},
     }
-    (out_dir / "info.json").write_text(json.dumps(info, indent=2))
+    with atomic(out_dir / "info.json") as tmp:
+        tmp.write_text(json.dumps(info, indent=2))
     return info
+
+
+def one_class(df: pd.DataFrame) -> None:
+    """A classifier needs two classes: a dataset with one is an error that says what it found."""
+    counts = df["label"].value_counts()
+    if len(counts) < 2:
+        raise ValueError(
+            f"the dataset has one class only ({counts.index[0]}: {counts.iloc[0]} images); a "
+            "classifier needs two or more. Add another class folder (or VOC object name), or "
+            "check source.aliases in params/prepare.yaml"
+        )
+
+
+def log_problems(problems: list[dict], where: Path, shown: int = 20) -> None:
+    """The run's log: each rejected file and why (the first `shown`; all go to problems.csv)."""
+    for p in problems[:shown]:
+        print(f"prepare: skipped {p['file']}: {p['reason']}", file=sys.stderr)
+    if len(problems) > shown:
+        print(f"prepare: ... and {len(problems) - shown} more, all in {where}", file=sys.stderr)

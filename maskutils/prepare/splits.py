@@ -9,9 +9,52 @@ import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
 
+def parts(fraction: float) -> int:
+    """A share taken as one fold of round(1/share): 0.2 -> 1 part in 5."""
+    return max(2, int(round(1.0 / fraction)))
+
+
+def needs(test_fraction: float, val_fraction: float, folds: int) -> str:
+    """How many images each split needs, in words (for the error of a dataset too small)."""
+    n_test, n_val = parts(test_fraction), parts(val_fraction) if val_fraction > 0 else 0
+    val = (
+        f"validation (split.val_fraction {val_fraction}: 1 part in {n_val}) needs {n_val} of "
+        "what the test split leaves; "
+        if n_val
+        else ""
+    )
+    return (
+        "Each split is one part of a stratified group k-fold, which needs as many duplicate "
+        "groups, and as many images of the largest class, as it has parts: the test split "
+        f"(split.test_fraction {test_fraction}: 1 part in {n_test}) needs {n_test}; {val}"
+        f"split.folds {folds} needs {folds} of the train+validation pool; and every class "
+        f"needs {3 if n_val else 2} images (one each for train{', validation' if n_val else ''} "
+        "and test). Add images, or lower split.folds and raise the fractions"
+    )
+
+
+def check_size(labels, groups, test_fraction: float, val_fraction: float, folds: int) -> None:
+    """Raises ValueError, saying how many images each split needs, when a class is too small
+    for every split to hold one of its images."""
+    classes, counts = np.unique(np.asarray(labels), return_counts=True)
+    per_class = 3 if val_fraction > 0 else 2
+    small = [f"{c} ({n})" for c, n in zip(classes, counts) if n < per_class]
+    if small:
+        raise ValueError(
+            f"too few images to split: {len(labels)} images; too few in {', '.join(small)}. "
+            + needs(test_fraction, val_fraction, folds)
+        )
+
+
 def one_fold(labels, groups, fraction: float, seed: int) -> np.ndarray:
     """Boolean mask of about `fraction` of the rows, stratified by label, whole groups only."""
-    n_splits = max(2, int(round(1.0 / fraction)))
+    n_splits, n_groups = parts(fraction), len(np.unique(groups))
+    if min(n_groups, np.unique(labels, return_counts=True)[1].max()) < n_splits:
+        raise ValueError(
+            f"too few images to split: a share of {fraction:.2f} is 1 part in {n_splits}, which "
+            f"needs {n_splits} duplicate groups and images of the largest class; there are "
+            f"{n_groups} groups of {len(labels)} images"
+        )
     with warnings.catch_warnings():  # tiny classes: sklearn warns, the split is still group-safe
         warnings.simplefilter("ignore", UserWarning)
         cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
@@ -27,7 +70,7 @@ def fold_ids(labels, groups, folds: int, seed: int) -> np.ndarray:
     if len(np.unique(groups)) < folds or np.unique(labels, return_counts=True)[1].max() < folds:
         raise ValueError(
             f"split.folds={folds} needs at least {folds} images of one class (in separate "
-            f"duplicate groups) in the training pool; it has {len(labels)} images"
+            f"duplicate groups) in the train+validation pool; it has {len(labels)} images"
         )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -55,10 +98,24 @@ def assign(
     """
     df = manifest.copy()
     labels, groups = df["label"].astype(str).to_numpy(), df["dup_group"].to_numpy()
+    check_size(labels, groups, test_fraction, val_fraction, folds)
     forced = (
         df["cue"].fillna(False).astype(bool).to_numpy() if "cue" in df else np.zeros(len(df), bool)
     )
     forced = np.isin(groups, groups[forced])
+    try:
+        split, fold = _split(
+            df, labels, groups, forced, test_fraction, val_fraction, folds, seed, plant_bias
+        )
+    except ValueError as exc:
+        raise ValueError(
+            f"too few images to split: {exc}. {needs(test_fraction, val_fraction, folds)}"
+        ) from None
+    df["split"], df["fold"] = split, fold
+    return df
+
+
+def _split(df, labels, groups, forced, test_fraction, val_fraction, folds, seed, plant_bias):
     split = np.array(["train"] * len(df), dtype=object)
     free = np.flatnonzero(~forced)
     fraction = min(0.9, test_fraction * len(df) / max(1, len(free)))
@@ -73,8 +130,7 @@ def assign(
         split[trainable[val]] = "val"
     fold = np.full(len(df), -1, dtype=int)
     fold[pool] = fold_ids(labels[pool], groups[pool], folds, seed + 2)
-    df["split"], df["fold"] = split, fold
-    return df
+    return split, fold
 
 
 def _planted_drop(df: pd.DataFrame, split: np.ndarray, plant: dict, seed: int) -> np.ndarray:

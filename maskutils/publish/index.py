@@ -39,6 +39,7 @@ class StageSummary:
     report: Path | None = None  # the report file, when it exists
     report_kb: float | None = None
     offline: list[str] | None = None  # check_offline problems of the report
+    machine: dict | None = None  # the metrics file's provenance block (core.machine), if any
 
 
 def summarize(stage: Stage, reports_dir: Path, params: dict) -> StageSummary:
@@ -62,6 +63,8 @@ def summarize(stage: Stage, reports_dir: Path, params: dict) -> StageSummary:
     except (OSError, ValueError) as exc:
         s.status, s.note = "unreadable", f"{metrics_path.name}: {exc}"
         return s
+    if isinstance(metrics, dict) and isinstance(metrics.get("provenance"), dict):
+        s.machine = metrics.pop("provenance")
     fn = HEADLINES.get(stage.name)
     if fn is not None:
         try:
@@ -178,6 +181,54 @@ def _stage_html(s: StageSummary, out_dir: Path) -> str:
     return "".join(parts)
 
 
+#: (label, provenance keys) of the columns of the machines table.
+MACHINE_COLUMNS = [
+    ("CPU", ("cpu",)),
+    ("instruction set", ("torch_cpu_capability", "cpu_flags")),
+    ("threads", ("torch_threads", "logical_cores")),
+    ("torch · oneDNN", ("torch", "onednn")),
+    ("numpy · BLAS", ("numpy", "blas")),
+    ("device", ("device",)),
+    ("set in the environment", ("env",)),
+]
+
+
+def _cell(machine: dict, keys) -> str:
+    values = []
+    for k in keys:
+        v = machine.get(k, "?")
+        if isinstance(v, dict):
+            v = " ".join(f"{a}={b}" for a, b in v.items()) or "none"
+        elif isinstance(v, list):
+            v = " ".join(map(str, v)) or "none"
+        values.append(str(v))
+    return " · ".join(values)
+
+
+def machines_html(summaries: list[StageSummary], here: dict | None) -> str:
+    """What decided each metrics file's bytes (its provenance block), beside this machine's."""
+    rows = [(f"{s.stage.name}.json", s.machine) for s in summaries if s.status != "not run"]
+    if here is not None:
+        rows.append(("this machine (index)", here))
+    head = "".join(f"<th>{_e(label)}</th>" for label, _ in MACHINE_COLUMNS)
+    body = []
+    for name, m in rows:
+        if m is None:
+            body.append(
+                f"<tr><td>{_e(name)}</td><td colspan='{len(MACHINE_COLUMNS)}'>not recorded "
+                "(written before metrics files kept their provenance)</td></tr>"
+            )
+            continue
+        cells = "".join(f"<td>{_e(_cell(m, keys))}</td>" for _, keys in MACHINE_COLUMNS)
+        body.append(f"<tr><td>{_e(name)}</td>{cells}</tr>")
+    return (
+        "<h3>What decided the numbers' bytes</h3><p>Same params and seed give byte-identical "
+        "metrics on the same kind of machine; on another CPU kind the numbers move within their "
+        "intervals (docs/reproducibility.md).</p>"
+        f"<table><tr><th>metrics file</th>{head}</tr>{''.join(body)}</table>"
+    )
+
+
 def render(
     summaries: list[StageSummary], params: dict, texts: dict, env: dict, out_dir: Path
 ) -> str:
@@ -240,6 +291,7 @@ def render(
         + " · ".join(f"{_e(k)} {_e(v)}" for k, v in env["versions"].items())
         + "</td></tr></table>"
     )
+    out.append(machines_html(summaries, env.get("machine")))
     if g.get("changed"):
         shown = g["changed"][:50]
         more = f"<li>... and {len(g['changed']) - 50} more</li>" if len(g["changed"]) > 50 else ""

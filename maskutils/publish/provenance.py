@@ -9,6 +9,8 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
+from maskutils.core.machine import cpuinfo, machine
+
 # Distributions whose versions the index lists ("python" is the interpreter).
 PACKAGES = [
     ("torch", ["torch"]),
@@ -80,16 +82,7 @@ def device() -> str:
             )
     except Exception:  # noqa: BLE001 - no torch, broken driver: fall back to the CPU
         pass
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cpu = cpu or platform.processor() or platform.machine() or "unknown CPU"
-    return f"CPU: {cpu} ({os.cpu_count()} logical cores)"
+    return f"CPU: {cpuinfo()[0]} ({os.cpu_count()} logical cores)"
 
 
 def build_date() -> str:
@@ -100,11 +93,12 @@ def build_date() -> str:
 
 
 def environment(repo: str | Path = ".") -> dict:
-    """git commit (of the repository holding `repo`), date, versions and device, as build_index
-    shows them."""
+    """git commit (of the repository holding `repo`), date, versions, device and the machine's
+    facts that decide a metrics file's bytes (core.machine), as build_index shows them."""
     return {
         "git": git_commit(Path(repo)),
         "date": build_date(),
         "versions": versions(),
         "device": device(),
+        "machine": machine(),
     }

@@ -30,7 +30,7 @@ def test_partial_params_keep_other_defaults():
         ({"source": {"kind": "zip"}}, ["'source.kind'", "synthetic, folder, voc"]),
         ({"voc": {"incorrect": "maybe"}}, ["'voc.incorrect'"]),
         ({"split": 5}, ["'split' must be a mapping"]),
-        ({"synthetic": {"classes": [1, 2]}}, ["'synthetic.classes' must be list"]),
+        ({"synthetic": {"classes": [1, 2]}}, ["'synthetic.classes' must be a list of two"]),
         ({"source": {"root": 3}}, ["'source.root' must be null or text"]),
     ],
 )

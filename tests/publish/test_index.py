@@ -232,3 +232,28 @@ def test_builds_from_the_repository_params(tmp_path):
     ).is_dir() else reports.mkdir()
     page = _text(index.build_index(reports, ROOT / "params", env=ENV))
     assert "params/train.yaml" in page and offline_problems(page) == []
+
+
+def test_index_shows_what_decided_each_metrics_files_bytes(study):
+    reports, params = study
+    machine = {
+        "cpu": "Xeon 8480+",
+        "cpu_flags": ["avx2", "avx512f", "amx_tile"],
+        "torch": "2.x",
+        "torch_cpu_capability": "AVX512",
+        "torch_threads": 8,
+        "onednn": "3.12.0",
+        "numpy": "2.4",
+        "blas": "openblas 0.3",
+        "device": "cpu",
+        "env": {},
+    }
+    _write(reports, "eda", {**EDA, "provenance": machine})
+    page = _text(
+        index.build_index(reports, params, env={**ENV, "machine": {**machine, "cpu": "EPYC"}})
+    )
+    eda_row = page.split("<td>eda.json</td>")[1].split("</tr>")[0]
+    assert "Xeon 8480+" in eda_row and "AVX512 · avx2 avx512f amx_tile" in eda_row
+    assert "8 · ?" in eda_row and "2.x · 3.12.0" in eda_row
+    assert "train.json</td><td colspan='7'>not recorded" in page
+    assert "this machine (index)</td><td>EPYC" in page

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from maskutils.core.files import shown
+
 
 @dataclass
 class Item:
@@ -26,4 +28,5 @@ class Listing:
 
 
 def problem(file, reason: str) -> dict:
-    return {"file": str(file), "reason": reason}
+    """One rejected file (or box: FILE#k) and why; the path printable whatever its bytes."""
+    return {"file": shown(file), "reason": reason}

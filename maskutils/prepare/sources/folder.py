@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 from pathlib import Path
 
 import pandas as pd
 
-from maskutils.core.images import IGNORED_NAMES
+from maskutils.core import manifest as mf
+from maskutils.core.files import check_file, walk
 from maskutils.core.labels import alias_table, canonical
 from maskutils.prepare.sources import Item, Listing, problem
 
-RESERVED = {"image_id", "file", "label", "label_raw", "source", "split", "fold"}
+#: Columns prepare writes itself: an attributes.csv column with one of these names is an error.
+RESERVED = set(mf.CORE) | set(mf.REQUIRED)
 
 
 def image_id(source: str, rel: str, box_index: int | None = None) -> str:
@@ -25,7 +29,9 @@ def list_folder(root: str | Path, aliases: dict[str, str] | None = None) -> List
     if not root.is_dir():
         raise FileNotFoundError(f"dataset folder {root} not found (params: source.root)")
     table = alias_table(aliases)
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    entries = sorted(p for p in root.iterdir() if not p.name.startswith("."))
+    folders = [p for p in entries if p.is_dir()]
+    problems = [problem(p, check_file(p)) for p in entries if p.is_symlink() and not p.exists()]
     if not folders:
         raise ValueError(f"{root} has no class folders; expected ROOT/<class>/<images>")
     unknown = [f.name for f in folders if canonical(f.name, table) is None]
@@ -35,16 +41,14 @@ def list_folder(root: str | Path, aliases: dict[str, str] | None = None) -> List
             f"{', '.join(f.name for f in folders)}. Known names: {', '.join(sorted(table))}. "
             "Add a mapping under source.aliases in params/prepare.yaml."
         )
-    attrs, problems = _attributes(root)
+    attrs, attr_problems = _attributes(root)
+    problems += attr_problems
     source = root.name
     items, seen = [], set()
     for folder in folders:
-        files = sorted(
-            p
-            for p in folder.rglob("*")
-            if p.is_file() and p.name.lower() not in IGNORED_NAMES and not p.name.startswith(".")
-        )
-        if not files:
+        files, bad = walk(folder, within=root)
+        problems += [problem(f, reason) for f, reason in bad]
+        if not files and not bad:
             problems.append(problem(folder, "empty class folder"))
         for path in files:
             rel = path.relative_to(root).as_posix()
@@ -70,11 +74,34 @@ def list_folder(root: str | Path, aliases: dict[str, str] | None = None) -> List
     return Listing(items, problems)
 
 
+def read_csv_text(path: Path) -> str:
+    """The text of a UTF-8 CSV file; an empty, binary or non-UTF-8 file is a ValueError that
+    names the file and the encoding expected."""
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise ValueError(f"{path} is empty; expected UTF-8 CSV text with a header row")
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise ValueError(f"{path} is UTF-16 text; save it as UTF-8")
+    if b"\x00" in raw:
+        raise ValueError(f"{path} holds binary data (NUL bytes), not CSV text; expected UTF-8 CSV")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ValueError(
+            f"{path} is not UTF-8 (byte 0x{raw[exc.start]:02x} on line {line}); save it as UTF-8 "
+            "(from Latin-1, for example: iconv -f latin1 -t utf-8)"
+        ) from None
+
+
 def _attributes(root: Path) -> tuple[dict[str, dict], list[dict]]:
     path = root / "attributes.csv"
     if not path.is_file():
         return {}, []
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        df = pd.read_csv(io.StringIO(read_csv_text(path)), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, csv.Error) as exc:
+        raise ValueError(f"{path}: not a readable CSV table: {exc}") from None
     if "image" not in df.columns:
         raise ValueError(
             f"{path}: needs a column 'image' (path relative to {root}); has {list(df.columns)}"
@@ -82,7 +109,8 @@ def _attributes(root: Path) -> tuple[dict[str, dict], list[dict]]:
     clash = RESERVED & set(df.columns)
     if clash:
         raise ValueError(
-            f"{path}: column(s) {sorted(clash)} clash with manifest columns; rename them"
+            f"{path}: column(s) {sorted(clash)} are names prepare writes itself (manifest "
+            "columns); rename them, e.g. 'attr_" + sorted(clash)[0] + "'"
         )
     problems = []
     dupes = df["image"][df["image"].duplicated()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from maskutils.core.params import Param, Schema, confidence, dpi, positive_ints
+from maskutils.core.params import Param, Schema, at_most, confidence, dpi, positive_ints, seed
 from maskutils.modeling.detectors.params import DETECTOR, KINDS, is_kind
 
 SCHEMA = Schema(
@@ -39,7 +39,7 @@ SCHEMA = Schema(
             "largest face height (px; at most 0.6 x the shorter side)",
             range=(8, 4096),
         ),
-        Param("scenes.seed", 0, "seeds the scenes and the bootstrap"),
+        seed("scenes.seed", "seeds the scenes and the bootstrap"),
         *(replace(row, key=f"detector.{row.key}") for row in DETECTOR),
         Param(
             "compare",
@@ -84,4 +84,5 @@ SCHEMA = Schema(
         Param("gallery", 4, "annotated scenes shown", range=(0, 100)),
         dpi(80),
     ],
+    [at_most("scenes.face_min", "scenes.face_max")],
 )

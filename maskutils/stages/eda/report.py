@@ -143,8 +143,9 @@ def flag_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def problem_table(problems: pd.DataFrame) -> pd.DataFrame:
-    """Problems per kind (the reason's first word: truncated, unreadable, tiny, ...)."""
-    kind = problems["reason"].str.split(r"[\s:]", n=1, regex=True).str[0]
+    """Problems per kind (the reason up to its first ':', '(' or ';': truncated, unreadable,
+    broken link, not a regular file, ...)."""
+    kind = problems["reason"].str.split(r"[:(;]", n=1, regex=True).str[0].str.strip()
     return kind.value_counts().rename_axis("problem").to_frame("count")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from maskutils.core.params import Param, Schema, bootstrap, confidence, dpi, names
+from maskutils.core.params import Param, Schema, bootstrap, confidence, dpi, names, seed
 
 SPLITS = {"train", "val", "test", "excluded"}
 
@@ -50,7 +50,7 @@ SCHEMA = Schema(
         ),
         bootstrap(),
         confidence(),
-        Param("seed", 0, "random maps and tie-breaks"),
+        seed(help="random maps and tie-breaks"),
         Param("shortcut.enabled", True, "run the shortcut probe (synthetic data only)"),
         Param(
             "shortcut.label",

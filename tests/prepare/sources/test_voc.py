@@ -19,6 +19,7 @@ def _xml(path, filename, objects):
 def _voc(root):
     save(face_photo(0), root / "images" / "s1.jpg")
     save(face_photo(1), root / "images" / "s2.png")
+    save(face_photo(2), root / "images" / "s5.jpg")
     _xml(
         root / "annotations" / "s1.xml",
         "s1.jpg",
@@ -34,7 +35,7 @@ def _voc(root):
     _xml(root / "annotations" / "s3.xml", "gone.jpg", [("with_mask", (0, 0, 40, 40))])  # no image
     (root / "annotations" / "s4.xml").write_text("<annotation><object>")  # malformed
     _xml(
-        root / "annotations" / "s5.xml", "s1.jpg", [("with_mask", ("a", 1, 2, 3))]
+        root / "annotations" / "s5.xml", "s5.jpg", [("with_mask", ("a", 1, 2, 3))]
     )  # garbage coordinate
     return root
 
@@ -62,7 +63,8 @@ def test_incorrect_can_be_dropped(tmp_path):
 
 def test_unknown_object_name_is_an_error(tmp_path):
     root = _voc(tmp_path / "v")
-    _xml(root / "annotations" / "s6.xml", "s1.jpg", [("face_shield", (1, 1, 30, 30))])
+    save(face_photo(3), root / "images" / "s6.jpg")
+    _xml(root / "annotations" / "s6.xml", "s6.jpg", [("face_shield", (1, 1, 30, 30))])
     with pytest.raises(ValueError, match="face_shield"):
         list_voc(root)
 
