@@ -19,7 +19,7 @@ SCHEMA = Schema(
         ),
         Param(
             "compare.random_init_epochs",
-            6,
+            4,
             "its epochs (about the compute of the pretrained model's two phases)",
             range=(1, 1000),
         ),

@@ -172,7 +172,8 @@ def _torch(kind, backbone, data, cfg, models_dir, progress) -> ModelResult:
         cfg,
         len(classes),
     )
-    epochs = cfg["transfer"]["epochs"] if kind == "transfer" else cfg["epochs"]
+    tr = cfg["transfer"]
+    epochs = tr["head_epochs"] + tr["epochs"] if kind == "transfer" else cfg["epochs"]
     res = run_to_end(t, epochs, progress, name)
     key = backbone or kind
     r = _torch_result(name, key, res, data)
