@@ -62,15 +62,19 @@ def test_train_report_models_and_metrics(project):
     for heading in (
         "Model comparison",
         "Training curves",
-        "Test results of the CNN",
+        "Test results of the studied model",
+        "McNemar",
         "Where it goes wrong",
     ):
         assert heading in page
     metrics = json.loads((project / "reports" / "metrics" / "train.json").read_text())
-    assert set(metrics["models"]) == {"cnn", "baseline"} and metrics["split"]["test"] == 30
-    assert (project / "models" / "cnn.pt").is_file() and (
-        project / "data" / "train" / "predictions_cnn.csv"
-    ).is_file()
+    assert set(metrics["models"]) == {"cnn", "transfer", "scratch", "baseline"}
+    assert metrics["split"]["test"] == 30 and metrics["study_model"] == "transfer"
+    assert metrics["paired"]["n"] == 30 and 0 <= metrics["paired"]["mcnemar_p"] <= 1
+    assert metrics["models"]["transfer"]["name"] == "mobilenet_v2 (ImageNet, 32 px)"
+    for kind in ("cnn", "transfer", "scratch", "study"):
+        assert (project / "models" / f"{kind}.pt").is_file()
+    assert (project / "data" / "train" / "predictions_transfer.csv").is_file()
 
 
 def test_kfold_report_and_metrics(project):
