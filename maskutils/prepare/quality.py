@@ -12,6 +12,8 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.tree import DecisionTreeClassifier
 
+from maskutils.prepare.hamming import hamming_within
+
 ORB_SIZE = 128  # keypoints are found on a 128 px grey copy of each face
 _ORB_PARAMS = dict(nfeatures=200, edgeThreshold=8, patchSize=15, fastThreshold=10)
 
@@ -50,25 +52,6 @@ def _orb(grey: np.ndarray):
 def hash_bytes(hex_hashes) -> np.ndarray:
     """N hex hashes -> N x (bits / 8) uint8 array."""
     return np.array([np.frombuffer(bytes.fromhex(h), dtype=np.uint8) for h in hex_hashes])
-
-
-def hamming_within(hashes: np.ndarray, flips: np.ndarray, distance: int, chunk: int = 256):
-    """Pairs (i, j), i < j, whose hashes differ in at most `distance` bits, either way round.
-
-    hashes, flips: N x B uint8 (see `hash_bytes`).
-    """
-    pairs = []
-    for start in range(0, len(hashes), chunk):
-        block = hashes[start : start + chunk, None, :]
-        d = np.minimum(
-            np.bitwise_count(block ^ hashes[None]).sum(-1, dtype=np.int32),
-            np.bitwise_count(block ^ flips[None]).sum(-1, dtype=np.int32),
-        )
-        i, j = np.nonzero(d <= distance)
-        i = i + start
-        keep = i < j
-        pairs.append(np.stack([i[keep], j[keep]], axis=1))
-    return np.concatenate(pairs) if pairs else np.empty((0, 2), dtype=np.int64)
 
 
 def aligned_match(a: dict, b: dict, flip: bool = False) -> tuple[int, float]:
