@@ -22,18 +22,21 @@ def phash_hex(img: Image.Image, bits: int) -> str:
     return str(imagehash.phash(img, int(bits**0.5)))
 
 
-def fingerprint(rgb: np.ndarray) -> dict:
+def fingerprint(rgb: np.ndarray, keypoints: bool = True) -> dict:
     """Everything near-duplicate search needs from one image, both ways round (mirror copies match).
 
-    256-bit pHashes (stored in the manifest), 64-bit pHashes (a looser net for candidate pairs)
-    and ORB keypoints (to verify candidates: a crop or shift moves a pHash but keeps keypoints).
+    256-bit pHashes (stored in the manifest) and, for the keypoint tier (`keypoints`), 64-bit
+    pHashes (a looser net for candidate pairs) and ORB keypoints (to verify candidates: a crop or
+    shift moves a pHash but keeps keypoints).
     """
     img = Image.fromarray(rgb)
     mirror = ImageOps.mirror(img)
+    out = {"phash": phash_hex(img, 256), "phash_flip": phash_hex(mirror, 256)}
+    if not keypoints:
+        return out
     grey = np.asarray(img.convert("L").resize((ORB_SIZE, ORB_SIZE), Image.Resampling.BILINEAR))
     return {
-        "phash": phash_hex(img, 256),
-        "phash_flip": phash_hex(mirror, 256),
+        **out,
         "phash64": phash_hex(img, 64),
         "phash64_flip": phash_hex(mirror, 64),
         "orb": _orb(grey),

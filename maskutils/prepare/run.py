@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
@@ -23,8 +24,29 @@ from maskutils.prepare.sources.voc import list_voc
 from maskutils.prepare.splits import assign
 
 
-def list_source(params: dict, out_dir: Path) -> Listing:
-    """The items of the configured source (synthetic images are drawn into out_dir first)."""
+@contextmanager
+def workers(n: int, progress: bool):
+    """`imap(fn, items, desc)`: results in order, from n spawned processes for over 200 items."""
+    pool = None
+
+    def imap(fn, items, desc):
+        nonlocal pool
+        bar = dict(total=len(items), desc=desc, unit="file", disable=not progress or None)
+        if n > 1 and len(items) > 200:
+            pool = pool or get_context("spawn").Pool(n)
+            return tqdm(pool.imap(fn, items, chunksize=64), **bar)
+        return tqdm(map(fn, items), **bar)
+
+    try:
+        yield imap
+    finally:
+        if pool is not None:
+            pool.terminate()
+
+
+def list_source(params: dict, out_dir: Path, imap=None) -> Listing:
+    """The items of the configured source (synthetic images are drawn into out_dir first, by
+    `imap` of `workers` when given)."""
     src = params["source"]
     if src["kind"] == "synthetic":
         syn = params["synthetic"]
@@ -36,6 +58,7 @@ def list_source(params: dict, out_dir: Path) -> Listing:
             params["seed"],
             syn["spurious_cue"]["label"],
             syn["spurious_cue"]["fraction"],
+            mapper=(lambda fn, specs: imap(fn, specs, "draw")) if imap else map,
         )
         items = []
         for row in rows:
@@ -55,7 +78,8 @@ def list_source(params: dict, out_dir: Path) -> Listing:
 
 
 def process_item(item, size: int, q: dict, voc: dict):
-    """Decode one file once; returns (rows, images, fingerprints, problems) for every face in it."""
+    """Decode one file once; returns (rows, images, fingerprints, problems) for every face in it.
+    Keypoints are found only when the keypoint tier is on (`candidate_distance` > 0)."""
     try:
         rgb, fmt = decode(item.file, q["max_pixels"])
     except BadImage as exc:
@@ -76,7 +100,7 @@ def process_item(item, size: int, q: dict, voc: dict):
             row.update(box_x0=box[0], box_y0=box[1], box_x1=box[2], box_y1=box[3])
         h, w = face.shape[:2]
         mean = float(face.mean())
-        fp = fingerprint(face)
+        fp = fingerprint(face, keypoints=q["candidate_distance"] > 0)
         row.update(
             file=item.file,
             width=w,
@@ -100,21 +124,18 @@ def run(params: dict, out_dir: Path, progress: bool = True, splits: bool = True)
     """
     t0 = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
-    listing = list_source(params, out_dir)
     size, q = params["image_size"], params["quality"]
+    if params["source"]["kind"] == "synthetic":
+        # Drawn from distinct seeds, synthetic images have no crops or copies; their flat, shared
+        # layout fools the keypoint tier into joining look-alikes, so only the hash tier runs.
+        q = {**q, "candidate_distance": 0}
     work = partial(process_item, size=size, q=q, voc=params["voc"])
-    rows, images, prints, problems = [], [], [], list(listing.problems)
-    bar = dict(total=len(listing.items), desc="decode", unit="file", disable=not progress or None)
-    if params["workers"] > 1 and len(listing.items) > 200:
-        with get_context("spawn").Pool(params["workers"]) as pool:
-            results = pool.imap(work, listing.items, chunksize=64)
-            for r, im, fp, p in tqdm(results, **bar):
-                rows += r
-                images += im
-                prints += fp
-                problems += p
-    else:
-        for r, im, fp, p in tqdm(map(work, listing.items), **bar):
+    rows, images, prints, problems = [], [], [], []
+    with workers(params["workers"], progress) as imap:
+        listing = list_source(params, out_dir, imap)
+        t_listed = time.perf_counter() - t0
+        problems += listing.problems
+        for r, im, fp, p in imap(work, listing.items, "decode"):
             rows += r
             images += im
             prints += fp
@@ -123,12 +144,8 @@ def run(params: dict, out_dir: Path, progress: bool = True, splits: bool = True)
         raise ValueError(
             f"no readable images in the source ({len(problems)} problems; first: {problems[:1]})"
         )
-    t_decode = time.perf_counter() - t0
+    t_decode = time.perf_counter() - t0 - t_listed
     df = pd.DataFrame(rows)
-    if params["source"]["kind"] == "synthetic":
-        # Drawn from distinct seeds, synthetic images have no crops or copies; their flat, shared
-        # layout fools the keypoint tier into joining look-alikes, so only the hash tier runs.
-        q = {**q, "candidate_distance": 0}
     pairs, dup_stats = near_duplicate_pairs(prints, q)
     df["dup_group"] = duplicate_groups(pairs, len(df))
     df["dup_size"] = df.groupby("dup_group")["image_id"].transform("size")
@@ -147,7 +164,7 @@ def run(params: dict, out_dir: Path, progress: bool = True, splits: bool = True)
     df = df[[c for c in mf.CORE if c in df.columns] + mf.attribute_columns(df)]
     mf.write(df, out_dir / "manifest.csv")
     pd.DataFrame(problems, columns=["file", "reason"]).to_csv(out_dir / "problems.csv", index=False)
-    save_cache(out_dir / "images.npy", np.stack(images), df["image_id"].tolist(), size)
+    save_cache(out_dir / "images.npy", _stack(images), df["image_id"].tolist(), size)
     info = {
         "params": params,
         "n_images": len(df),
@@ -156,7 +173,19 @@ def run(params: dict, out_dir: Path, progress: bool = True, splits: bool = True)
         "dropped_by_params": listing.dropped,
         "image_size": size,
         "near_duplicates": dup_stats,
-        "seconds": {"decode": round(t_decode, 2), "total": round(time.perf_counter() - t0, 2)},
+        "seconds": {
+            "list": round(t_listed, 2),  # for synthetic sources: drawing the images
+            "decode": round(t_decode, 2),
+            "total": round(time.perf_counter() - t0, 2),
+        },
     }
     (out_dir / "info.json").write_text(json.dumps(info, indent=2))
     return info
+
+
+def _stack(images: list[np.ndarray]) -> np.ndarray:
+    """np.stack(images), emptying the list as it goes so the images are not held twice."""
+    out = np.empty((len(images), *images[0].shape), dtype=np.uint8)
+    for k in range(len(images)):
+        out[k], images[k] = images[k], None
+    return out
