@@ -56,6 +56,24 @@ def hamming_within(hashes: np.ndarray, flips: np.ndarray, distance: int) -> np.n
     return np.unique(pairs, axis=0) if len(pairs) else pairs.reshape(0, 2)
 
 
+def all_pairs_within(
+    hashes: np.ndarray, flips: np.ndarray, distance: int, block: int = 256
+) -> np.ndarray:
+    """The reference `hamming_within` is held to: every hash against every hash and every
+    mirror's hash, `block` rows at a time. Quadratic: for tests and benchmarks only."""
+    pairs = [np.empty((0, 2), dtype=np.int64)]
+    for start in range(0, len(hashes), block):
+        rows = hashes[start : start + block, None, :]
+        d = np.minimum(
+            np.bitwise_count(rows ^ hashes[None]).sum(-1, dtype=np.int32),
+            np.bitwise_count(rows ^ flips[None]).sum(-1, dtype=np.int32),
+        )
+        i, j = np.nonzero(d <= distance)
+        i = i + start
+        pairs.append(np.stack([i[i < j], j[i < j]], axis=1).astype(np.int64))
+    return np.concatenate(pairs)
+
+
 def near_pairs(uniq: np.ndarray, distance: int) -> np.ndarray:
     """Pairs (u, v), u < v, of rows of `uniq` (K x bytes uint8, distinct rows) within
     `distance` bits, sorted, as an int64 array."""

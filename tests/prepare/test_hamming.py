@@ -5,19 +5,9 @@ import pytest
 from PIL import Image, ImageOps
 
 from maskutils.prepare import hamming
-from maskutils.prepare.hamming import KEY_BITS, hamming_within, plan
+from maskutils.prepare.hamming import KEY_BITS, all_pairs_within, hamming_within, plan
 from maskutils.prepare.quality import hash_bytes, phash_hex
 from tests.conftest import face_photo
-
-
-def all_pairs(hashes: np.ndarray, flips: np.ndarray, distance: int) -> np.ndarray:
-    """The oracle: every hash against every hash and every mirror's hash, row i < column j."""
-    d = np.minimum(
-        np.bitwise_count(hashes[:, None] ^ hashes[None]).sum(-1),
-        np.bitwise_count(hashes[:, None] ^ flips[None]).sum(-1),
-    )
-    i, j = np.nonzero(d <= distance)
-    return np.stack([i[i < j], j[i < j]], axis=1).astype(np.int64)
 
 
 @pytest.fixture(params=["planned", "wide chunks"])
@@ -54,7 +44,7 @@ def test_same_pairs_as_all_pairs_on_planted_copies_flips_and_crops(bits, distanc
     hashes = hash_bytes([phash_hex(im, bits) for im in imgs])
     flips = hash_bytes([phash_hex(ImageOps.mirror(im), bits) for im in imgs])
     for distance in distances:
-        expected = all_pairs(hashes, flips, distance)
+        expected = all_pairs_within(hashes, flips, distance)
         np.testing.assert_array_equal(hamming_within(hashes, flips, distance), expected)
     # not vacuous: at the study's threshold the copies and the mirrors are found
     found = {tuple(p) for p in hamming_within(hashes, flips, distances[-1] if bits == 64 else 32)}
@@ -86,7 +76,7 @@ def test_same_pairs_as_all_pairs_at_the_threshold_edges(chunking):
     hashes[530:540] = [_flip_bits(np.zeros(32, np.uint8), 3, rng) for _ in range(10)]
     assert max(plan(256, t, 2 * n)[1]) == (2 if chunking == "wide chunks" else 0)
     got = hamming_within(hashes, flips, t)
-    np.testing.assert_array_equal(got, all_pairs(hashes, flips, t))
+    np.testing.assert_array_equal(got, all_pairs_within(hashes, flips, t))
     found = {tuple(p) for p in got}
     for pair, gap in planted.items():
         assert (pair in found) == (gap <= t), (pair, gap)
@@ -101,7 +91,7 @@ def test_small_batches_give_the_same_pairs(monkeypatch):
     expected = hamming_within(hashes, flips, 16)
     monkeypatch.setattr(hamming, "BATCH", 7)
     np.testing.assert_array_equal(hamming_within(hashes, flips, 16), expected)
-    np.testing.assert_array_equal(expected, all_pairs(hashes, flips, 16))
+    np.testing.assert_array_equal(expected, all_pairs_within(hashes, flips, 16))
 
 
 @pytest.mark.parametrize("nbits, distance", [(256, 32), (256, 0), (256, 128), (64, 12), (64, 0)])
