@@ -12,26 +12,33 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.tree import DecisionTreeClassifier
 
+from maskutils.prepare.hamming import hamming_within
+
 ORB_SIZE = 128  # keypoints are found on a 128 px grey copy of each face
 _ORB_PARAMS = dict(nfeatures=200, edgeThreshold=8, patchSize=15, fastThreshold=10)
 
 
 def phash_hex(img: Image.Image, bits: int) -> str:
-    return str(imagehash.phash(img, int(bits**0.5)))
+    """imagehash's pHash of `bits` bits (a square, multiple of 8) as str(hash) writes it (its own
+    str() joins the bits in Python: half the time of the hash)."""
+    return np.packbits(imagehash.phash(img, int(bits**0.5)).hash).tobytes().hex()
 
 
-def fingerprint(rgb: np.ndarray) -> dict:
+def fingerprint(rgb: np.ndarray, keypoints: bool = True) -> dict:
     """Everything near-duplicate search needs from one image, both ways round (mirror copies match).
 
-    256-bit pHashes (stored in the manifest), 64-bit pHashes (a looser net for candidate pairs)
-    and ORB keypoints (to verify candidates: a crop or shift moves a pHash but keeps keypoints).
+    256-bit pHashes (stored in the manifest) and, for the keypoint tier (`keypoints`), 64-bit
+    pHashes (a looser net for candidate pairs) and ORB keypoints (to verify candidates: a crop or
+    shift moves a pHash but keeps keypoints).
     """
     img = Image.fromarray(rgb)
     mirror = ImageOps.mirror(img)
+    out = {"phash": phash_hex(img, 256), "phash_flip": phash_hex(mirror, 256)}
+    if not keypoints:
+        return out
     grey = np.asarray(img.convert("L").resize((ORB_SIZE, ORB_SIZE), Image.Resampling.BILINEAR))
     return {
-        "phash": phash_hex(img, 256),
-        "phash_flip": phash_hex(mirror, 256),
+        **out,
         "phash64": phash_hex(img, 64),
         "phash64_flip": phash_hex(mirror, 64),
         "orb": _orb(grey),
@@ -50,25 +57,6 @@ def _orb(grey: np.ndarray):
 def hash_bytes(hex_hashes) -> np.ndarray:
     """N hex hashes -> N x (bits / 8) uint8 array."""
     return np.array([np.frombuffer(bytes.fromhex(h), dtype=np.uint8) for h in hex_hashes])
-
-
-def hamming_within(hashes: np.ndarray, flips: np.ndarray, distance: int, chunk: int = 256):
-    """Pairs (i, j), i < j, whose hashes differ in at most `distance` bits, either way round.
-
-    hashes, flips: N x B uint8 (see `hash_bytes`).
-    """
-    pairs = []
-    for start in range(0, len(hashes), chunk):
-        block = hashes[start : start + chunk, None, :]
-        d = np.minimum(
-            np.bitwise_count(block ^ hashes[None]).sum(-1, dtype=np.int32),
-            np.bitwise_count(block ^ flips[None]).sum(-1, dtype=np.int32),
-        )
-        i, j = np.nonzero(d <= distance)
-        i = i + start
-        keep = i < j
-        pairs.append(np.stack([i[keep], j[keep]], axis=1))
-    return np.concatenate(pairs) if pairs else np.empty((0, 2), dtype=np.int64)
 
 
 def aligned_match(a: dict, b: dict, flip: bool = False) -> tuple[int, float]:

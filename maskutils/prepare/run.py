@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from contextlib import contextmanager
 from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
@@ -25,8 +26,29 @@ from maskutils.prepare.sources.voc import list_voc
 from maskutils.prepare.splits import assign
 
 
-def list_source(params: dict, out_dir: Path) -> Listing:
-    """The items of the configured source (synthetic images are drawn into out_dir first)."""
+@contextmanager
+def workers(n: int, progress: bool):
+    """`imap(fn, items, desc)`: results in order, from n spawned processes for over 200 items."""
+    pool = None
+
+    def imap(fn, items, desc):
+        nonlocal pool
+        bar = dict(total=len(items), desc=desc, unit="file", disable=not progress or None)
+        if n > 1 and len(items) > 200:
+            pool = pool or get_context("spawn").Pool(n)
+            return tqdm(pool.imap(fn, items, chunksize=64), **bar)
+        return tqdm(map(fn, items), **bar)
+
+    try:
+        yield imap
+    finally:
+        if pool is not None:
+            pool.terminate()
+
+
+def list_source(params: dict, out_dir: Path, imap=None) -> Listing:
+    """The items of the configured source (synthetic images are drawn into out_dir first, by
+    `imap` of `workers` when given)."""
     src = params["source"]
     if src["kind"] == "synthetic":
         syn = params["synthetic"]
@@ -38,6 +60,7 @@ def list_source(params: dict, out_dir: Path) -> Listing:
             params["seed"],
             syn["spurious_cue"]["label"],
             syn["spurious_cue"]["fraction"],
+            mapper=(lambda fn, specs: imap(fn, specs, "draw")) if imap else map,
         )
         items = []
         for row in rows:
@@ -57,7 +80,8 @@ def list_source(params: dict, out_dir: Path) -> Listing:
 
 
 def process_item(item, size: int, q: dict, voc: dict):
-    """Decode one file once; returns (rows, images, fingerprints, problems) for every face in it."""
+    """Decode one file once; returns (rows, images, fingerprints, problems) for every face in it.
+    Keypoints are found only when the keypoint tier is on (`candidate_distance` > 0)."""
     try:
         rgb, fmt = decode(item.file, q["max_pixels"])
     except BadImage as exc:
@@ -78,7 +102,7 @@ def process_item(item, size: int, q: dict, voc: dict):
             row.update(box_x0=box[0], box_y0=box[1], box_x1=box[2], box_y1=box[3])
         h, w = face.shape[:2]
         mean = float(face.mean())
-        fp = fingerprint(face)
+        fp = fingerprint(face, keypoints=q["candidate_distance"] > 0)
         row.update(
             file=item.file,
             width=w,
@@ -103,21 +127,18 @@ def run(params: dict, out_dir: Path, progress: bool = True, splits: bool = True)
     t0 = time.perf_counter()
     writable_folder(out_dir)  # before any work: a bad --out is an error now, not in an hour
     out_dir.mkdir(parents=True, exist_ok=True)
-    listing = list_source(params, out_dir)
     size, q = params["image_size"], params["quality"]
+    if params["source"]["kind"] == "synthetic":
+        # Drawn from distinct seeds, synthetic images have no crops or copies; their flat, shared
+        # layout fools the keypoint tier into joining look-alikes, so only the hash tier runs.
+        q = {**q, "candidate_distance": 0}
     work = partial(process_item, size=size, q=q, voc=params["voc"])
-    rows, images, prints, problems = [], [], [], list(listing.problems)
-    bar = dict(total=len(listing.items), desc="decode", unit="file", disable=not progress or None)
-    if params["workers"] > 1 and len(listing.items) > 200:
-        with get_context("spawn").Pool(params["workers"]) as pool:
-            results = pool.imap(work, listing.items, chunksize=64)
-            for r, im, fp, p in tqdm(results, **bar):
-                rows += r
-                images += im
-                prints += fp
-                problems += p
-    else:
-        for r, im, fp, p in tqdm(map(work, listing.items), **bar):
+    rows, images, prints, problems = [], [], [], []
+    with workers(params["workers"], progress) as imap:
+        listing = list_source(params, out_dir, imap)
+        t_listed = time.perf_counter() - t0
+        problems += listing.problems
+        for r, im, fp, p in imap(work, listing.items, "decode"):
             rows += r
             images += im
             prints += fp
@@ -126,15 +147,11 @@ def run(params: dict, out_dir: Path, progress: bool = True, splits: bool = True)
         raise ValueError(
             f"no readable images in the source ({len(problems)} problems; first: {problems[:1]})"
         )
-    t_decode = time.perf_counter() - t0
+    t_decode = time.perf_counter() - t0 - t_listed
     if progress:
         log_problems(problems, out_dir / "problems.csv")
     df = pd.DataFrame(rows)
     one_class(df)
-    if params["source"]["kind"] == "synthetic":
-        # Drawn from distinct seeds, synthetic images have no crops or copies; their flat, shared
-        # layout fools the keypoint tier into joining look-alikes, so only the hash tier runs.
-        q = {**q, "candidate_distance": 0}
     pairs, dup_stats = near_duplicate_pairs(prints, q)
     df["dup_group"] = duplicate_groups(pairs, len(df))
     df["dup_size"] = df.groupby("dup_group")["image_id"].transform("size")
@@ -154,7 +171,7 @@ def run(params: dict, out_dir: Path, progress: bool = True, splits: bool = True)
     mf.write(df, out_dir / "manifest.csv")
     with atomic(out_dir / "problems.csv") as tmp:
         pd.DataFrame(problems, columns=["file", "reason"]).to_csv(tmp, index=False)
-    save_cache(out_dir / "images.npy", np.stack(images), df["image_id"].tolist(), size)
+    save_cache(out_dir / "images.npy", _stack(images), df["image_id"].tolist(), size)
     info = {
         "params": params,
         "n_images": len(df),
@@ -163,7 +180,11 @@ def run(params: dict, out_dir: Path, progress: bool = True, splits: bool = True)
         "dropped_by_params": listing.dropped,
         "image_size": size,
         "near_duplicates": dup_stats,
-        "seconds": {"decode": round(t_decode, 2), "total": round(time.perf_counter() - t0, 2)},
+        "seconds": {
+            "list": round(t_listed, 2),  # for synthetic sources: drawing the images
+            "decode": round(t_decode, 2),
+            "total": round(time.perf_counter() - t0, 2),
+        },
     }
     with atomic(out_dir / "info.json") as tmp:
         tmp.write_text(json.dumps(info, indent=2))
@@ -187,3 +208,11 @@ def log_problems(problems: list[dict], where: Path, shown: int = 20) -> None:
         print(f"prepare: skipped {p['file']}: {p['reason']}", file=sys.stderr)
     if len(problems) > shown:
         print(f"prepare: ... and {len(problems) - shown} more, all in {where}", file=sys.stderr)
+
+
+def _stack(images: list[np.ndarray]) -> np.ndarray:
+    """np.stack(images), emptying the list as it goes so the images are not held twice."""
+    out = np.empty((len(images), *images[0].shape), dtype=np.uint8)
+    for k in range(len(images)):
+        out[k], images[k] = images[k], None
+    return out

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedGroupKFold
+
+from maskutils.prepare.group_kfold import stratified_group_folds
 
 
 def parts(fraction: float) -> int:
@@ -55,29 +54,17 @@ def one_fold(labels, groups, fraction: float, seed: int) -> np.ndarray:
             f"needs {n_splits} duplicate groups and images of the largest class; there are "
             f"{n_groups} groups of {len(labels)} images"
         )
-    with warnings.catch_warnings():  # tiny classes: sklearn warns, the split is still group-safe
-        warnings.simplefilter("ignore", UserWarning)
-        cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-        _, idx = next(iter(cv.split(np.zeros(len(labels)), labels, groups)))
-    mask = np.zeros(len(labels), dtype=bool)
-    mask[idx] = True
-    return mask
+    return stratified_group_folds(labels, groups, n_splits, seed) == 0
 
 
 def fold_ids(labels, groups, folds: int, seed: int) -> np.ndarray:
     """Fold number (0..folds-1) per row: stratified by label, every group inside one fold."""
-    out = np.full(len(labels), -1, dtype=int)
     if len(np.unique(groups)) < folds or np.unique(labels, return_counts=True)[1].max() < folds:
         raise ValueError(
             f"split.folds={folds} needs at least {folds} images of one class (in separate "
             f"duplicate groups) in the train+validation pool; it has {len(labels)} images"
         )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-        for k, (_, idx) in enumerate(cv.split(np.zeros(len(labels)), labels, groups)):
-            out[idx] = k
-    return out
+    return stratified_group_folds(labels, groups, folds, seed)
 
 
 def assign(

@@ -9,6 +9,7 @@ from maskutils.prepare.quality import (
     fingerprint,
     flags,
     near_duplicate_pairs,
+    phash_hex,
     shortcut_check,
 )
 from tests.conftest import face_photo, params
@@ -98,3 +99,14 @@ def test_excluded_rows_count_with_the_training_pool():
         }
     )
     assert duplicate_summary(df)["groups_across_splits"] == 1
+
+
+def test_phash_hex_is_imagehash_str():
+    import imagehash
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        shape = (int(rng.integers(8, 90)), int(rng.integers(8, 90)), 3)
+        img = Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8))
+        for bits in (64, 256):
+            assert phash_hex(img, bits) == str(imagehash.phash(img, int(bits**0.5)))
