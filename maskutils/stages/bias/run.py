@@ -117,11 +117,7 @@ def analyse(
             {k: table[k] for k in models},
             groups,
             classes,
-            min_group=params["min_group"],
-            reps=params["bootstrap"],
-            permutations=params["permutations"],
-            confidence=params["confidence"],
-            seed=cfg["seed"],
+            **_resampling(params, cfg),
         )
     alpha = 1 - params["confidence"]
     size = bias.adjust(results, params["adjust"], params["confidence"], "before")
@@ -199,11 +195,7 @@ def preregistered(table, rows, models, params, classes, cfg, plant, results) -> 
             groups,
             classes,
             **kw,
-            min_group=params["min_group"],
-            reps=params["bootstrap"],
-            permutations=params["permutations"],
-            confidence=params["confidence"],
-            seed=cfg["seed"],
+            **_resampling(params, cfg),
         ),
     }
     gap = results.get(h["attribute"], {}).get("gaps", {}).get(h["metric"])
@@ -360,3 +352,14 @@ def summary(study: BiasStudy, params: dict) -> dict:
 
 def metric_label(metric: str) -> str:
     return LABELS.get(metric) or f"recall of {metric[len('recall_') :]}"
+
+
+def _resampling(params: dict, cfg: dict) -> dict:
+    """The group size, resampling counts, confidence and seed every audit test uses."""
+    return dict(
+        min_group=params["min_group"],
+        reps=params["bootstrap"],
+        permutations=params["permutations"],
+        confidence=params["confidence"],
+        seed=cfg["seed"],
+    )
