@@ -14,6 +14,7 @@ import copy
 import time
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
@@ -90,8 +91,6 @@ class TransferTrainer:
         return row
 
     def result(self) -> FitResult:
-        import pandas as pd
-
         if self.inner is None:
             history = pd.DataFrame(self.rows)
             return FitResult(self.model.eval(), history, self.head_epochs, self.seconds)
