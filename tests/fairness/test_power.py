@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from maskutils.stages.bias import audit as bias
-from maskutils.stages.bias import power
+from maskutils.fairness import audit as bias
+from maskutils.fairness import power
 
 CLASSES = ["no_mask", "cloth"]
 MDE = {"gaps": [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4], "repeats": 100, "power": 0.8}

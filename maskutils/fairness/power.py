@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from maskutils.core.stats import permutation_p, permute_within
-from maskutils.stages.bias.audit import (
+from maskutils.fairness.audit import (
     class_codes,
     from_confusions,
     group_index,

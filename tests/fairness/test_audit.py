@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from maskutils.fairness import audit as bias
 from maskutils.modeling import rebalance as mitigation
-from maskutils.stages.bias import audit as bias
 from tests.conftest import params
 
 CLASSES = ["no_mask", "cloth"]

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from maskutils.fairness import analysis, tables
 from maskutils.stages.bias import report as br
 from maskutils.stages.bias import run as bias_study
 from tests.conftest import params
@@ -49,14 +50,9 @@ def _study(**overrides):
             **overrides,
         },
     )
-    found = bias_study.analyse(table, rows, CLASSES, cfg, CFG, PLANT)
+    found = analysis.analyse(table, rows, CLASSES, cfg, CFG, PLANT)
     study = bias_study.BiasStudy(
-        classes=CLASSES,
-        table=table,
-        plan={"method": "both", "by": ["gender"]},
-        **found,
-        trained=[],
-        task="mask_type",
+        **vars(found), plan={"method": "both", "by": ["gender"]}, trained=[], task="mask_type"
     )
     return study, cfg
 
@@ -94,9 +90,9 @@ def test_words_tables_and_a_byte_stable_summary():
     assert "Holm-adjusted as one family" in s["findings"][1]
     unsupported = [line for line in s["findings"] if "no difference supported" in line]
     assert unsupported and all("detectable" in line for line in unsupported)
-    table = br.gap_table(study)
+    table = tables.gap_table(study)
     assert {"p holm", "detectable", "supported"} <= set(table.columns)
-    assert "Planted in training: gender = female, label = cloth, 10% kept" in br.planted_text(
+    assert "Planted in training: gender = female, label = cloth, 10% kept" in tables.planted_text(
         s["planted"]
     )
     assert "Holm-adjusted over 15 gaps" in br.header(s, study, cfg["min_group"])
@@ -110,7 +106,7 @@ def test_no_hypothesis_and_no_simulations_are_allowed():
     study, cfg = _study(planted={"attribute": None}, mde={"repeats": 0})
     assert study.planted is None
     assert not any("mde" in g for r in study.results.values() for g in r["gaps"].values())
-    assert not bias_study.findings(study, 0.95)[0].startswith("**Pre-registered**")
+    assert not analysis.findings(study, 0.95)[0].startswith("**Pre-registered**")
 
 
 @pytest.mark.parametrize(
