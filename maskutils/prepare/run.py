@@ -61,14 +61,15 @@ def list_source(params: dict, out_dir: Path, imap=None) -> Listing:
             syn["spurious_cue"]["label"],
             syn["spurious_cue"]["fraction"],
             mapper=(lambda fn, specs: imap(fn, specs, "draw")) if imap else map,
+            camera=syn["camera"],
         )
         items = []
         for row in rows:
-            rel = Path(row["file"]).relative_to(out_dir).as_posix()
+            image_id = Path(row["file"]).stem
             items.append(
                 Item(
                     file=row.pop("file"),
-                    rows=[{**row, "image_id": rel.split("/")[-1][:-4], "source": "synthetic"}],
+                    rows=[{**row, "image_id": image_id, "source": "synthetic"}],
                 )
             )
         return Listing(items, [])
