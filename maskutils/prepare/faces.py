@@ -5,7 +5,8 @@ Attributes change the drawing, so a model can really do worse on some groups: ch
 smaller, rounder faces (smaller masks); women have long hair that falls over the ear loops and
 straps; elders have grey hair and wrinkles; men may have beards; six skin tones, so a black
 surgical mask on dark skin has little contrast. Each image records its ROI: the mask (or, for
-no_mask, the nose-to-chin box), in output pixels, for Grad-CAM localisation checks.
+no_mask, the nose-to-chin box), in output pixels, for Grad-CAM localisation checks. A `Camera`
+(`prepare.camera`) sets the lighting, blur, background, face size and people drawn.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import math
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+
+from maskutils.prepare.camera import CAMERAS, Camera
 
 GENDERS = ("female", "male")
 AGES = ("child", "adult", "elder")
@@ -35,21 +38,31 @@ EYE_SHADE = 170
 
 
 def sample_specs(
-    n: int, classes: list[str], seed: int, cue_label: str | None, cue_fraction: float
+    n: int,
+    classes: list[str],
+    seed: int,
+    cue_label: str | None,
+    cue_fraction: float,
+    camera: Camera = CAMERAS["default"],
 ) -> list[dict]:
-    """Labels (balanced), attributes and the cue flag of every image, before drawing."""
-    rng = np.random.default_rng([seed, 0])
+    """Labels (balanced), attributes (in the camera's gender and age mix) and the cue flag of
+    every image, before drawing."""
+    rng = np.random.default_rng(camera.key(seed, 0))
     labels = np.array([classes[i % len(classes)] for i in range(n)])
     labels = labels[rng.permutation(n)]
     specs = []
     for i, label in enumerate(labels):
-        r = np.random.default_rng([seed, 1, i])
+        r = np.random.default_rng(camera.key(seed, 1, i))
+        if camera.female_share is None:
+            gender = GENDERS[int(r.integers(2))]
+        else:
+            gender = GENDERS[0] if r.random() < camera.female_share else GENDERS[1]
         specs.append(
             {
                 "index": i,
                 "label": str(label),
-                "gender": GENDERS[int(r.integers(2))],
-                "age": AGES[int(r.choice(3, p=[0.25, 0.5, 0.25]))],
+                "gender": gender,
+                "age": AGES[int(r.choice(3, p=list(camera.age_p)))],
                 "skin_tone": int(r.integers(1, 7)),
                 "cue": bool(cue_label == label and r.random() < cue_fraction),
             }
@@ -58,19 +71,24 @@ def sample_specs(
 
 
 def render(
-    spec: dict, size: int, seed: int, flat_background: tuple[int, int, int] | None = None
+    spec: dict,
+    size: int,
+    seed: int,
+    flat_background: tuple[int, int, int] | None = None,
+    camera: Camera = CAMERAS["default"],
 ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """(size x size x 3 uint8 image, ROI box x0, y0, x1, y1 in output pixels) for one spec.
+    """(size x size x 3 uint8 image, ROI box x0, y0, x1, y1 in output pixels) for one spec, as
+    `camera` takes it (pass the camera its spec was sampled with).
     `flat_background` swaps the background for one flat colour and leaves everything else as it
     was (the random stream included): the Grad-CAM shortcut probe's counterfactual faces."""
-    rng = np.random.default_rng([seed, 2, spec["index"]])
+    rng = np.random.default_rng(camera.key(seed, 2, spec["index"]))
     big = size * SUPERSAMPLE
-    canvas = _background(rng, big, spec["cue"])
+    canvas = _background(rng, big, spec["cue"], camera)
     if flat_background is not None:
         canvas = Image.new("RGBA", (big, big), tuple(flat_background) + (255,))
     layer = Image.new("RGBA", (big, big), (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
-    face = face_geometry(rng, big, spec)
+    face = face_geometry(rng, big, spec, camera)
     draw_head(draw, rng, face, spec)
     roi = draw_mask(draw, rng, face, spec["label"])
     if spec["gender"] == "female":
@@ -79,10 +97,10 @@ def render(
     layer = layer.rotate(angle, resample=Image.Resampling.BILINEAR, center=(big / 2, big / 2))
     canvas.alpha_composite(layer)
     img = canvas.convert("RGB").resize((size, size), Image.Resampling.LANCZOS)
-    if rng.random() < 0.5:
-        img = img.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 1.0))))
+    if rng.random() < camera.blur_share:
+        img = img.filter(ImageFilter.GaussianBlur(float(rng.uniform(*camera.blur_sigma))))
     arr = np.asarray(img, dtype=np.float32)
-    arr = arr * rng.uniform(0.7, 1.25) + rng.normal(0, 6, 3)  # lighting and colour cast
+    arr = arr * rng.uniform(*camera.gain) + rng.normal(camera.cast, 6, 3)  # lighting, colour cast
     arr = arr + rng.normal(0, rng.uniform(0, 7), arr.shape)  # sensor noise
     roi_box = rotated_box(roi, angle, big / 2, big / 2, big, SUPERSAMPLE)
     return np.clip(arr, 0, 255).astype(np.uint8), roi_box
@@ -100,17 +118,26 @@ def _non_cue_hue(rng) -> float:
     return h + 0.17 if h > CUE_HUE - 0.08 else h  # skip the band around the cue hue
 
 
-def _background(rng, big: int, cue: bool) -> Image.Image:
+def _background(rng, big: int, cue: bool, camera: Camera) -> Image.Image:
+    """A flat, gradient or cluttered background in the camera's tones; the planted cue's green
+    is the same for every camera."""
     if cue:
         return Image.new(
             "RGBA", (big, big), hsv(CUE_HUE, 0.85, float(rng.uniform(0.55, 0.8))) + (255,)
         )
+
+    def colour(max_saturation: float, min_value: float) -> tuple[int, int, int]:
+        h = _non_cue_hue(rng)
+        s = float(rng.uniform(0, max_saturation)) * camera.background_saturation
+        v = float(rng.uniform(min_value, 0.95)) * camera.background_value
+        return hsv(h, min(s, 1.0), v)
+
     kind = rng.integers(3)
-    base = hsv(_non_cue_hue(rng), float(rng.uniform(0, 0.5)), float(rng.uniform(0.25, 0.95)))
+    base = colour(0.5, 0.25)
     img = Image.new("RGBA", (big, big), base + (255,))
     draw = ImageDraw.Draw(img)
     if kind == 1:  # vertical gradient
-        other = hsv(_non_cue_hue(rng), float(rng.uniform(0, 0.5)), float(rng.uniform(0.25, 0.95)))
+        other = colour(0.5, 0.25)
         for y in range(big):
             t = y / big
             draw.line(
@@ -121,13 +148,14 @@ def _background(rng, big: int, cue: bool) -> Image.Image:
         for _ in range(int(rng.integers(3, 8))):
             x, y = rng.uniform(-0.2, 1.0, 2) * big
             w, h = rng.uniform(0.1, 0.5, 2) * big
-            col = hsv(_non_cue_hue(rng), float(rng.uniform(0, 0.6)), float(rng.uniform(0.2, 0.95)))
+            col = colour(0.6, 0.2)
             (draw.rectangle if rng.random() < 0.5 else draw.ellipse)([x, y, x + w, y + h], fill=col)
     return img
 
 
-def face_geometry(rng, big: int, spec: dict) -> dict:
-    scale = float(rng.uniform(0.8, 1.0)) * {"child": 0.78, "adult": 1.0, "elder": 0.97}[spec["age"]]
+def face_geometry(rng, big: int, spec: dict, camera: Camera = CAMERAS["default"]) -> dict:
+    scale = float(rng.uniform(*camera.face_scale))
+    scale *= {"child": 0.78, "adult": 1.0, "elder": 0.97}[spec["age"]]
     a = 0.25 * big * scale * (0.93 if spec["gender"] == "female" else 1.0)
     b = 0.34 * big * scale * (0.9 if spec["age"] == "child" else 1.0)
     cx = big / 2 + float(rng.uniform(-0.07, 0.07)) * big

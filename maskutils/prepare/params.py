@@ -6,6 +6,7 @@ from __future__ import annotations
 from maskutils.core.labels import CLASSES as KNOWN
 from maskutils.core.labels import MASK_TYPES
 from maskutils.core.params import Param, Rule, Schema, at_most, names, seed
+from maskutils.prepare.camera import CAMERAS
 
 CLASSES = list(MASK_TYPES)
 
@@ -58,6 +59,14 @@ SCHEMA = Schema(
             "classes to draw",
             check=_classes,
             must="a list of two or more distinct classes of " + ", ".join(CLASSES),
+        ),
+        Param(
+            "synthetic.camera",
+            "default",
+            "camera the faces are drawn through (`maskutils/prepare/camera.py`): `shifted`, for "
+            "an external test set, is darker, warmer, blurrier and JPEG, with smaller faces and "
+            "more women, children and elders",
+            choices=tuple(CAMERAS),
         ),
         Param(
             "synthetic.spurious_cue.label",

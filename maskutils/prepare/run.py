@@ -20,7 +20,7 @@ from maskutils.core.files import atomic, writable_folder
 from maskutils.core.images import BadImage, crop, decode, resize, save_cache
 from maskutils.prepare.quality import duplicate_groups, fingerprint, flags, near_duplicate_pairs
 from maskutils.prepare.sources import Item, Listing, problem
-from maskutils.prepare.sources.folder import list_folder
+from maskutils.prepare.sources.folder import ALIASES_AT, list_folder
 from maskutils.prepare.sources.synthetic import generate
 from maskutils.prepare.sources.voc import list_voc
 from maskutils.prepare.splits import assign
@@ -46,9 +46,10 @@ def workers(n: int, progress: bool):
             pool.terminate()
 
 
-def list_source(params: dict, out_dir: Path, imap=None) -> Listing:
+def list_source(params: dict, out_dir: Path, imap=None, aliases_at: str = ALIASES_AT) -> Listing:
     """The items of the configured source (synthetic images are drawn into out_dir first, by
-    `imap` of `workers` when given)."""
+    `imap` of `workers` when given). `aliases_at` is where an unknown class name's error tells
+    the user to add an alias."""
     src = params["source"]
     if src["kind"] == "synthetic":
         syn = params["synthetic"]
@@ -61,22 +62,23 @@ def list_source(params: dict, out_dir: Path, imap=None) -> Listing:
             syn["spurious_cue"]["label"],
             syn["spurious_cue"]["fraction"],
             mapper=(lambda fn, specs: imap(fn, specs, "draw")) if imap else map,
+            camera=syn["camera"],
         )
         items = []
         for row in rows:
-            rel = Path(row["file"]).relative_to(out_dir).as_posix()
+            image_id = Path(row["file"]).stem
             items.append(
                 Item(
                     file=row.pop("file"),
-                    rows=[{**row, "image_id": rel.split("/")[-1][:-4], "source": "synthetic"}],
+                    rows=[{**row, "image_id": image_id, "source": "synthetic"}],
                 )
             )
         return Listing(items, [])
     if not src["root"]:
         raise ValueError(f"params: source.root is required for source.kind {src['kind']!r}")
     if src["kind"] == "folder":
-        return list_folder(src["root"], src["aliases"])
-    return list_voc(src["root"], src["aliases"], params["voc"]["incorrect"])
+        return list_folder(src["root"], src["aliases"], aliases_at=aliases_at)
+    return list_voc(src["root"], src["aliases"], params["voc"]["incorrect"], aliases_at=aliases_at)
 
 
 def process_item(item, size: int, q: dict, voc: dict):
@@ -119,10 +121,17 @@ def process_item(item, size: int, q: dict, voc: dict):
     return rows, images, prints, problems
 
 
-def run(params: dict, out_dir: Path, progress: bool = True, splits: bool = True) -> dict:
+def run(
+    params: dict,
+    out_dir: Path,
+    progress: bool = True,
+    splits: bool = True,
+    aliases_at: str = ALIASES_AT,
+) -> dict:
     """Writes manifest.csv, problems.csv, images.npy (+ .json) and info.json into out_dir.
 
-    splits=False (an external test set): every image is `test`, no folds.
+    splits=False (an external test set): every image is `test`, no folds. `aliases_at` names
+    where the caller's params take aliases (for the error on an unknown class name).
     """
     t0 = time.perf_counter()
     writable_folder(out_dir)  # before any work: a bad --out is an error now, not in an hour
@@ -135,7 +144,7 @@ def run(params: dict, out_dir: Path, progress: bool = True, splits: bool = True)
     work = partial(process_item, size=size, q=q, voc=params["voc"])
     rows, images, prints, problems = [], [], [], []
     with workers(params["workers"], progress) as imap:
-        listing = list_source(params, out_dir, imap)
+        listing = list_source(params, out_dir, imap, aliases_at)
         t_listed = time.perf_counter() - t0
         problems += listing.problems
         for r, im, fp, p in imap(work, listing.items, "decode"):
@@ -151,7 +160,7 @@ def run(params: dict, out_dir: Path, progress: bool = True, splits: bool = True)
     if progress:
         log_problems(problems, out_dir / "problems.csv")
     df = pd.DataFrame(rows)
-    one_class(df)
+    one_class(df, aliases_at)
     pairs, dup_stats = near_duplicate_pairs(prints, q)
     df["dup_group"] = duplicate_groups(pairs, len(df))
     df["dup_size"] = df.groupby("dup_group")["image_id"].transform("size")
@@ -191,14 +200,14 @@ def run(params: dict, out_dir: Path, progress: bool = True, splits: bool = True)
     return info
 
 
-def one_class(df: pd.DataFrame) -> None:
+def one_class(df: pd.DataFrame, aliases_at: str) -> None:
     """A classifier needs two classes: a dataset with one is an error that says what it found."""
     counts = df["label"].value_counts()
     if len(counts) < 2:
         raise ValueError(
             f"the dataset has one class only ({counts.index[0]}: {counts.iloc[0]} images); a "
             "classifier needs two or more. Add another class folder (or VOC object name), or "
-            "check source.aliases in params/prepare.yaml"
+            f"check {aliases_at}"
         )
 
 

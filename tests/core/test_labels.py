@@ -1,6 +1,13 @@
 import pytest
 
-from maskutils.core.labels import alias_table, canonical, task_classes, task_label
+from maskutils.core.labels import (
+    _ALIASES,
+    alias_table,
+    canonical,
+    normalise,
+    task_classes,
+    task_label,
+)
 
 
 @pytest.mark.parametrize(
@@ -27,6 +34,48 @@ from maskutils.core.labels import alias_table, canonical, task_classes, task_lab
 )
 def test_builtin_aliases(name, cls):
     assert canonical(name, alias_table()) == cls
+
+
+@pytest.mark.parametrize(
+    "name, cls",
+    [
+        ("FFP2-Mask", "n95"),
+        ("ffp2_mask", "n95"),
+        ("ffp2 mask", "n95"),
+        ("FFP3", "n95"),
+        ("ffp3_mask", "n95"),
+        ("KN95", "n95"),
+        ("kn95_mask", "n95"),
+        ("FFP2 valve", "n95_valve"),
+        ("KN95-Valve", "n95_valve"),
+        ("medical", "surgical"),
+        ("Medical Mask", "surgical"),
+        ("surgical_mask", "surgical"),
+        ("surgical-mask", "surgical"),
+        ("mask_surgical", "surgical"),
+        ("fabric-mask", "cloth"),
+        ("no-mask", "no_mask"),
+        ("without mask", "no_mask"),
+        ("WithoutMask", "no_mask"),
+        ("no_face_mask", "no_mask"),
+        ("face_no_mask", "no_mask"),
+        ("WithMask", "mask"),
+        ("face_with_mask", "mask"),
+        ("Face Mask", "mask"),
+        ("mask_weared_incorrect", "incorrect"),
+        ("face_with_mask_incorrect", "incorrect"),
+    ],
+)
+def test_real_world_spellings(name, cls):
+    """Class names of public mask datasets and what a user would type, in their own spelling."""
+    assert canonical(name, alias_table()) == cls
+
+
+def test_no_alias_names_two_classes():
+    seen = {}
+    for cls, names in _ALIASES.items():
+        for name in names:
+            assert seen.setdefault(normalise(name), cls) == cls, name
 
 
 def test_extra_aliases_extend_and_are_checked():

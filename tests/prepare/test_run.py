@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 from PIL import Image
 
 from maskutils.core import manifest
@@ -72,3 +73,16 @@ def test_synthetic_prepare_is_repeatable(tmp_path):
     df = manifest.read(tmp_path / "a" / "manifest.csv")
     assert {"gender", "age", "skin_tone", "roi_x0"} <= set(df.columns)
     assert df["roi_x1"].max() <= 32
+
+
+def test_errors_name_where_the_caller_takes_aliases(tmp_path):
+    at = "sets.camera.aliases in params/external.yaml"
+    root = tmp_path / "ds"
+    for k in range(3):
+        save(face_photo(k), root / "NoMask" / f"n{k}.png")
+    given = params("prepare", {"workers": 1, "source": {"kind": "folder", "root": str(root)}})
+    with pytest.raises(ValueError, match=f"one class only.*check {at}"):
+        run(given, tmp_path / "one", progress=False, splits=False, aliases_at=at)
+    save(face_photo(3), root / "Bandana" / "b.png")
+    with pytest.raises(ValueError, match=f"'Bandana'.*under {at}"):
+        run(given, tmp_path / "unknown", progress=False, splits=False, aliases_at=at)

@@ -14,6 +14,9 @@ from maskutils.core.files import check_file, walk
 from maskutils.core.labels import alias_table, canonical
 from maskutils.prepare.sources import Item, Listing, problem
 
+#: Where the error on an unknown class name tells the user to add an alias, unless the caller
+#: (e.g. one preparing an external test set from its own params file) names another place.
+ALIASES_AT = "source.aliases in params/prepare.yaml"
 #: Columns prepare writes itself: an attributes.csv column with one of these names is an error.
 RESERVED = set(mf.CORE) | set(mf.REQUIRED)
 
@@ -24,7 +27,9 @@ def image_id(source: str, rel: str, box_index: int | None = None) -> str:
     return hashlib.sha1(key.encode()).hexdigest()[:12]
 
 
-def list_folder(root: str | Path, aliases: dict[str, str] | None = None) -> Listing:
+def list_folder(
+    root: str | Path, aliases: dict[str, str] | None = None, aliases_at: str = ALIASES_AT
+) -> Listing:
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"dataset folder {root} not found (params: source.root)")
@@ -39,7 +44,7 @@ def list_folder(root: str | Path, aliases: dict[str, str] | None = None) -> List
         raise ValueError(
             f"{root}: unknown class folder(s) {', '.join(map(repr, unknown))}. Folders found: "
             f"{', '.join(f.name for f in folders)}. Known names: {', '.join(sorted(table))}. "
-            "Add a mapping under source.aliases in params/prepare.yaml."
+            f"Add a mapping under {aliases_at}."
         )
     attrs, attr_problems = _attributes(root)
     problems += attr_problems

@@ -14,7 +14,7 @@ from maskutils.core.files import walk
 from maskutils.core.images import IMAGE_SUFFIXES
 from maskutils.core.labels import alias_table, canonical
 from maskutils.prepare.sources import Item, Listing, problem
-from maskutils.prepare.sources.folder import image_id
+from maskutils.prepare.sources.folder import ALIASES_AT, image_id
 
 _DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)[\"']")
@@ -26,7 +26,10 @@ class BadAnnotation(Exception):
 
 
 def list_voc(
-    root: str | Path, aliases: dict[str, str] | None = None, incorrect: str = "keep"
+    root: str | Path,
+    aliases: dict[str, str] | None = None,
+    incorrect: str = "keep",
+    aliases_at: str = ALIASES_AT,
 ) -> Listing:
     root = Path(root)
     images_dir, ann_dir = root / "images", root / "annotations"
@@ -116,7 +119,7 @@ def list_voc(
         raise ValueError(
             f"{ann_dir}: unknown object name(s) {sorted(unknown)}; known: "
             f"{', '.join(sorted(table))}. "
-            "Add a mapping under source.aliases in params/prepare.yaml."
+            f"Add a mapping under {aliases_at}."
         )
     if not items:
         raise ValueError(f"{root}: no usable annotated boxes")

@@ -17,6 +17,7 @@ from maskutils.core.images import resize
 from maskutils.core.labels import task_label
 from maskutils.core.stats import bootstrap_mean
 from maskutils.prepare import faces as syn
+from maskutils.prepare.camera import CAMERAS
 from maskutils.stages.gradcam.cams import compute_cams
 from maskutils.stages.gradcam.measures import energy_share, pointing_hits, roi_masks
 
@@ -40,25 +41,28 @@ CONTROL_HUE = 0.62
 def redraw(
     prepared, rows, background: str = "cue", seed_offset: int = 3
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The synthetic faces of manifest rows drawn again at the cached size: 'original' exactly as
-    stored, 'cue' the same face, noise and lighting on the planted cue's green background,
-    'control' the same on a blue background of the same saturation and brightness.
+    """The synthetic faces of manifest rows drawn again at the cached size, by the camera that drew
+    them: 'original' exactly as stored (before a JPEG camera's compression), 'cue' the same face,
+    noise and lighting on the planted cue's green background, 'control' the same on a blue
+    background of the same saturation and brightness.
     Returns (uint8 N x 3 x S x S, ROI boxes N x 4 in those pixels)."""
     if background not in BACKGROUNDS:
         raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)}, not {background!r}")
     p = _synthetic_params(prepared)
     s = p["synthetic"]
+    camera = CAMERAS[s.get("camera", "default")]  # data prepared before cameras: the default
     specs = syn.sample_specs(
         s["n_images"],
         s["classes"],
         p["seed"],
         s["spurious_cue"]["label"],
         s["spurious_cue"]["fraction"],
+        camera,
     )
     size, render_size, seed = prepared.info["image_size"], s["render_size"], p["seed"]
     imgs, boxes = [], []
     for row in np.asarray(rows, int):
-        spec = specs[int(prepared.manifest["image_id"].iloc[row][3:])]
+        spec = specs[int(prepared.manifest["image_id"].iloc[row][len(camera.id_prefix) :])]
         flat = None
         if background != "original":
             hue = syn.CUE_HUE if background == "cue" else CONTROL_HUE
@@ -66,7 +70,7 @@ def redraw(
                 np.random.default_rng([seed, seed_offset, spec["index"]]).uniform(0.55, 0.8)
             )
             flat = syn.hsv(hue, 0.85, value)
-        arr, box = syn.render(spec, render_size, seed, flat_background=flat)
+        arr, box = syn.render(spec, render_size, seed, flat_background=flat, camera=camera)
         imgs.append(resize(arr, size).transpose(2, 0, 1))
         boxes.append(np.array(box, float) * size / render_size)
     return (

@@ -50,6 +50,13 @@ def test_unknown_folder_lists_folders_and_aliases(tmp_path):
     assert list_folder(root, {"Bandana": "cloth"}).items  # params can extend the table
 
 
+def test_unknown_folder_names_where_the_caller_takes_aliases(tmp_path):
+    root = _dataset(tmp_path / "ds")
+    save(face_photo(3), root / "Bandana" / "x.jpg")
+    with pytest.raises(ValueError, match="under sets.camera.aliases in params/external.yaml"):
+        list_folder(root, aliases_at="sets.camera.aliases in params/external.yaml")
+
+
 def test_empty_class_folder_is_reported(tmp_path):
     root = _dataset(tmp_path / "ds")
     (root / "N95Mask").mkdir()

@@ -1,14 +1,17 @@
 import numpy as np
+import pytest
 
 from maskutils.core.labels import MASK_TYPES
+from maskutils.prepare.camera import CAMERAS
 from maskutils.prepare.faces import CUE_HUE, render, sample_specs
 from maskutils.prepare.sources.synthetic import generate
 
 
-def test_deterministic_per_seed(tmp_path):
-    a = generate(tmp_path / "a", 20, 32, list(MASK_TYPES), seed=3)
-    b = generate(tmp_path / "b", 20, 32, list(MASK_TYPES), seed=3)
-    c = generate(tmp_path / "c", 20, 32, list(MASK_TYPES), seed=4)
+@pytest.mark.parametrize("camera", list(CAMERAS))
+def test_deterministic_per_seed(tmp_path, camera):
+    a = generate(tmp_path / "a", 20, 32, list(MASK_TYPES), seed=3, camera=camera)
+    b = generate(tmp_path / "b", 20, 32, list(MASK_TYPES), seed=3, camera=camera)
+    c = generate(tmp_path / "c", 20, 32, list(MASK_TYPES), seed=4, camera=camera)
     read = lambda rows: [open(r["file"], "rb").read() for r in rows]  # noqa: E731
     assert read(a) == read(b)
     assert read(a) != read(c)

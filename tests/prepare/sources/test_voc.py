@@ -65,8 +65,10 @@ def test_unknown_object_name_is_an_error(tmp_path):
     root = _voc(tmp_path / "v")
     save(face_photo(3), root / "images" / "s6.jpg")
     _xml(root / "annotations" / "s6.xml", "s6.jpg", [("face_shield", (1, 1, 30, 30))])
-    with pytest.raises(ValueError, match="face_shield"):
+    with pytest.raises(ValueError, match="face_shield.*under source.aliases in params/prepare"):
         list_voc(root)
+    with pytest.raises(ValueError, match="under sets.camera.aliases in params/external.yaml"):
+        list_voc(root, aliases_at="sets.camera.aliases in params/external.yaml")
 
 
 def test_missing_folders(tmp_path):

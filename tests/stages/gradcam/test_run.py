@@ -15,7 +15,7 @@ from maskutils.stages.gradcam import cams as C
 from maskutils.stages.gradcam import measures
 from maskutils.stages.gradcam import probe as S
 from maskutils.stages.gradcam import run as E
-from tests.conftest import prepared_synthetic
+from tests.conftest import params, prepared_synthetic
 
 #: The last convolutional block of every model the project trains (32 px CNNs, 64 px backbones).
 EXPECTED_CNN = {
@@ -303,6 +303,20 @@ def test_redraw_original_is_the_stored_image(prepared):
     assert np.array_equal(cue_boxes, boxes) and not np.array_equal(cue, orig)
     corner = cue[:, :, :3, :3].reshape(len(rows), 3, -1).mean(2)  # the background: green dominates
     assert (corner[:, 1] > corner[:, 0] + 40).all() and (corner[:, 1] > corner[:, 2] + 40).all()
+
+
+def test_redraw_draws_through_the_camera_of_the_prepared_set(tmp_path):
+    from maskutils.prepare.prepared import load_prepared
+    from maskutils.prepare.run import run
+
+    synthetic = {"n_images": 40, "render_size": 32, "camera": "shifted"}
+    given = params("prepare", {"image_size": 32, "workers": 1, "synthetic": synthetic})
+    run(given, tmp_path, progress=False, splits=False)
+    shifted = load_prepared(tmp_path)
+    rows = S.probe_rows(shifted, "cloth", 5)
+    orig, _ = S.redraw(shifted, rows, "original")
+    error = np.abs(orig.astype(float) - shifted.images[rows]).mean(axis=(1, 2, 3))
+    assert len(rows) == 5 and (error < 10).all()  # the same faces, but for JPEG's loss
 
 
 class GreenDetector(nn.Module):
