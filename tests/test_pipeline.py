@@ -116,6 +116,19 @@ def test_detect_report_and_metrics(project):
     assert metrics["n_scenes"] == 3 and metrics["n_faces"] > 0 and "classification" in metrics
 
 
+def test_external_report_and_metrics(project):
+    page = (project / "reports" / "07_external.html").read_text()
+    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in page
+    for heading in ("What was scored", "Removed copies", "The gap", "Bias on the external sets"):
+        assert heading in page
+    metrics = json.loads((project / "reports" / "metrics" / "external.json").read_text())
+    camera = metrics["sets"]["camera"]
+    assert camera["counts"]["images"] == 60 and camera["metrics"]["n"] == camera["counts"]["used"]
+    assert {"accuracy", "macro_f1", "recall_cloth"} <= set(camera["gap"])
+    assert {"gender", "age"} <= set(camera["bias"]["attributes"])
+    assert metrics["mitigation"]["method"] == "both"  # the bias stage's plan: audited after too
+
+
 def test_every_report_opens_offline_and_the_index_links_them(project):
     pages = sorted((project / "reports").glob("*.html"))
     assert [p.name for p in pages] == [
@@ -125,6 +138,7 @@ def test_every_report_opens_offline_and_the_index_links_them(project):
         "04_bias.html",
         "05_gradcam.html",
         "06_detect.html",
+        "07_external.html",
         "index.html",
     ]
     for page in pages:
@@ -143,7 +157,7 @@ def test_display_param_reruns_only_eda(project):
     params.write_text(params.read_text().replace("samples_per_class: 4", "samples_per_class: 3"))
     log = _run(["dvc", "repro"], project)
     assert "Stage 'prepare' didn't change" in log and "Running stage 'eda'" in log
-    for stage in ("train", "kfold", "bias", "gradcam", "detect"):
+    for stage in ("train", "kfold", "bias", "gradcam", "detect", "external"):
         assert f"Stage '{stage}' didn't change" in log
 
 

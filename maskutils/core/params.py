@@ -10,6 +10,7 @@ errors that name the file and the key.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -38,6 +39,7 @@ class Param:
     must: str = ""  # ... and what it requires, for the error message
     nullable: tuple | None = None  # None, or a value of these types
     mapping: bool = False  # a free-form mapping: names chosen by the user
+    entries: Schema | None = None  # a mapping of names chosen by the user to values of this schema
 
     def allowed(self) -> str:
         """What the value may be, in words (for docs/params.md)."""
@@ -45,6 +47,8 @@ class Param:
             return " \\| ".join(f"`{c}`" for c in self.choices)
         if self.must:
             return self.must
+        if self.entries is not None:
+            return f"a mapping of names to {self.entries.stage} (keys `{self.key}.NAME.*` below)"
         if self.mapping:
             return "a mapping"
         kind = "number" if isinstance(self.default, float) else type(self.default).__name__
@@ -107,11 +111,16 @@ class Schema:
     def markdown(self) -> str:
         """The stage's rows as a Markdown table (docs/params.md)."""
         lines = ["| key | default | allowed | meaning |", "|---|---|---|---|"]
+        rules = [r.must for r in self.rules]
         for r in self.rows:
             default = yaml.safe_dump(r.default, default_flow_style=True).strip().removesuffix("...")
             lines.append(f"| `{r.key}` | `{default.strip()}` | {r.allowed()} | {r.help} |")
-        if self.rules:
-            lines += ["", "Across keys: " + "; ".join(r.must for r in self.rules) + "."]
+            if r.entries is not None:  # its entries' rows, keyed `key.NAME.sub`
+                sub = r.entries.markdown().splitlines()[2:]
+                lines += [x.replace("| `", f"| `{r.key}.NAME.", 1) for x in sub if x[:3] == "| `"]
+                rules += [f"in each `{r.key}.NAME`, {rule.must}" for rule in r.entries.rules]
+        if rules:
+            lines += ["", "Across keys: " + "; ".join(rules) + "."]
         return "\n".join(lines)
 
 
@@ -163,6 +172,15 @@ def _check(row: Param, value, origin: str):
         if not row.check(value):
             raise ParamsError(f"{origin}: '{key}' must be {row.must}, got {value!r}")
         return value
+    if row.entries is not None:
+        if not isinstance(value, dict):
+            raise ParamsError(f"{origin}: '{key}' must be a mapping of names, got {value!r}")
+        bad = [n for n in value if not isinstance(n, str) or not re.fullmatch(r"[\w-]+", n)]
+        if bad:
+            raise ParamsError(
+                f"{origin}: '{key}' has the name {bad[0]!r}; names are letters, digits, '_' or '-'"
+            )
+        return {n: row.entries.validate(v, origin=f"{origin}: {key}.{n}") for n, v in value.items()}
     if row.mapping:
         if not isinstance(value, dict):
             raise ParamsError(f"{origin}: '{key}' must be a mapping, got {value!r}")

@@ -13,6 +13,7 @@ from torch import nn
 from maskutils.modeling.backbones import build_transfer
 from maskutils.modeling.fit import Trainer, seed_everything
 from maskutils.modeling.models import build_cnn, cnn_spec
+from maskutils.modeling.rebalance import rebalance
 from maskutils.modeling.transfer import TransferTrainer
 
 KINDS = ("cnn", "transfer", "scratch")
@@ -47,6 +48,29 @@ def trainer(kind, model: nn.Module, x_train, y_train, x_val, y_val, cfg, n_class
     sample_weight, epoch_size."""
     cls = TransferTrainer if kind == "transfer" else Trainer
     return cls(model, x_train, y_train, x_val, y_val, cfg, n_classes, **kw)
+
+
+def trainer_for(p, y, train, val, cfg: dict, n_classes: int, mitigation: dict | None = None):
+    """A fresh model of the recipe's kind (`cfg["model"]`) and its trainer, on rows `train` of the
+    prepared data `p` (labels `y`), validated on rows `val`. `mitigation` rebalances the training
+    rows (`modeling.rebalance`, seeded by cfg's seed); an epoch still draws len(train) images."""
+    rows, weight = rebalance(p.manifest, train, y, mitigation or {"method": "none"}, cfg["seed"])
+    if weight is not None:  # inverse cell frequency balances the classes already
+        cfg = {**cfg, "class_weights": "none"}
+    kind = cfg["model"]
+    model = build(kind, cfg, n_classes, p.info["image_size"])
+    return trainer(
+        kind,
+        model,
+        p.images[rows],
+        y[rows],
+        p.images[val],
+        y[val],
+        cfg,
+        n_classes,
+        sample_weight=weight,
+        epoch_size=len(train),
+    )
 
 
 def unused_keys(kind: str) -> tuple[str, ...]:

@@ -27,7 +27,6 @@ from maskutils.modeling import build
 from maskutils.modeling.evaluate import predictions_table
 from maskutils.modeling.fit import resolve_device
 from maskutils.modeling.predict import predict_proba
-from maskutils.modeling.rebalance import rebalance
 from maskutils.prepare.prepared import Prepared
 from maskutils.prepare.splits import one_fold
 
@@ -156,24 +155,8 @@ def load(p: Prepared, out_dir: Path) -> KFoldRun:
 
 
 def _trainer(p, y, f, cfg, n_classes, mitigation=None):
-    seed = cfg["seed"] + f["fold"]
-    rows, weight = rebalance(p.manifest, f["train"], y, mitigation or {"method": "none"}, seed)
-    if weight is not None:  # inverse cell frequency balances the classes already
-        cfg = {**cfg, "class_weights": "none"}
-    cfg = {**cfg, "seed": seed}
-    model = build.build(cfg["model"], cfg, n_classes, p.info["image_size"])
-    return build.trainer(
-        cfg["model"],
-        model,
-        p.images[rows],
-        y[rows],
-        p.images[f["val"]],
-        y[f["val"]],
-        cfg,
-        n_classes,
-        sample_weight=weight,
-        epoch_size=len(f["train"]),
-    )
+    cfg = {**cfg, "seed": cfg["seed"] + f["fold"]}
+    return build.trainer_for(p, y, f["train"], f["val"], cfg, n_classes, mitigation)
 
 
 def _paths(out_dir: Path, k: int) -> dict[str, Path]:

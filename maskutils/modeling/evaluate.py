@@ -131,3 +131,53 @@ def paired(
         "only_b_right": only_b,
         "mcnemar_p": mcnemar(only_a, only_b),
     }
+
+
+def gap(
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    classes: list[str],
+    positive: str | None = None,
+    reps: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict:
+    """Two different test sets scored by one model: each metric of `a` minus that of `b`
+    (accuracy, macro-F1, per-class recall and F1, and for a binary task sensitivity and
+    specificity of `positive`), with a bootstrap interval that resamples both sets, each on
+    its own. A class without images in either set has no per-class gap (None)."""
+    n = len(classes)
+    sides = []
+    for table, s in ((a, seed), (b, seed + 1)):  # independent draws: the sets share no image
+        y, p = codes(table, classes)
+        cm, boot = m.confusion(y, p, n), m.bootstrap_confusions(y, p, n, reps, s)
+        sides.append((cm, boot))
+    out = {}
+    for name, fn in _gap_metrics(classes, positive).items():
+        (cm_a, boot_a), (cm_b, boot_b) = sides
+        out[name] = ci(fn(cm_a) - fn(cm_b), fn(boot_a) - fn(boot_b), confidence)
+    return out
+
+
+def _gap_metrics(classes: list[str], positive: str | None) -> dict:
+    """name -> function of one or a stack of confusion matrices (NaN where undefined)."""
+
+    def per_class(k: int, which: str):
+        def fn(cm):
+            value = m.per_class(cm)[which][..., k]
+            return np.where(cm.sum(-1)[..., k] > 0, value, np.nan)
+
+        return fn
+
+    out = {
+        "accuracy": lambda cm: np.trace(cm, axis1=-2, axis2=-1) / cm.sum((-2, -1)),
+        "macro_f1": m.macro_f1_from,
+    }
+    for k, c in enumerate(classes):
+        out[f"recall_{c}"] = per_class(k, "recall")
+        out[f"f1_{c}"] = per_class(k, "f1")
+    if positive is not None and len(classes) == 2:
+        k = classes.index(positive)
+        out["sensitivity"] = lambda cm: m.binary_rates(cm, k)["sensitivity"]
+        out["specificity"] = lambda cm: m.binary_rates(cm, k)["specificity"]
+    return out

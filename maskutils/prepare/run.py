@@ -160,7 +160,8 @@ def run(
     if progress:
         log_problems(problems, out_dir / "problems.csv")
     df = pd.DataFrame(rows)
-    one_class(df, aliases_at)
+    if splits:  # a test set may hold one class; a training set may not
+        one_class(df, aliases_at)
     pairs, dup_stats = near_duplicate_pairs(prints, q)
     df["dup_group"] = duplicate_groups(pairs, len(df))
     df["dup_size"] = df.groupby("dup_group")["image_id"].transform("size")

@@ -203,6 +203,23 @@ def detect_headlines(m: dict, params: dict) -> list[Headline]:
     return rows
 
 
+def external_headlines(m: dict, params: dict) -> list[Headline]:
+    inside = m["in_distribution"]["macro_f1"]
+    rows = [("in-distribution test macro-F1", f"{fmt.ci(inside)} · {m['model_name']}")]
+    for name, e in m["sets"].items():
+        c = e["counts"]
+        rows.append(
+            (
+                f"{name}: macro-F1 · gap (in - external)",
+                f"{fmt.ci(e['metrics'].get('macro_f1'))} · {fmt.ci(e['gap'].get('macro_f1'))} · "
+                f"{fmt.num(c['used'])} of {fmt.num(c['images'])} images scored, "
+                f"{fmt.num(c['exact_copies'] + c['near_copies'])} copies of training images "
+                "removed",
+            )
+        )
+    return rows
+
+
 HEADLINES: dict[str, Callable[[dict, dict], list[Headline]]] = {
     "eda": eda_headlines,
     "train": train_headlines,
@@ -210,6 +227,7 @@ HEADLINES: dict[str, Callable[[dict, dict], list[Headline]]] = {
     "bias": bias_headlines,
     "gradcam": gradcam_headlines,
     "detect": detect_headlines,
+    "external": external_headlines,
 }
 
 

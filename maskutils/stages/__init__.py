@@ -13,6 +13,7 @@ from maskutils.prepare.params import SCHEMA as PREPARE
 from maskutils.stages.bias.params import SCHEMA as BIAS
 from maskutils.stages.detect.params import SCHEMA as DETECT
 from maskutils.stages.eda.params import SCHEMA as EDA
+from maskutils.stages.external.params import SCHEMA as EXTERNAL
 from maskutils.stages.gradcam.params import SCHEMA as GRADCAM
 from maskutils.stages.kfold.params import SCHEMA as KFOLD
 from maskutils.stages.train.params import SCHEMA as TRAIN
@@ -38,6 +39,7 @@ STAGES = [
     Stage("bias", "Bias", BIAS, "04_bias"),
     Stage("gradcam", "Grad-CAM", GRADCAM, "05_gradcam"),
     Stage("detect", "Detection", DETECT, "06_detect"),
+    Stage("external", "External test sets", EXTERNAL, "07_external"),
 ]
 SCHEMAS = {s.name: s.schema for s in STAGES}
 REPORTED = [s for s in STAGES if s.notebook]

@@ -1,5 +1,6 @@
 """Params of the train stage (params/train.yaml): the training recipe (`modeling.params`), then
-the baseline, evaluation, external test set and report. Defaults and meaning, once."""
+the baseline, evaluation and report (external test sets: the external stage). Defaults and
+meaning, once."""
 
 from __future__ import annotations
 
@@ -47,19 +48,6 @@ SCHEMA = Schema(
             "evaluate.positive",
             "no_mask",
             "binary task: the positive class for sensitivity, specificity, precision, NPV",
-        ),
-        Param(
-            "external.kind",
-            "none",
-            "an external test set: `folder` or `voc`",
-            choices=("none", "folder", "voc"),
-        ),
-        Param(
-            "external.root",
-            None,
-            "its folder; copies of training images (the hash tier of "
-            "near-duplicate search) are removed first and counted",
-            nullable=(str,),
         ),
         Param("report.gallery", 12, "misclassified images shown", range=(1, 100)),
         Param("report.dpi", 90, "figure resolution (dots per inch)", range=(30, 300)),

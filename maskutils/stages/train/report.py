@@ -154,14 +154,6 @@ def paired_text(run: TrainRun) -> str:
     )
 
 
-def external_text(e) -> str:
-    return (
-        f"## External test set\n\nThe studied model on `{e.root}`: {e.n_images} faces; removed "
-        f"**{e.n_duplicates} near-duplicates of training images** and {e.n_unmapped} of classes "
-        f"the model does not know under this task; evaluated on {len(e.predictions)}."
-    )
-
-
 def captions(rows: pd.DataFrame, kind: str) -> list[str]:
     """Gallery captions: 'true → predicted (confidence)' or 'most|least: predicted (confidence)'."""
     first = rows["true"] if kind == "mistakes" else rows["which"]

@@ -41,7 +41,6 @@ class TrainRun:
     device: str
     split_sizes: dict
     results: list[ModelResult]
-    external: object = None  # external.External when params name an external test set
     study: str = "transfer"  # the kind the k-fold, bias, Grad-CAM and detect stages study
     paired: dict | None = None  # the best two models on the same test images
 
@@ -83,26 +82,10 @@ def run(p: Prepared, cfg: dict, models_dir: Path, out_dir: Path, progress: bool 
     results = [_torch(kind, backbone, data, cfg, models_dir, progress) for kind, backbone in kinds]
     study = next(r for r in results if r.kind == cfg["model"])
     checkpoint.save(study.model, models_dir / "study.pt", **_meta(study, p, cfg))
-    external = None
-    if cfg["external"]["kind"] != "none":
-        if not cfg["external"]["root"]:
-            raise ValueError("params: external.root is required when external.kind is set")
-        from maskutils.stages.train.external import evaluate as evaluate_external
-
-        external = evaluate_external(
-            study.model,
-            classes,
-            cfg["task"],
-            p,
-            cfg["external"]["kind"],
-            cfg["external"]["root"],
-            out_dir / "external",
-            ev,
-        )
     if cfg["baseline"]["enabled"]:
         note("PCA + SVM baseline: grid search")
         results.append(_baseline(data, cfg))
-    _save(results, external, out_dir)
+    _save(results, out_dir)
     sizes = {name: len(rows) for name, rows in split.items()} | {
         "excluded": len(p.rows("excluded"))
     }
@@ -125,7 +108,6 @@ def run(p: Prepared, cfg: dict, models_dir: Path, out_dir: Path, progress: bool 
         str(resolve_device(cfg["device"])),
         sizes,
         results,
-        external,
         cfg["model"],
         pair,
     )
@@ -200,14 +182,12 @@ def _baseline(data, cfg) -> ModelResult:
     )
 
 
-def _save(results: list[ModelResult], external, out_dir: Path) -> None:
+def _save(results: list[ModelResult], out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     for r in results:
         r.predictions.to_csv(out_dir / f"predictions_{r.kind}.csv", index=False)
         if r.history is not None:
             r.history.to_csv(out_dir / f"history_{r.kind}.csv", index=False)
-    if external is not None:
-        external.predictions.to_csv(out_dir / "predictions_external.csv", index=False)
     timings = {
         r.kind: {
             "train_seconds": r.train_seconds,
@@ -274,17 +254,4 @@ def summary(run: TrainRun) -> dict:
         }
     if run.paired is not None:
         out["paired"] = run.paired
-    if run.external is not None:
-        e = run.external
-        out["external"] = {
-            "root": e.root,
-            "n_images": e.n_images,
-            "removed_duplicates": e.n_duplicates,
-            "removed_unknown_class": e.n_unmapped,
-            **{
-                k: e.metrics[k]
-                for k in ("n", "accuracy", "macro_f1", "per_class")
-                if k in e.metrics
-            },
-        }
     return out

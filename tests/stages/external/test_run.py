@@ -1,0 +1,170 @@
+"""The external stage on a small prepared set: what is dropped and why (unknown classes, exact
+and near copies of training images, duplicates inside the set, unreadable files), the scores and
+their gap, the audit of a set with attributes before and after mitigation, and bad params."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from maskutils.core.params import ParamsError
+from maskutils.core.results import write_metrics
+from maskutils.modeling import checkpoint
+from maskutils.modeling.build import build
+from maskutils.modeling.evaluate import predictions_table
+from maskutils.modeling.predict import predict_proba
+from maskutils.stages.external import run as external
+from tests.conftest import face_photo, params, prepared_synthetic, save
+
+RECIPE = {
+    "epochs": 1,
+    "batch_size": 32,
+    "model": "cnn",
+    "cnn": {"preset": "tiny3"},
+    "transfer": {"backbone": "none"},
+    "evaluate": {"bootstrap": 200},
+}
+BIAS = {"bootstrap": 200, "permutations": 200, "mde": {"repeats": 0}, "min_group": 5}
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """A prepared synthetic set, a (barely trained) studied CNN saved like the train stage saves
+    it, its in-distribution test predictions, and a bias.json naming a mitigation plan."""
+    p = prepared_synthetic(tmp_path_factory, 150, 32, 3)
+    root = tmp_path_factory.mktemp("study")
+    cfg = params("train", RECIPE)
+    classes, y = p.task("mask_type")
+    model = build("cnn", cfg, len(classes), 32)
+    checkpoint.save(
+        model,
+        root / "study.pt",
+        kind="cnn",
+        name="tiny3",
+        spec=None,
+        classes=classes,
+        image_size=32,
+        task="mask_type",
+        params=cfg,
+    )
+    test = p.rows("test")
+    table = predictions_table(
+        p.manifest["image_id"].to_numpy()[test],
+        y[test],
+        predict_proba(model, p.images[test]),
+        classes,
+    )
+    (root / "train").mkdir()
+    table.to_csv(root / "train" / "predictions_cnn.csv", index=False)
+    plan = {"method": "reweight", "by": ["gender"], "oversample_cap": 4.0}
+    (root / "bias.json").write_text(json.dumps({"mitigation": plan}))
+    return p, root
+
+
+def _folder_set(p, root):
+    """5 re-encoded training images (near copies), 1 byte copy (exact), 4 new faces of which one
+    twice (a duplicate inside the set), 3 of a class the model does not know, 1 broken file."""
+    ext = root / "ext"
+    if ext.exists():
+        shutil.rmtree(ext)
+    train = p.manifest[p.manifest["split"] == "train"]
+    folder = {
+        "no_mask": "no-mask",
+        "cloth": "Cloth",
+        "surgical": "surgical",
+        "n95": "Odd-Name",
+        "n95_valve": "n95_valve",
+    }
+    for k, row in enumerate(train.head(5).itertuples()):
+        img = Image.open(row.file).convert("RGB").resize((48, 48))
+        save(img, ext / folder[row.label] / f"copy{k}.jpg", quality=90)
+    first = train.iloc[5]
+    (ext / folder[first["label"]]).mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(first["file"], ext / folder[first["label"]] / "same_bytes.png")
+    for k in range(4):
+        save(face_photo(500 + k, 48), ext / "no-mask" / f"new{k}.png")
+    shutil.copyfile(ext / "no-mask" / "new0.png", ext / "no-mask" / "new0_again.png")
+    for k in range(3):
+        save(face_photo(600 + k, 48), ext / "with_mask" / f"m{k}.png")
+    (ext / "no-mask" / "broken.png").write_bytes(b"\x89PNG not really")
+    return ext
+
+
+def _run(p, root, sets, **kw):
+    cfg = params("external", {"sets": sets, "bootstrap": 200, **kw})
+    return external.run(
+        p,
+        root / "study.pt",
+        root / "train",
+        cfg,
+        params("bias", BIAS),
+        root / "bias.json",
+        root / "out",
+    ), cfg
+
+
+def test_a_folder_set_drops_unknown_classes_copies_and_duplicates(study):
+    p, root = study
+    ext = _folder_set(p, root)
+    st, _ = _run(
+        p, root, {"web": {"kind": "folder", "root": str(ext), "aliases": {"Odd-Name": "n95"}}}
+    )
+    (s,) = st.sets
+    c = s.counts
+    assert c["problems"] == 1 and c["images"] == 14
+    assert (c["unknown_class"], c["exact_copies"], c["duplicates_within"]) == (3, 1, 1)
+    assert c["near_copies"] == 5, s.removed
+    assert c["used"] == 14 - 3 - 1 - 5 - 1 == len(s.table)
+    assert s.unknown_classes == {"with_mask": 3}
+    assert set(s.removed["reason"]) == {"exact copy", "near copy"}
+    assert s.removed.loc[s.removed["reason"] == "exact copy", "bits"].tolist() == [0]
+    assert len(s.pairs) == 2 * 6  # each copy beside the training image it copies
+    assert s.audit is None  # no attributes.csv: nothing to audit by group
+
+
+def test_the_gap_is_the_in_distribution_metric_minus_the_external_one(study):
+    p, root = study
+    ext = _folder_set(p, root)
+    st, _ = _run(
+        p, root, {"web": {"kind": "folder", "root": str(ext), "aliases": {"Odd-Name": "n95"}}}
+    )
+    (s,) = st.sets
+    for metric in ("accuracy", "macro_f1"):
+        d = s.gap[metric]
+        expected = st.in_distribution[metric]["value"] - s.metrics[metric]["value"]
+        assert d["value"] == pytest.approx(expected)
+        assert d["ci_low"] <= d["value"] <= d["ci_high"]
+    absent = [c for c in st.classes if not s.metrics["per_class"][c]["support"]]
+    assert all(s.gap[f"recall_{c}"]["value"] is None for c in absent)
+
+
+def test_a_synthetic_camera_set_is_audited_before_and_after_mitigation(study):
+    p, root = study
+    st, cfg = _run(p, root, {"camera": {"kind": "synthetic", "synthetic": {"n_images": 60}}})
+    (s,) = st.sets
+    assert s.counts["images"] == 60 and s.counts["exact_copies"] == 0
+    assert s.audit is not None and {"gender", "age"} <= set(s.audit.results)
+    assert {"before", "after"} <= set(s.audit.table.columns)
+    assert st.mitigation["method"] == "reweight"
+    out = write_metrics(root / "external.json", external.summary(st, params("bias", BIAS)))
+    saved = json.loads(out.read_text())["sets"]["camera"]
+    assert saved["bias"]["attributes"]["gender"]["groups"]
+    assert saved["counts"] == s.counts and saved["metrics"]["n"] == len(s.table)
+    assert np.isclose(saved["gap"]["macro_f1"]["value"], s.gap["macro_f1"]["value"], atol=1e-6)
+
+
+def test_bad_external_params_name_the_key_and_the_folder(study):
+    p, root = study
+    with pytest.raises(ParamsError, match=r"sets\.web: unknown key 'rot'"):
+        params("external", {"sets": {"web": {"kind": "folder", "rot": "x"}}})
+    with pytest.raises(ParamsError, match=r"sets\.web.*'root'"):
+        params("external", {"sets": {"web": {"kind": "folder"}}})
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        _run(p, root, {"web": {"kind": "folder", "root": str(root / "nowhere")}})
+    ext = _folder_set(p, root)
+    with pytest.raises(ValueError, match=r"sets\.web\.aliases in params/external\.yaml"):
+        _run(p, root, {"web": {"kind": "folder", "root": str(ext)}})  # Odd-Name: no alias
