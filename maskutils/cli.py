@@ -1,5 +1,5 @@
 """The `maskutils` command: prepare data, run a stage, switch params profiles, check params,
-classify photos, write the reports index."""
+classify photos, write the reports index and the model card."""
 
 from __future__ import annotations
 
@@ -90,6 +90,15 @@ def main(argv: list[str] | None = None) -> int:
             "index", help="write reports/index.html: headline numbers, links, params, provenance"
         )
     )
+    from maskutils.publish.card import page as card
+
+    card.add_arguments(
+        sub.add_parser(
+            "card",
+            help="write reports/model_card.html: the studied model's card, every number from "
+            "reports/metrics/*.json and params/*.yaml",
+        )
+    )
     p = sub.add_parser("params-doc", help="write docs/params.md from the params rows")
     p.add_argument("--out", default="docs/params.md")
     p = sub.add_parser("html", help="render an executed notebook to offline HTML")
@@ -159,6 +168,11 @@ def _run(args) -> int:
         from maskutils.publish.index import build_index
 
         out = build_index(args.reports, args.params, args.out)
+        print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KB)")
+    elif args.command == "card":
+        from maskutils.publish.card import write_card
+
+        out = write_card(Path(args.reports), Path(args.params), Path(args.out))
         print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KB)")
     elif args.command == "params-doc":
         from maskutils.publish import params_doc

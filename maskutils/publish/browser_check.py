@@ -457,10 +457,15 @@ def _exception_text(d: dict) -> str:
 
 
 def default_pages(reports_dir: str | Path = "reports") -> list[Path]:
-    """reports_dir/index.html (listed even when missing, so that it fails) and every NN_*.html
-    beside it."""
+    """reports_dir/index.html (listed even when missing, so that it fails), every NN_*.html
+    beside it and the model card where it exists."""
     reports_dir = Path(reports_dir)
-    return [reports_dir / "index.html"] + sorted(p for p in reports_dir.glob("[0-9][0-9]_*.html"))
+    card = [p for p in [reports_dir / "model_card.html"] if p.is_file()]
+    return (
+        [reports_dir / "index.html"]
+        + sorted(p for p in reports_dir.glob("[0-9][0-9]_*.html"))
+        + card
+    )
 
 
 def check_pages(
@@ -522,7 +527,8 @@ def main(argv: list[str] | None = None) -> int:
         "pages",
         nargs="*",
         default=["reports"],
-        help="HTML files, or folders (their index.html and NN_*.html); default: reports",
+        help="HTML files, or folders (their index.html, NN_*.html and model_card.html); "
+        "default: reports",
     )
     parser.add_argument(
         "--screenshots", default="reports/screenshots", help="folder for NAME.png ('' for none)"

@@ -1,6 +1,6 @@
 """reports/index.html: one self-contained page with every stage's headline numbers, a link to each
-report, the params used, and where and with what the results were made (git commit, date, versions,
-device).
+report and to the model card, the params used, and where and with what the results were made (git
+commit, date, versions, device).
 
     maskutils index [--reports reports] [--params params] [--out reports/index.html]
 
@@ -181,6 +181,24 @@ def _stage_html(s: StageSummary, out_dir: Path) -> str:
     return "".join(parts)
 
 
+def card_html(card: Path, out_dir: Path) -> str:
+    """The model card's entry: a link when `card` (reports/model_card.html) exists, else "not
+    run"."""
+    head = '<div class="stage" id="model_card"><h3>Model card '
+    if not card.is_file():
+        return (
+            f'{head}<span class="badge notrun">not run</span></h3><p>Not run: no '
+            f"<code>{_e(card.name)}</code> yet (<code>maskutils card</code> writes it).</p></div>"
+        )
+    href = Path(os.path.relpath(card.resolve(), out_dir.resolve())).as_posix()
+    return (
+        f'{head}<span class="badge ok">ok</span></h3><p><a href="{_e(href)}">{_e(card.name)}</a>: '
+        "the studied model's details, intended use, data, results per class, per group and on "
+        "external sets, ethical considerations and caveats, every number read from the metrics "
+        "files.</p></div>"
+    )
+
+
 #: (label, provenance keys) of the columns of the machines table.
 MACHINE_COLUMNS = [
     ("CPU", ("cpu",)),
@@ -230,9 +248,15 @@ def machines_html(summaries: list[StageSummary], here: dict | None) -> str:
 
 
 def render(
-    summaries: list[StageSummary], params: dict, texts: dict, env: dict, out_dir: Path
+    summaries: list[StageSummary],
+    params: dict,
+    texts: dict,
+    env: dict,
+    out_dir: Path,
+    card: Path,
 ) -> str:
-    """The index page as one HTML string (inline CSS, no scripts, nothing remote)."""
+    """The index page as one HTML string (inline CSS, no scripts, nothing remote); `card`: where
+    the model card is or would be (reports/model_card.html)."""
     g = env["git"]
     dirty = {True: " (dirty: uncommitted changes)", False: " (clean)", None: ""}[g.get("dirty")]
     src = params.get("prepare", {}).get("source", {}) or {}
@@ -252,6 +276,7 @@ def render(
         "<h2>Results</h2>",
     ]
     out += [_stage_html(s, out_dir) for s in summaries]
+    out.append(card_html(card, out_dir))
 
     out.append("<h2>Dataset and params</h2><table>")
     out.append(
@@ -327,7 +352,7 @@ def build_index(
                 summarize(Stage(extra.stem, extra.stem, None, extra.stem), reports_dir, params)
             )
     env = env if env is not None else environment(reports_dir)
-    page = render(summaries, params, texts, env, out_path.parent)
+    page = render(summaries, params, texts, env, out_path.parent, reports_dir / "model_card.html")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(page, encoding="utf-8")
     return out_path

@@ -131,8 +131,19 @@ def test_missing_metrics_and_report_is_not_run(tmp_path):
         tmp_path / "reports", tmp_path / "params", tmp_path / "out" / "index.html", env=ENV
     )
     page = _text(out)
-    assert page.count('badge notrun">not run<') == len(REPORTED)
+    assert page.count('badge notrun">not run<') == len(REPORTED) + 1  # and the model card
     assert "<a href" not in page and "No params/*.yaml found" in page
+
+
+def test_the_model_card_is_linked_once_written(study, tmp_path):
+    reports, params = study
+    page = _text(index.build_index(reports, params, reports / "index.html", env=ENV))
+    card = page.split('id="model_card"')[1].split("</div>")[0]
+    assert "not run" in card and "<a href" not in card
+    (reports / "model_card.html").write_text("<html></html>")
+    page = _text(index.build_index(reports, params, tmp_path / "site" / "index.html", env=ENV))
+    card = page.split('id="model_card"')[1].split("</div>")[0]
+    assert 'badge ok">ok<' in card and 'href="../reports/model_card.html"' in card
 
 
 def test_unknown_or_changed_schema_degrades_to_top_level_numbers(study):
