@@ -14,7 +14,7 @@ PR, EDA, T, X = "prepare.yaml", "eda.json", "train.json", "external.json"
 COUNTS = {
     "images": "images",
     "problems": "unreadable",
-    "quality_excluded": "failed quality",
+    "quality_flagged": "quality-flagged (kept, as in training)",
     "duplicates_within": "duplicates within",
     "exact_copies": "exact copies of training images",
     "near_copies": "near copies of training images",
