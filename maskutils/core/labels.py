@@ -119,6 +119,15 @@ def task_label(label: str, task: str) -> str:
     raise ValueError(f"unknown task {task!r}; tasks are {', '.join(TASKS)}")
 
 
+def known_label(label: str, task: str, classes: list[str]) -> str | None:
+    """The class among `classes` a model of `task` would call an image of `label`, or None: a
+    model that knows only the generic `mask` scores every mask type as `mask`."""
+    out = task_label(label, task)
+    if out not in classes and "mask" in classes and out in MASK_TYPES[1:]:
+        out = "mask"
+    return out if out in classes else None
+
+
 def task_classes(labels, task: str) -> list[str]:
     """The classes of a task present in `labels`, in canonical order."""
     present = {task_label(lab, task) for lab in labels}

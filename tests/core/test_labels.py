@@ -94,3 +94,19 @@ def test_tasks():
     assert task_classes(["n95", "cloth"], "mask_type") == ["cloth", "n95"]
     with pytest.raises(ValueError, match="unknown task"):
         task_label("cloth", "multi")
+
+
+def test_a_model_that_knows_only_mask_scores_every_mask_type_as_mask():
+    from maskutils.core.labels import known_label
+
+    binary = ["no_mask", "mask"]
+    assert [known_label(c, "mask_type", binary) for c in ("cloth", "n95_valve", "no_mask")] == [
+        "mask",
+        "mask",
+        "no_mask",
+    ]
+    assert known_label("incorrect", "mask_type", binary) is None
+    four = ["no_mask", "cloth", "surgical", "n95"]
+    assert known_label("n95_valve", "mask_type", four) is None  # a type it does not know
+    assert known_label("mask", "mask_type", four) is None
+    assert known_label("cloth", "binary", binary) == "mask"

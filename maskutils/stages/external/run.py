@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from maskutils.core.labels import task_label
+from maskutils.core.labels import known_label
 from maskutils.core.progress import note
 from maskutils.fairness import analysis
 from maskutils.fairness.analysis import Audit
@@ -138,8 +138,8 @@ def _score(name, spec, p, model, classes, task, ev, out_dir: Path, shown: int) -
     df = ext.manifest
     pool_rows = p.rows("train", "val")
     pool = p.manifest.iloc[pool_rows].reset_index(drop=True)
-    labels = np.array([task_label(lab, task) for lab in df["label"]])
-    known = np.isin(labels, classes)
+    labels = [known_label(lab, task, classes) for lab in df["label"]]
+    known = np.array([lab is not None for lab in labels], dtype=bool)
     exact = exact_copies(df, pool)
     near, bits = near_copies(df, pool, params["quality"]["hash_distance"])
     is_exact = known & (exact >= 0)
@@ -165,7 +165,7 @@ def _score(name, spec, p, model, classes, task, ev, out_dir: Path, shown: int) -
         -1, *ext.images.shape[1:]
     )
     index = {c: k for k, c in enumerate(classes)}
-    y = np.array([index[lab] for lab in labels[keep]], dtype=int)
+    y = np.array([index[labels[k]] for k in keep], dtype=int)
     probs = predict_proba(model, ext.images[keep]) if len(keep) else np.zeros((0, len(classes)))
     table = predictions_table(df["image_id"].to_numpy()[keep], y, probs, classes)
     note(f"{name}: {len(keep)} of {len(df)} images scored")
