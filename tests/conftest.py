@@ -1,13 +1,35 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-import numpy as np
-import pytest
-from PIL import Image
+# Under pytest-xdist (`-n N`, pyproject's addopts) each worker's torch, OpenMP and BLAS get
+# cores // N threads: N workers with a thread per core each would oversubscribe the cores, and an
+# OpenMP thread waiting on a busy core stalls every op (several times slower than one thread).
+# Set before numpy and torch are first imported; the subprocesses tests start inherit it.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _threads = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(_var, _threads)
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"
+
+
+def pytest_collection_modifyitems(config, items):
+    """The files marked slow as a whole (the end-to-end pipeline, the planted-bias study) run
+    first, so that under `-n N --dist loadfile` they start at once on their own workers instead
+    of last; every file keeps its own order (test_pipeline's last two tests must run last)."""
+
+    def slow(item):
+        marks = getattr(getattr(item, "module", None), "pytestmark", [])
+        return any(m.name == "slow" for m in (marks if isinstance(marks, list) else [marks]))
+
+    items.sort(key=lambda item: not slow(item))
 
 
 def params(stage: str, given: dict | None = None) -> dict:

@@ -15,9 +15,23 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.slow
 
 
-def _run(cmd, cwd):
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    out = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+def _env(project: Path) -> dict:
+    """This interpreter's scripts (dvc, maskutils) first on PATH, and the project copy's own
+    maskutils first on PYTHONPATH: the `maskutils` script of an editable install would otherwise
+    import the package from wherever it was installed from (another checkout), not the code under
+    test that dvc.yaml tracks."""
+    path = os.pathsep.join(p for p in (str(project), os.environ.get("PYTHONPATH")) if p)
+    return {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": path,
+    }
+
+
+def _run(cmd, project, cwd=None):
+    out = subprocess.run(
+        cmd, cwd=cwd or project, env=_env(project), capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, (
         f"{' '.join(cmd)} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
     )
@@ -166,6 +180,14 @@ def test_dvc_push_and_pull_restore_the_study_without_recomputing(project, tmp_pa
     assert "up to date" in _run(["dvc", "status"], clone)
 
 
+def test_the_stages_import_the_code_under_test(project):
+    """Run from outside the copy, as the `maskutils` script runs: it imports the copy's package
+    (what dvc.yaml tracks), not the checkout the environment was installed from."""
+    code = "import maskutils; print(maskutils.__file__)"
+    out = _run([sys.executable, "-c", code], project, cwd=project.parent)
+    assert Path(out.splitlines()[0]).resolve() == (project / "maskutils" / "__init__.py").resolve()
+
+
 # The two tests below change params in the project: they run last.
 
 
@@ -186,9 +208,6 @@ def test_param_typo_fails_the_stage(project):
         cwd=project,
         capture_output=True,
         text=True,
-        env={
-            **os.environ,
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        },
+        env=_env(project),
     )
     assert out.returncode != 0 and "unknown key 'sample_per_clas'" in out.stdout + out.stderr
