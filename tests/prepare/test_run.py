@@ -81,8 +81,10 @@ def test_errors_name_where_the_caller_takes_aliases(tmp_path):
     for k in range(3):
         save(face_photo(k), root / "NoMask" / f"n{k}.png")
     given = params("prepare", {"workers": 1, "source": {"kind": "folder", "root": str(root)}})
-    with pytest.raises(ValueError, match=f"one class only.*check {at}"):
-        run(given, tmp_path / "one", progress=False, splits=False, aliases_at=at)
+    with pytest.raises(ValueError, match=f"one class only.*check {at}"):  # a training set
+        run(given, tmp_path / "one", progress=False, aliases_at=at)
+    info = run(given, tmp_path / "one_test", progress=False, splits=False, aliases_at=at)
+    assert info["n_images"] == 3  # a test set may hold one class
     save(face_photo(3), root / "Bandana" / "b.png")
     with pytest.raises(ValueError, match=f"'Bandana'.*under {at}"):
         run(given, tmp_path / "unknown", progress=False, splits=False, aliases_at=at)
