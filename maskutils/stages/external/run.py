@@ -168,6 +168,8 @@ def _score(name, spec, p, model, classes, task, ev, out_dir: Path, shown: int) -
     y = np.array([index[labels[k]] for k in keep], dtype=int)
     probs = predict_proba(model, ext.images[keep]) if len(keep) else np.zeros((0, len(classes)))
     table = predictions_table(df["image_id"].to_numpy()[keep], y, probs, classes)
+    removed.to_csv(out_dir / "removed.csv", index=False)  # every copy, not only those shown
+    table.to_csv(out_dir / "predictions.csv", index=False)
     note(f"{name}: {len(keep)} of {len(df)} images scored")
     return ExternalSet(
         name,

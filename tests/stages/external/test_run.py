@@ -8,6 +8,7 @@ import json
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -123,6 +124,8 @@ def test_a_folder_set_drops_unknown_classes_copies_and_duplicates(study):
     assert set(s.removed["reason"]) == {"exact copy", "near copy"}
     assert s.removed.loc[s.removed["reason"] == "exact copy", "bits"].tolist() == [0]
     assert len(s.pairs) == 2 * 6  # each copy beside the training image it copies
+    saved = pd.read_csv(root / "out" / "web" / "removed.csv")
+    assert sorted(saved["reason"]) == ["exact copy"] + ["near copy"] * 5
     assert s.audit is None  # no attributes.csv: nothing to audit by group
 
 
