@@ -108,12 +108,19 @@ def _run(p, root, sets, **kw):
     ), cfg
 
 
-def test_a_folder_set_drops_unknown_classes_copies_and_duplicates(study):
+@pytest.fixture(scope="module")
+def web(study):
+    """The folder set of `_folder_set`, scored (its unknown folder name given an alias)."""
     p, root = study
     ext = _folder_set(p, root)
     st, _ = _run(
         p, root, {"web": {"kind": "folder", "root": str(ext), "aliases": {"Odd-Name": "n95"}}}
     )
+    return st, root
+
+
+def test_a_folder_set_drops_unknown_classes_copies_and_duplicates(web):
+    st, root = web
     (s,) = st.sets
     c = s.counts
     assert c["problems"] == 1 and c["images"] == 14
@@ -129,12 +136,8 @@ def test_a_folder_set_drops_unknown_classes_copies_and_duplicates(study):
     assert s.audit is None  # no attributes.csv: nothing to audit by group
 
 
-def test_the_gap_is_the_in_distribution_metric_minus_the_external_one(study):
-    p, root = study
-    ext = _folder_set(p, root)
-    st, _ = _run(
-        p, root, {"web": {"kind": "folder", "root": str(ext), "aliases": {"Odd-Name": "n95"}}}
-    )
+def test_the_gap_is_the_in_distribution_metric_minus_the_external_one(web):
+    st, _ = web
     (s,) = st.sets
     for metric in ("accuracy", "macro_f1"):
         d = s.gap[metric]
