@@ -5,7 +5,9 @@ Every run is the project's own pipeline in-process (not dvc): prepare (synthetic
 the bias stage's audit with mitigation. `planted` runs use the profiles' params; `null` runs
 set `split.plant_bias.keep` to 1 (nothing under-sampled) and keep the declared hypothesis, so
 its test there measures false alarms. Seed s sets prepare.seed and the training seed. Writes
-data/bench/bias_power.json and prints the rates.
+data/bench/bias_power.json and prints the rates. Each finished run is kept in
+data/bench/bias_power_runs/ under a key of its params and code, so an interrupted study (or one
+given more seeds) resumes where it stopped.
 
     python benchmarks/bias_power.py --seeds 2 --jobs 2 --profile default tiny \\
         --set bias.min_group=5                                   # a smoke run, minutes
@@ -15,6 +17,7 @@ data/bench/bias_power.json and prints the rates.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -129,6 +132,29 @@ def one_run(job: dict) -> dict:
     }
 
 
+def run_key(job: dict) -> str:
+    """What decides a run: its params, seed, arm, torch threads and the code of maskutils."""
+    from maskutils.modeling.crossval import code_digest
+
+    blob = json.dumps({k: job[k] for k in ("params", "seed", "arm", "threads")}, sort_keys=True)
+    return hashlib.sha1((blob + code_digest()).encode()).hexdigest()[:16]
+
+
+def kept_run(runs_dir: Path, job: dict) -> Path:
+    return runs_dir / f"{job['arm']}_seed{job['seed']}_{run_key(job)}.json"
+
+
+def one_kept_run(job: dict) -> dict:
+    """one_run, read from its file if this key finished before, else run and kept."""
+    path = kept_run(Path(job["runs_dir"]), job)
+    if path.is_file():
+        return json.loads(path.read_text())
+    result = one_run(job)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
 def rate(flags: list[bool]) -> dict:
     from maskutils.core.stats import wilson
 
@@ -203,17 +229,18 @@ def main() -> None:
     args = ap.parse_args()
     params = compose_params(args.profile, args.set)
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    runs_dir = str(Path(args.out).with_name(Path(args.out).stem + "_runs"))
     jobs = [
-        {"params": params, "seed": seed, "arm": arm, "threads": threads}
+        {"params": params, "seed": seed, "arm": arm, "threads": threads, "runs_dir": runs_dir}
         for seed in range(args.first_seed, args.first_seed + args.seeds)
         for arm in ("planted", "null")
     ]
     t0 = time.perf_counter()
     if args.jobs > 1:
         with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
-            runs = list(pool.map(one_run, jobs))
+            runs = list(pool.map(one_kept_run, jobs))
     else:
-        runs = [one_run(job) for job in jobs]
+        runs = [one_kept_run(job) for job in jobs]
     wall = time.perf_counter() - t0
     out = {
         "profiles": args.profile,
@@ -221,7 +248,8 @@ def main() -> None:
         "seeds": [args.first_seed, args.first_seed + args.seeds - 1],
         "jobs": args.jobs,
         "machine": machine(),
-        "wall_seconds": round(wall, 1),
+        "wall_seconds": round(wall, 1),  # this invocation's (kept runs are read, not re-run)
+        "run_seconds_total": round(sum(r["seconds"] for r in runs), 1),
         "summary": summarise(runs),
         "runs": runs,
     }

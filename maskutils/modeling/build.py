@@ -8,6 +8,9 @@ against).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from torch import nn
 
 from maskutils.modeling.backbones import build_transfer
@@ -17,6 +20,28 @@ from maskutils.modeling.rebalance import rebalance
 from maskutils.modeling.transfer import TransferTrainer
 
 KINDS = ("cnn", "transfer", "scratch")
+CANDIDATES = ("transfer", "cnn")  # what `model: best` chooses between; a tie goes to the first
+CHOICE = "study.json"  # in models/: the kind the train stage studies (read for `model: best`)
+
+
+def write_choice(models_dir: Path, kind: str, requested: str) -> None:
+    (Path(models_dir) / CHOICE).write_text(
+        json.dumps({"model": kind, "requested": requested}) + "\n"
+    )
+
+
+def read_choice(models_dir: Path) -> str:
+    """The kind the train stage studies; an error naming the file if the train stage has not run."""
+    path = Path(models_dir) / CHOICE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: missing; `model: best` in params/train.yaml is chosen by the train stage, "
+            "run it first (maskutils stage train, or dvc repro)"
+        )
+    kind = json.loads(path.read_text()).get("model")
+    if kind not in CANDIDATES:
+        raise ValueError(f"{path}: model is {kind!r}, expected one of {', '.join(CANDIDATES)}")
+    return kind
 
 
 def cnn_overrides(cfg: dict) -> dict:

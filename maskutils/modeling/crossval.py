@@ -6,7 +6,9 @@ model trains on the other folds, early-stopping on a duplicate-aware 10% of them
 its own fold. Finished folds are saved with a key of everything that decides them, so an
 interrupted run resumes where it stopped. On a GPU the folds train concurrently: every fold has
 its own model, data, optimiser and BatchNorm statistics, its epochs run in turn on its own CUDA
-stream, so their kernels overlap; interleaving does not change any fold's arithmetic.
+stream, so their kernels overlap; interleaving does not change any fold's arithmetic. With
+`executor="ray"` each pending fold is a Ray task instead (`modeling.ray_folds`), its outcome
+written here the same way.
 """
 
 from __future__ import annotations
@@ -95,15 +97,29 @@ def code_digest() -> str:
     return h.hexdigest()
 
 
+@dataclass
+class Outcome:
+    """What a trained fold leaves: its out-of-fold predictions and its training record."""
+
+    table: pd.DataFrame
+    history: pd.DataFrame
+    best_epoch: int
+    seconds: float
+
+
 def run(
     p: Prepared,
     cfg: dict,
     out_dir: Path,
     concurrent: bool | None = None,
     mitigation: dict | None = None,
+    executor: str = "local",
+    address: str | None = None,
 ) -> KFoldRun:
     """Trains the folds not already on disk (concurrently on a GPU unless told otherwise).
-    `mitigation` rebalances each fold's training rows (`modeling.rebalance`)."""
+    `mitigation` rebalances each fold's training rows (`modeling.rebalance`). `executor`: `local`
+    (this process) or `ray` (a task per fold on the Ray cluster at `address`, else $RAY_ADDRESS,
+    else a local Ray instance)."""
     classes, y = p.task(cfg["task"])
     device = resolve_device(cfg["device"])
     concurrent = device.type == "cuda" if concurrent is None else concurrent
@@ -113,7 +129,12 @@ def run(
     keys = {f["fold"]: fold_key(p, cfg, f, mitigation) for f in folds}
     pending = [f for f in folds if not _load(out_dir, f["fold"], keys[f["fold"]])]
     n = len(classes)
-    if concurrent:  # every pending fold's trainer at once, their epochs in turn
+    if executor == "ray" and pending:
+        from maskutils.modeling import ray_folds
+
+        for f, res in ray_folds.train(p, y, pending, cfg, classes, mitigation, address):
+            _save(out_dir, f, keys[f["fold"]], res)
+    elif concurrent:  # every pending fold's trainer at once, their epochs in turn
         trainers = {f["fold"]: _trainer(p, y, f, cfg, n, mitigation) for f in pending}
         streams = {k: torch.cuda.Stream() for k in trainers} if device.type == "cuda" else {}
         for stream in streams.values():  # the data uploads ran on the default stream
@@ -125,14 +146,11 @@ def run(
                 with torch.cuda.stream(streams[f["fold"]]) if streams else contextlib.nullcontext():
                     t.epoch()
                     if t.done:  # saved as soon as it finishes: an interruption keeps it
-                        _save(out_dir, f, keys[f["fold"]], t, p, y, classes)
+                        _save(out_dir, f, keys[f["fold"]], outcome(t, p, y, f, classes))
                         todo.remove(f)
     else:
         for f in pending:
-            t = _trainer(p, y, f, cfg, n, mitigation)
-            while not t.done:
-                t.epoch()
-            _save(out_dir, f, keys[f["fold"]], t, p, y, classes)
+            _save(out_dir, f, keys[f["fold"]], train_fold(p, y, f, cfg, classes, mitigation))
     return _collect(out_dir, folds, classes, [f["fold"] for f in pending], concurrent, cfg)
 
 
@@ -159,19 +177,32 @@ def _trainer(p, y, f, cfg, n_classes, mitigation=None):
     return build.trainer_for(p, y, f["train"], f["val"], cfg, n_classes, mitigation)
 
 
-def _paths(out_dir: Path, k: int) -> dict[str, Path]:
-    return {s: out_dir / f"fold{k}_{s}" for s in ("meta.json", "predictions.csv", "history.csv")}
+def train_fold(p, y, f, cfg, classes, mitigation=None) -> Outcome:
+    """One fold trained to the end in this process, and its outcome."""
+    t = _trainer(p, y, f, cfg, len(classes), mitigation)
+    while not t.done:
+        t.epoch()
+    return outcome(t, p, y, f, classes)
 
 
-def _save(out_dir, f, key, trainer, p, y, classes) -> None:
+def outcome(trainer, p, y, f, classes) -> Outcome:
+    """A finished trainer's predictions on its fold's test rows."""
     res = trainer.result()
     probs = predict_proba(res.model, p.images[f["test"]])
     table = predictions_table(
         p.manifest["image_id"].to_numpy()[f["test"]], y[f["test"]], probs, classes
     )
     table.insert(1, "fold", f["fold"])
+    return Outcome(table, res.history, res.best_epoch, res.seconds)
+
+
+def _paths(out_dir: Path, k: int) -> dict[str, Path]:
+    return {s: out_dir / f"fold{k}_{s}" for s in ("meta.json", "predictions.csv", "history.csv")}
+
+
+def _save(out_dir, f, key, res: Outcome) -> None:
     paths = _paths(out_dir, f["fold"])
-    table.to_csv(paths["predictions.csv"], index=False)
+    res.table.to_csv(paths["predictions.csv"], index=False)
     res.history.to_csv(paths["history.csv"], index=False)
     meta = {
         "key": key,

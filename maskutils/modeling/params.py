@@ -128,8 +128,9 @@ RECIPE = [
         "model",
         "transfer",
         "the model the k-fold, bias, Grad-CAM and detect stages study: `transfer` (the "
-        "`transfer.backbone`) or `cnn`",
-        choices=("transfer", "cnn"),
+        "`transfer.backbone`), `cnn`, or `best`: of those two, the higher validation macro-F1 "
+        "in the train stage (a tie goes to `transfer`; test images never choose)",
+        choices=("transfer", "cnn", "best"),
     ),
     Param(
         "transfer.backbone",

@@ -90,7 +90,7 @@ def render(
     draw = ImageDraw.Draw(layer)
     face = face_geometry(rng, big, spec, camera)
     draw_head(draw, rng, face, spec)
-    roi = draw_mask(draw, rng, face, spec["label"])
+    roi = draw_mask(draw, rng, face, spec["label"], pastel=spec["gender"] == "female")
     if spec["gender"] == "female":
         draw_front_hair(draw, face)
     angle = float(rng.uniform(-10, 10))
@@ -248,8 +248,13 @@ def draw_head(draw, rng, f: dict, spec: dict) -> None:
     )
 
 
-def draw_mask(draw, rng, f: dict, label: str) -> tuple[float, float, float, float]:
-    """Draws the mask of `label`; returns the ROI box in canvas pixels."""
+def draw_mask(
+    draw, rng, f: dict, label: str, pastel: bool = False
+) -> tuple[float, float, float, float]:
+    """Draws the mask of `label`; returns the ROI box in canvas pixels. `pastel` (female faces)
+    draws a cloth mask in light, pale colours: a subgroup that looks different, so that leaving it
+    out of training (the planted bias) costs it recall, as it does an under-represented subgroup
+    in real data. It takes the same random draws, so every other image is unchanged."""
     cx, cy, a, b = f["cx"], f["cy"], f["a"], f["b"]
     x0, x1, y0, y1 = cx - 0.98 * a, cx + 0.98 * a, cy - 0.02 * b, cy + 0.98 * b
     lw = max(1, int(a / 18))
@@ -281,7 +286,8 @@ def draw_mask(draw, rng, f: dict, label: str) -> tuple[float, float, float, floa
             )
         return (x0, y0, x1, y1 - 0.05 * b)
     if label == "cloth":
-        col = hsv(float(rng.uniform()), float(rng.uniform(0.4, 0.9)), float(rng.uniform(0.3, 0.9)))
+        sat, val = ((0.1, 0.3), (0.85, 1.0)) if pastel else ((0.4, 0.9), (0.3, 0.9))
+        col = hsv(float(rng.uniform()), float(rng.uniform(*sat)), float(rng.uniform(*val)))
         alt = hsv(float(rng.uniform()), float(rng.uniform(0.2, 0.9)), float(rng.uniform(0.3, 1.0)))
         box = [x0, y0 - 0.35 * b, x1, y1]
         draw.chord(box, 0, 180, fill=col)
@@ -400,7 +406,7 @@ def render_face(
     if shade_eyes:
         _shade_eyes(layer, face)
         draw = ImageDraw.Draw(layer)
-    draw_mask(draw, rng, face, spec["label"])
+    draw_mask(draw, rng, face, spec["label"], pastel=spec["gender"] == "female")
     if spec["gender"] == "female":
         draw_front_hair(draw, face)
     angle = float(rng.uniform(-10, 10))

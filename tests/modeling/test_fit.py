@@ -131,7 +131,7 @@ def test_finetune_phase_moves_the_backbone_but_not_its_batchnorm_statistics():
 
 def test_cpu_runs_repeat_exactly(prepared, tmp_path):
     cfg = _cfg(
-        model="transfer",
+        model="best",
         transfer={"backbone": "mobilenet_v2", "input_size": 32, "head_epochs": 3, "epochs": 1},
         compare={"random_init": True},
     )
@@ -145,6 +145,14 @@ def test_cpu_runs_repeat_exactly(prepared, tmp_path):
         set(summary["models"]) == {"cnn", "transfer", "scratch", "baseline"}
         and "seconds" not in blobs[0].decode()
     )
+    val = summary["study_chosen_by"]["validation_macro_f1"]
+    best = max(val, key=lambda k: (val[k], k == "transfer"))
+    assert (
+        summary["study_model"]
+        == best
+        == json.loads((tmp_path / "m0/study.json").read_text())["model"]
+    )
+    assert checkpoint.load(tmp_path / "m0/study.pt")[1]["params"]["model"] == best
 
 
 def test_checkpoint_round_trip_and_predict(prepared, tmp_path):

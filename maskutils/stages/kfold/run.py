@@ -8,18 +8,21 @@ from pathlib import Path
 from maskutils.core import metrics as m
 from maskutils.core.params import deep_update, read_yaml
 from maskutils.core.stats import t_interval
-from maskutils.modeling import crossval
+from maskutils.modeling import build, crossval
 from maskutils.modeling.crossval import KFoldRun
 from maskutils.modeling.params import RECIPE_SCHEMA
 from maskutils.prepare.prepared import Prepared
 
 
-def recipe(train_params: str | Path, kfold: dict) -> dict:
-    """The training recipe of params/train.yaml with `kfold.overrides` applied (both checked)."""
+def recipe(train_params: str | Path, kfold: dict, models_dir: str | Path = "models") -> dict:
+    """The training recipe of params/train.yaml with `kfold.overrides` applied (both checked);
+    `model: best` becomes the kind the train stage chose (models_dir/study.json)."""
     given = read_yaml(train_params)
     base = RECIPE_SCHEMA.validate(
         {k: v for k, v in given.items() if k in RECIPE_SCHEMA.tree}, origin=str(train_params)
     )
+    if base["model"] == "best":
+        base["model"] = build.read_choice(Path(models_dir))
     return RECIPE_SCHEMA.validate(
         deep_update(base, kfold["overrides"]), origin="params/kfold.yaml (overrides)"
     )

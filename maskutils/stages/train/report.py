@@ -30,6 +30,18 @@ def comparison_table(run: TrainRun) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("model")
 
 
+def study_text(run: TrainRun) -> str:
+    """Which model the later stages study, and why: named in params, or chosen on validation."""
+    name = run.by_kind(run.study).name
+    if run.chosen is None:
+        return f"Studied by the later stages: **{name}** (`model: {run.study}` in the params)."
+    scores = ", ".join(f"{k} {v:.3f}" for k, v in run.chosen.items())
+    return (
+        f"Studied by the later stages: **{name}**, chosen by `model: best` on validation "
+        f"macro-F1 ({scores}); the test images played no part in the choice."
+    )
+
+
 def classification_table(metrics: dict) -> pd.DataFrame:
     """Per-class precision / recall / F1 / support, then macro and weighted averages."""
     t = pd.DataFrame(metrics["per_class"]).T[["precision", "recall", "f1", "support"]]

@@ -43,6 +43,7 @@ class TrainRun:
     results: list[ModelResult]
     study: str = "transfer"  # the kind the k-fold, bias, Grad-CAM and detect stages study
     paired: dict | None = None  # the best two models on the same test images
+    chosen: dict | None = None  # `model: best`: each candidate's validation macro-F1
 
     def by_kind(self, kind: str) -> ModelResult | None:
         return next((r for r in self.results if r.kind == kind), None)
@@ -75,13 +76,15 @@ def run(p: Prepared, cfg: dict, models_dir: Path, out_dir: Path, progress: bool 
         if cfg["compare"]["random_init"]:
             kinds.append(("scratch", None))
     kinds += [("transfer", b) for b in cfg["compare"]["backbones"]]
-    if cfg["model"] not in [k for k, b in kinds if b is None]:
+    if cfg["model"] not in [k for k, b in kinds if b is None] + ["best"]:
         raise ValueError(
             f"params/train.yaml: model is {cfg['model']!r} but transfer.backbone is 'none'"
         )
     results = [_torch(kind, backbone, data, cfg, models_dir, progress) for kind, backbone in kinds]
-    study = next(r for r in results if r.kind == cfg["model"])
-    checkpoint.save(study.model, models_dir / "study.pt", **_meta(study, p, cfg))
+    kind, chosen = choose(results, cfg["model"])
+    study = next(r for r in results if r.kind == kind)
+    checkpoint.save(study.model, models_dir / "study.pt", **_meta(study, p, {**cfg, "model": kind}))
+    build.write_choice(models_dir, kind, cfg["model"])
     if cfg["baseline"]["enabled"]:
         note("PCA + SVM baseline: grid search")
         results.append(_baseline(data, cfg))
@@ -108,9 +111,23 @@ def run(p: Prepared, cfg: dict, models_dir: Path, out_dir: Path, progress: bool 
         str(resolve_device(cfg["device"])),
         sizes,
         results,
-        cfg["model"],
+        kind,
         pair,
+        chosen,
     )
+
+
+def choose(results: list[ModelResult], requested: str) -> tuple[str, dict | None]:
+    """The studied kind: `requested`, or for `best` the candidate with the highest validation
+    macro-F1 at its kept epoch (never a test number), with every candidate's score."""
+    if requested != "best":
+        return requested, None
+    scores = {
+        r.kind: float(r.history["val_macro_f1"].max())
+        for r in results
+        if r.kind in build.CANDIDATES and r.history is not None
+    }
+    return max(scores, key=lambda k: (scores[k], -build.CANDIDATES.index(k))), scores
 
 
 def _name(kind: str, model, cfg) -> str:
@@ -229,6 +246,8 @@ def summary(run: TrainRun) -> dict:
         "study_model": run.study,
         "models": {},
     }
+    if run.chosen is not None:
+        out["study_chosen_by"] = {"validation_macro_f1": run.chosen}
     for r in run.results:
         out["models"][r.kind] = {
             "name": r.name,
