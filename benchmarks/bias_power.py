@@ -12,6 +12,7 @@ given more seeds) resumes where it stopped.
     python benchmarks/bias_power.py --seeds 2 --jobs 2 --profile default tiny \\
         --set bias.min_group=5                                   # a smoke run, minutes
     python benchmarks/bias_power.py --seeds 10 --jobs 4          # the default profile, full size
+    python benchmarks/bias_power.py --seeds 10 --executor ray    # a run per Ray task ($RAY_ADDRESS)
 """
 
 from __future__ import annotations
@@ -23,40 +24,11 @@ import os
 import platform
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def compose_params(profiles: list[str], sets: list[str]) -> dict:
-    """Every stage's params: the profiles over the defaults, then `stage.key=value` overrides."""
-    from maskutils.core.params import compose, deep_update
-    from maskutils.stages import SCHEMAS
-
-    paths = [ROOT / "params" / "profiles" / f"{name}.yaml" for name in profiles]
-    out = compose(paths, SCHEMAS)
-    for item in sets:
-        key, sep, value = item.partition("=")
-        stage, _, dotted = key.partition(".")
-        if not sep or stage not in SCHEMAS or not dotted:
-            raise SystemExit(
-                f"--set {item!r}: expected stage.key=value, stages: {', '.join(SCHEMAS)}"
-            )
-        overlay: dict = {}
-        node = overlay
-        *parents, leaf = dotted.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(value)
-        out[stage] = SCHEMAS[stage].validate(
-            deep_update(out[stage], overlay), origin=f"--set {item}"
-        )
-    return out
 
 
 def one_run(job: dict) -> dict:
@@ -65,8 +37,8 @@ def one_run(job: dict) -> dict:
     import torch
 
     from maskutils.core.params import deep_update
+    from maskutils.experiments.compose import recipe
     from maskutils.modeling import crossval
-    from maskutils.modeling.params import RECIPE_SCHEMA
     from maskutils.prepare.prepared import load_prepared
     from maskutils.prepare.run import run as prepare
     from maskutils.stages.bias import run as bias
@@ -76,10 +48,7 @@ def one_run(job: dict) -> dict:
     prep = deep_update(params["prepare"], {"seed": seed})
     if job["arm"] == "null":
         prep = deep_update(prep, {"split": {"plant_bias": {"keep": 1.0}}})
-    train = {k: v for k, v in params["train"].items() if k in RECIPE_SCHEMA.tree}
-    cfg = RECIPE_SCHEMA.validate(
-        deep_update(deep_update(train, params["kfold"]["overrides"]), {"seed": seed})
-    )
+    cfg = recipe(params, seed)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -144,15 +113,10 @@ def kept_run(runs_dir: Path, job: dict) -> Path:
     return runs_dir / f"{job['arm']}_seed{job['seed']}_{run_key(job)}.json"
 
 
-def one_kept_run(job: dict) -> dict:
-    """one_run, read from its file if this key finished before, else run and kept."""
+def keep(job: dict, result: dict) -> None:
     path = kept_run(Path(job["runs_dir"]), job)
-    if path.is_file():
-        return json.loads(path.read_text())
-    result = one_run(job)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1) + "\n")
-    return result
 
 
 def rate(flags: list[bool]) -> dict:
@@ -200,6 +164,23 @@ def summarise(runs: list[dict]) -> dict:
     }
 
 
+def design(params: dict) -> dict:
+    """The params that decide the audit's power: prepare's and the bias stage's, less the seed
+    (each run sets its own) and what does not change a result."""
+    from maskutils.stages.bias.report import DESIGN_SKIP
+
+    return {
+        stage: {k: v for k, v in params[stage].items() if k not in skip}
+        for stage, skip in DESIGN_SKIP.items()
+    } | {"kfold_overrides": params["kfold"]["overrides"]}
+
+
+def compact(out: dict, params: dict) -> dict:
+    """What the bias report shows (benchmarks/results/bias_power.json, committed): the design,
+    the rates and the time, without the runs."""
+    return {"design": design(params)} | {k: v for k, v in out.items() if k != "runs"}
+
+
 def machine() -> dict:
     import torch
 
@@ -216,7 +197,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=10, help="seeds per arm (planted, null)")
     ap.add_argument("--first-seed", type=int, default=0)
-    ap.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
+    ap.add_argument("--jobs", type=int, default=1, help="local: runs in parallel (processes)")
+    ap.add_argument("--executor", choices=("local", "ray"), default="local")
+    ap.add_argument("--address", help="ray: the cluster (host:port); default $RAY_ADDRESS or local")
     ap.add_argument("--profile", nargs="+", default=["default"], help="params/profiles, in order")
     ap.add_argument(
         "--set",
@@ -226,8 +209,15 @@ def main() -> None:
         help="a params override, e.g. prepare.synthetic.n_images=3000 (repeatable)",
     )
     ap.add_argument("--out", default=str(ROOT / "data" / "bench" / "bias_power.json"))
+    ap.add_argument(
+        "--results",
+        help="also write the summary the bias report shows (benchmarks/results/bias_power.json)",
+    )
     args = ap.parse_args()
-    params = compose_params(args.profile, args.set)
+    from maskutils.experiments.compose import params_for
+    from maskutils.experiments.runner import run_all
+
+    params = params_for(args.profile, args.set, ROOT / "params")
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     runs_dir = str(Path(args.out).with_name(Path(args.out).stem + "_runs"))
     jobs = [
@@ -235,13 +225,13 @@ def main() -> None:
         for seed in range(args.first_seed, args.first_seed + args.seeds)
         for arm in ("planted", "null")
     ]
+    kept = {i: kept_run(Path(runs_dir), job) for i, job in enumerate(jobs)}
+    todo = [job for i, job in enumerate(jobs) if not kept[i].is_file()]
+    print(f"{len(jobs) - len(todo)} of {len(jobs)} runs kept from before; {len(todo)} to run")
     t0 = time.perf_counter()
-    if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
-            runs = list(pool.map(one_kept_run, jobs))
-    else:
-        runs = [one_kept_run(job) for job in jobs]
+    run_all(one_run, todo, args.executor, args.jobs, args.address, done=keep)
     wall = time.perf_counter() - t0
+    runs = [json.loads(kept[i].read_text()) for i in range(len(jobs))]
     out = {
         "profiles": args.profile,
         "overrides": args.set,
@@ -256,6 +246,9 @@ def main() -> None:
     path = Path(args.out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1) + "\n")
+    if args.results:
+        Path(args.results).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.results).write_text(json.dumps(compact(out, params), indent=1) + "\n")
     s = out["summary"]
 
     def show(r: dict) -> str:

@@ -99,6 +99,27 @@ def main(argv: list[str] | None = None) -> int:
             "reports/metrics/*.json and params/*.yaml",
         )
     )
+    p = sub.add_parser(
+        "grid",
+        help="cross-validate datasets x models x seeds, here or as Ray tasks (docs/cluster.md)",
+    )
+    p.add_argument(
+        "--datasets",
+        nargs="+",
+        default=["default"],
+        help="params profiles, joined by + (mask4+bias)",
+    )
+    p.add_argument("--models", nargs="+", default=["transfer"], choices=("transfer", "cnn"))
+    p.add_argument("--seeds", nargs="+", type=int, default=[0])
+    p.add_argument(
+        "--set", action="append", default=[], metavar="STAGE.KEY=VALUE", help="a params override"
+    )
+    p.add_argument("--executor", choices=("local", "ray"), default="local")
+    p.add_argument("--workers", type=int, default=1, help="local: runs at a time (processes)")
+    p.add_argument("--address", help="ray: the cluster (host:port); default $RAY_ADDRESS or local")
+    p.add_argument("--threads", type=int, help="torch threads per run (default: cpus / workers)")
+    p.add_argument("--params-dir", default="params")
+    p.add_argument("--out", default="data/grid")
     p = sub.add_parser("params-doc", help="write docs/params.md from the params rows")
     p.add_argument("--out", default="docs/params.md")
     p = sub.add_parser("html", help="render an executed notebook to offline HTML")
@@ -174,6 +195,19 @@ def _run(args) -> int:
 
         out = write_card(Path(args.reports), Path(args.params), Path(args.out))
         print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KB)")
+    elif args.command == "grid":
+        import os
+
+        from maskutils.experiments import grid
+
+        threads = args.threads or max(1, (os.cpu_count() or 1) // args.workers)
+        todo = grid.jobs(
+            args.datasets, args.models, args.seeds, args.set, Path(args.params_dir), threads
+        )
+        out = writable_folder(args.out)
+        print(f"{len(todo)} runs, {args.executor} executor, {threads} torch threads each")
+        table = grid.run(todo, out, args.executor, args.workers, args.address)
+        print(f"wrote {table}")
     elif args.command == "params-doc":
         from maskutils.publish import params_doc
 

@@ -41,7 +41,7 @@ def _run(cmd, project, cwd=None):
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     work = tmp_path_factory.mktemp("project")
-    for name in ("dvc.yaml", "params", "notebooks", "maskutils"):
+    for name in ("dvc.yaml", "params", "notebooks", "maskutils", "benchmarks/results"):
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(src, work / name, ignore=shutil.ignore_patterns("__pycache__"))
@@ -107,6 +107,8 @@ def test_bias_report_and_metrics(project):
     assert 'data-mime-type="application/vnd.jupyter.stderr"' not in page
     for heading in ("What the data supports", "The planted bias", "Per group", "Gaps"):
         assert heading in page
+    # the committed power study is of the default design, not the tiny profile's
+    assert "Power of this design." in page and "for another design" in page
     metrics = json.loads((project / "reports" / "metrics" / "bias.json").read_text())
     assert set(metrics["attributes"]) == {"gender", "age", "skin_tone", "gender x age"}
     assert (

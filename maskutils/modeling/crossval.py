@@ -132,7 +132,7 @@ def run(
     if executor == "ray" and pending:
         from maskutils.modeling import ray_folds
 
-        for f, res in ray_folds.train(p, y, pending, cfg, classes, mitigation, address):
+        for f, res in ray_folds.train(train_fold, p, y, pending, cfg, classes, mitigation, address):
             _save(out_dir, f, keys[f["fold"]], res)
     elif concurrent:  # every pending fold's trainer at once, their epochs in turn
         trainers = {f["fold"]: _trainer(p, y, f, cfg, n, mitigation) for f in pending}

@@ -172,3 +172,22 @@ RECIPE = [
 
 #: The recipe alone, for stages that read params/train.yaml's recipe keys (k-fold).
 RECIPE_SCHEMA = Schema("train", RECIPE)
+
+
+#: where the folds train, in the params of every stage that runs folds (k-fold, bias)
+EXECUTOR = [
+    Param(
+        "executor",
+        "local",
+        "where the folds train: `local` (this process; on a GPU concurrently) or `ray` (a Ray "
+        "task per fold, same results: docs/cluster.md)",
+        choices=("local", "ray"),
+    ),
+    Param(
+        "ray_address",
+        None,
+        "`executor: ray`: the cluster's `host:port`; null: $RAY_ADDRESS, else a Ray instance "
+        "started on this machine for the run",
+        nullable=(str,),
+    ),
+]

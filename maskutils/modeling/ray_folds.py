@@ -13,24 +13,25 @@ for the run (docs/cluster.md). A Ray session this process already holds is used 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 
-from maskutils.modeling import crossval
 from maskutils.modeling.fit import resolve_device
 
 PACKAGE = Path(__file__).resolve().parents[1]  # the maskutils folder the workers import
 
 
-def train(p, y, folds: list[dict], cfg: dict, classes: list[str], mitigation, address) -> Iterator:
-    """(fold, crossval.Outcome) for every fold, in the order they finish."""
-    try:
-        import ray
-    except ImportError as exc:  # pragma: no cover - ray is a dependency
-        raise RuntimeError("executor: ray needs the `ray` package (make install)") from exc
+@contextlib.contextmanager
+def session(address: str | None):
+    """A Ray session on the cluster at `address`, else $RAY_ADDRESS, else a local instance, with
+    this process's maskutils shipped to the workers; one this process already holds is used as it
+    is (and left open)."""
+    import ray
+
     started = not ray.is_initialized()
     if started:
         ray.init(
@@ -40,21 +41,33 @@ def train(p, y, folds: list[dict], cfg: dict, classes: list[str], mitigation, ad
             log_to_driver=False,
         )
     try:
-        threads = torch.get_num_threads()
-        gpu = 1 if resolve_device(cfg["device"]).type == "cuda" else 0  # a fold per GPU
-        task = ray.remote(num_cpus=threads, num_gpus=gpu)(_task)
-        data = ray.put((p, y))
-        jobs = {task.remote(data, f, cfg, classes, mitigation, threads): f for f in folds}
-        todo = list(jobs)
-        while todo:
-            done, todo = ray.wait(todo, num_returns=1)
-            yield jobs[done[0]], ray.get(done[0])
+        yield ray
     finally:
         if started:
             ray.shutdown()
 
 
-def _task(data, f, cfg, classes, mitigation, threads) -> crossval.Outcome:
+def in_turn(ray, refs: dict) -> Iterator:
+    """(what a ref was sent for, its result) for every ref, in the order they finish."""
+    todo = list(refs)
+    while todo:
+        done, todo = ray.wait(todo, num_returns=1)
+        yield refs[done[0]], ray.get(done[0])
+
+
+def train(fit, p, y, folds: list[dict], cfg: dict, classes, mitigation, address) -> Iterator:
+    """(fold, fit(p, y, fold, cfg, classes, mitigation)) for every fold, in the order they
+    finish (`fit`: `crossval.train_fold`)."""
+    with session(address) as ray:
+        threads = torch.get_num_threads()
+        gpu = 1 if resolve_device(cfg["device"]).type == "cuda" else 0  # a fold per GPU
+        task = ray.remote(num_cpus=threads, num_gpus=gpu)(_task)
+        data = ray.put((p, y))
+        jobs = {task.remote(fit, data, f, cfg, classes, mitigation, threads): f for f in folds}
+        yield from in_turn(ray, jobs)
+
+
+def _task(fit, data, f, cfg, classes, mitigation, threads):
     torch.set_num_threads(threads)
     p, y = data
-    return crossval.train_fold(p, y, f, cfg, classes, mitigation)
+    return fit(p, y, f, cfg, classes, mitigation)

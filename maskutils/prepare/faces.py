@@ -3,7 +3,7 @@ images (`render`) and the faces pasted into synthetic scenes (`render_face`).
 
 Attributes change the drawing, so a model can really do worse on some groups: children have
 smaller, rounder faces (smaller masks); women have long hair that falls over the ear loops and
-straps; elders have grey hair and wrinkles; men may have beards; six skin tones, so a black
+straps, and cloth masks in pale colours (what makes the default's planted bias visible); elders have grey hair and wrinkles; men may have beards; six skin tones, so a black
 surgical mask on dark skin has little contrast. Each image records its ROI: the mask (or, for
 no_mask, the nose-to-chin box), in output pixels, for Grad-CAM localisation checks. A `Camera`
 (`prepare.camera`) sets the lighting, blur, background, face size and people drawn.

@@ -4,6 +4,7 @@ recipe the k-fold stage wrote (data/kfold/recipe.json). Defaults and meaning, on
 from __future__ import annotations
 
 from maskutils.core.params import Param, Schema, bootstrap, confidence, dpi, names
+from maskutils.modeling.params import EXECUTOR
 
 COLUMNS = "'auto' or a list of manifest column names"
 
@@ -127,6 +128,7 @@ SCHEMA = Schema(
             "size, at most up to its class's largest cell",
             range=(1.0, 100.0),
         ),
+        *EXECUTOR,
         dpi(),
     ],
 )

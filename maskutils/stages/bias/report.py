@@ -1,6 +1,10 @@
-"""The bias report's header; its tables and figures are the audit's (`fairness.tables`)."""
+"""The bias report's header and the measured power of its design; its tables and figures are the
+audit's (`fairness.tables`)."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 from maskutils.core.stats import ADJUSTMENTS
 from maskutils.stages.bias.run import BiasStudy
@@ -19,3 +23,55 @@ def header(s: dict, study: BiasStudy, min_group: int) -> str:
         text += f" by {' x '.join(plan['by'])} x class · mitigated folds trained now: "
         text += f"{study.trained or 'none (resumed)'}"
     return text
+
+
+#: the params a power study's design is compared on (benchmarks/bias_power.py `design`)
+DESIGN_SKIP = {"prepare": ("seed", "workers"), "bias": ("dpi", "executor", "ray_address")}
+
+
+def power_text(path: Path, prepare: dict, bias: dict) -> str:
+    """The measured power of this run's design (benchmarks/results/bias_power.json), or why it
+    does not apply: a study of another design says which params differ (Markdown)."""
+    if not path.is_file():
+        return (
+            f"No power study on record ({path}): run `benchmarks/bias_power.py --results {path}`."
+        )
+    rec = json.loads(path.read_text())
+    ours = {"prepare": prepare, "bias": bias}
+    differ = [
+        f"{stage}.{key}"
+        for stage, skip in DESIGN_SKIP.items()
+        for key in sorted(set(ours[stage]) | set(rec["design"][stage]))
+        if key not in skip
+        and json.dumps(ours[stage].get(key), sort_keys=True)
+        != json.dumps(rec["design"][stage].get(key), sort_keys=True)
+    ]
+    s, m = rec["summary"], rec["machine"]
+    seeds = f"seeds {rec['seeds'][0]}-{rec['seeds'][1]}, planted and null"
+    head = f"Measured by `benchmarks/bias_power.py` ({seeds}; {m['processor']}, {m['cpus']} CPUs)"
+    if differ:
+        return (
+            f"{head} for another design: it differs from this run in {', '.join(differ)}, so its "
+            "rates do not describe this run."
+        )
+
+    def r(x: dict) -> str:
+        low, high = x["ci95"]
+        return f"{x['k']}/{x['n']} ({x['rate']:.0%}, 95% interval {low:.0%}-{high:.0%})"
+
+    g = s["planted_gap"]
+    return "\n".join(
+        [
+            f"{head}, for this design:",
+            "- planted gap found by the pre-registered test: "
+            f"**{r(s['detection_rate_preregistered'])}**; by the adjusted exploratory family: "
+            f"{r(s['detection_rate_exploratory'])}",
+            "- nothing planted, the pre-registered test fired: "
+            f"**{r(s['false_positive_rate_preregistered'])}**",
+            f"- nothing planted, runs with any supported exploratory gap: "
+            f"{r(s['null_runs_with_any_supported_gap'])} (the synthetic faces make some groups "
+            "really harder, e.g. children's smaller masks: docs/bias_power.md)",
+            f"- the planted gap: mean {g['mean']:.3f}, from {g['min']:.3f} to {g['max']:.3f}; "
+            f"mitigation narrowed it with confidence in {r(s['narrowed_with_confidence'])}",
+        ]
+    )

@@ -56,7 +56,14 @@ def run(
     plan = mitigation_plan(p.manifest, params)
     models = {"before": before}
     if plan["method"] != "none":
-        models["after"] = crossval.run(p, cfg, out_dir, mitigation=plan)
+        models["after"] = crossval.run(
+            p,
+            cfg,
+            out_dir,
+            mitigation=plan,
+            executor=params["executor"],
+            address=params["ray_address"],
+        )
     table = before.oof[["image_id", "true"]].copy()
     for name, res in models.items():
         table[name] = table["image_id"].map(res.oof.set_index("image_id")["pred"])

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from maskutils.core.params import Param, Schema, confidence, dpi
+from maskutils.modeling.params import EXECUTOR
 
 SCHEMA = Schema(
     "kfold",
@@ -20,6 +21,7 @@ SCHEMA = Schema(
             "training-recipe params that differ for k-fold (checked against the recipe's keys)",
             mapping=True,
         ),
+        *EXECUTOR,
         confidence(),
         dpi(),
     ],

@@ -17,9 +17,13 @@ from maskutils.prepare.prepared import Prepared
 def recipe(train_params: str | Path, kfold: dict, models_dir: str | Path = "models") -> dict:
     """The training recipe of params/train.yaml with `kfold.overrides` applied (both checked);
     `model: best` becomes the kind the train stage chose (models_dir/study.json)."""
-    given = read_yaml(train_params)
+    return recipe_of(read_yaml(train_params), kfold, str(train_params), models_dir)
+
+
+def recipe_of(given: dict, kfold: dict, origin: str, models_dir: str | Path = "models") -> dict:
+    """`recipe` of train params already read (`origin` names them in errors)."""
     base = RECIPE_SCHEMA.validate(
-        {k: v for k, v in given.items() if k in RECIPE_SCHEMA.tree}, origin=str(train_params)
+        {k: v for k, v in given.items() if k in RECIPE_SCHEMA.tree}, origin=origin
     )
     if base["model"] == "best":
         base["model"] = build.read_choice(Path(models_dir))
@@ -32,7 +36,9 @@ def run(p: Prepared, cfg: dict, kfold: dict, out_dir: Path) -> KFoldRun:
     """Cross-validates the recipe (folds already on disk with the same key are resumed) and
     writes every out-of-fold prediction to out_dir/predictions.csv."""
     concurrent = {"auto": None, "on": True, "off": False}[kfold["concurrent"]]
-    res = crossval.run(p, cfg, out_dir, concurrent)
+    res = crossval.run(
+        p, cfg, out_dir, concurrent, executor=kfold["executor"], address=kfold["ray_address"]
+    )
     res.oof.to_csv(out_dir / "predictions.csv", index=False)
     return res
 

@@ -33,8 +33,7 @@ def study(tmp_path_factory):
         progress=False,
     )
     p = load_prepared(out / "prepared")
-    # 6 epochs find the planted gap as surely as 10 did (one-sided p 0.004 on one torch thread,
-    # 0.002 on two; 10 epochs: 0.006 and 0.002) and the mitigation narrows it by as much.
+    # 6 epochs: gap 0.48 [0.36, 0.61], one-sided p 0.002, narrowed with confidence (one thread)
     cfg = params("train", {"epochs": 6, "batch_size": 64, "device": "cpu", "model": "cnn"})
     crossval.run(p, cfg, out / "kfold", concurrent=False)
     audit = params(
@@ -53,13 +52,15 @@ def test_the_preregistered_test_finds_the_planted_gap(study):
     pl = study.planted
     assert pl["attribute"] == "gender" and pl["group"] == "female"
     assert pl["metric"] == "recall_cloth" and pl["judged"]
-    assert pl["found"] and pl["p_value"] < 0.05, pl
+    # at the shuffles' floor (1/501): the planted subgroup looks different (pale cloth masks), so
+    # leaving it out costs it about 0.48 of cloth recall here; the exploratory family agrees
+    assert pl["found"] and pl["p_value"] < 0.01 and pl["exploratory_supported"], pl
     assert pl["planted_in_training"] == PLANT and pl["mde"]["target"] == "female"
 
 
 def test_mitigation_narrows_the_planted_gap(study):
     pl = study.planted
-    assert pl["narrowed"], pl
+    assert pl["narrowed"] and pl["narrowed_with_confidence"], pl
     assert pl["after"]["difference"]["value"] < pl["before"]["difference"]["value"]
 
 
