@@ -24,6 +24,7 @@ import os
 import platform
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -140,6 +141,18 @@ def summarise(runs: list[dict]) -> dict:
             [any(g["supported"] for g in r["gaps"]) for r in null]
         ),
         "null_gaps_supported": rate([g["supported"] for r in null for g in r["gaps"]]),
+        # which gaps: a real difference the renderer draws recurs in most null runs, a false
+        # alarm turns up once
+        "null_supported_by_gap": dict(
+            sorted(
+                Counter(
+                    f"{g['grouping']}: {g['metric']}"
+                    for r in null
+                    for g in r["gaps"]
+                    if g["supported"]
+                ).items()
+            )
+        ),
         "planted_gap": {
             "values": gap,
             **(

@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import ray
 
 from maskutils.core.results import write_metrics
 from maskutils.experiments import grid
 from maskutils.modeling import crossval
 from maskutils.stages.kfold import run as kfold
 from tests.conftest import params, prepared_synthetic
-
-ray = pytest.importorskip("ray", reason="ray is a dependency: make install")
 
 TIMES = ["seconds", "train_images_per_second"]
 CFG = params("train", {"epochs": 2, "batch_size": 32, "cnn": {"preset": "small"}, "model": "cnn"})
