@@ -3,7 +3,8 @@ images (`render`) and the faces pasted into synthetic scenes (`render_face`).
 
 Attributes change the drawing, so a model can really do worse on some groups: children have
 smaller, rounder faces (smaller masks); women have long hair that falls over the ear loops and
-straps, and cloth masks in pale colours (what makes the default's planted bias visible); elders have grey hair and wrinkles; men may have beards; six skin tones, so a black
+straps (and, with `synthetic.pale_cloth`, pale cloth masks: the power profile's planted
+bias); elders have grey hair and wrinkles; men may have beards; six skin tones, so a black
 surgical mask on dark skin has little contrast. Each image records its ROI: the mask (or, for
 no_mask, the nose-to-chin box), in output pixels, for Grad-CAM localisation checks. A `Camera`
 (`prepare.camera`) sets the lighting, blur, background, face size and people drawn.
@@ -44,9 +45,10 @@ def sample_specs(
     cue_label: str | None,
     cue_fraction: float,
     camera: Camera = CAMERAS["default"],
+    pale_cloth: str | None = None,
 ) -> list[dict]:
-    """Labels (balanced), attributes (in the camera's gender and age mix) and the cue flag of
-    every image, before drawing."""
+    """Labels (balanced), attributes (in the camera's gender and age mix), the cue flag and
+    whether a cloth mask is pale (`pale_cloth`: that gender's) of every image, before drawing."""
     rng = np.random.default_rng(camera.key(seed, 0))
     labels = np.array([classes[i % len(classes)] for i in range(n)])
     labels = labels[rng.permutation(n)]
@@ -65,6 +67,7 @@ def sample_specs(
                 "age": AGES[int(r.choice(3, p=list(camera.age_p)))],
                 "skin_tone": int(r.integers(1, 7)),
                 "cue": bool(cue_label == label and r.random() < cue_fraction),
+                "pale": gender == pale_cloth,
             }
         )
     return specs
@@ -90,7 +93,7 @@ def render(
     draw = ImageDraw.Draw(layer)
     face = face_geometry(rng, big, spec, camera)
     draw_head(draw, rng, face, spec)
-    roi = draw_mask(draw, rng, face, spec["label"], pastel=spec["gender"] == "female")
+    roi = draw_mask(draw, rng, face, spec["label"], pale=spec.get("pale", False))
     if spec["gender"] == "female":
         draw_front_hair(draw, face)
     angle = float(rng.uniform(-10, 10))
@@ -249,12 +252,12 @@ def draw_head(draw, rng, f: dict, spec: dict) -> None:
 
 
 def draw_mask(
-    draw, rng, f: dict, label: str, pastel: bool = False
+    draw, rng, f: dict, label: str, pale: bool = False
 ) -> tuple[float, float, float, float]:
-    """Draws the mask of `label`; returns the ROI box in canvas pixels. `pastel` (female faces)
-    draws a cloth mask in light, pale colours: a subgroup that looks different, so that leaving it
-    out of training (the planted bias) costs it recall, as it does an under-represented subgroup
-    in real data. It takes the same random draws, so every other image is unchanged."""
+    """Draws the mask of `label`; returns the ROI box in canvas pixels. `pale` (params
+    `synthetic.pale_cloth`) draws a cloth mask in light, pale colours: a subgroup that looks
+    different, so that leaving it out of training (the planted bias) costs it recall, as it does
+    an under-represented subgroup in real data. It takes the same random draws as any other."""
     cx, cy, a, b = f["cx"], f["cy"], f["a"], f["b"]
     x0, x1, y0, y1 = cx - 0.98 * a, cx + 0.98 * a, cy - 0.02 * b, cy + 0.98 * b
     lw = max(1, int(a / 18))
@@ -286,7 +289,7 @@ def draw_mask(
             )
         return (x0, y0, x1, y1 - 0.05 * b)
     if label == "cloth":
-        sat, val = ((0.1, 0.3), (0.85, 1.0)) if pastel else ((0.4, 0.9), (0.3, 0.9))
+        sat, val = ((0.1, 0.3), (0.85, 1.0)) if pale else ((0.4, 0.9), (0.3, 0.9))
         col = hsv(float(rng.uniform()), float(rng.uniform(*sat)), float(rng.uniform(*val)))
         alt = hsv(float(rng.uniform()), float(rng.uniform(0.2, 0.9)), float(rng.uniform(0.3, 1.0)))
         box = [x0, y0 - 0.35 * b, x1, y1]
@@ -406,7 +409,7 @@ def render_face(
     if shade_eyes:
         _shade_eyes(layer, face)
         draw = ImageDraw.Draw(layer)
-    draw_mask(draw, rng, face, spec["label"], pastel=spec["gender"] == "female")
+    draw_mask(draw, rng, face, spec["label"], pale=spec.get("pale", False))
     if spec["gender"] == "female":
         draw_front_hair(draw, face)
     angle = float(rng.uniform(-10, 10))

@@ -69,6 +69,14 @@ SCHEMA = Schema(
             choices=tuple(CAMERAS),
         ),
         Param(
+            "synthetic.pale_cloth",
+            None,
+            "draw this gender's cloth masks in pale colours (null: nobody's): a subgroup that "
+            "looks different, so under-sampling it (`split.plant_bias`) really costs it recall; "
+            "profile `power`, the design the bias power study measured",
+            choices=(None, "female", "male"),
+        ),
+        Param(
             "synthetic.spurious_cue.label",
             None,
             "class that gets a green background in training only (off when null)",

@@ -63,6 +63,7 @@ def list_source(params: dict, out_dir: Path, imap=None, aliases_at: str = ALIASE
             syn["spurious_cue"]["fraction"],
             mapper=(lambda fn, specs: imap(fn, specs, "draw")) if imap else map,
             camera=syn["camera"],
+            pale_cloth=syn["pale_cloth"],
         )
         items = []
         for row in rows:

@@ -116,3 +116,23 @@ def test_prepare_reads_the_camera_param(tmp_path):
 def test_unknown_camera_is_a_params_error():
     with pytest.raises(ParamsError, match="synthetic.camera"):
         SCHEMA.validate({"synthetic": {"camera": "nikon"}})
+
+
+def test_pale_cloth_redraws_only_that_genders_cloth_masks_and_in_pale_colours():
+    plain = sample_specs(60, list(MASK_TYPES), 3, None, 0.8)
+    pale = sample_specs(60, list(MASK_TYPES), 3, None, 0.8, pale_cloth="female")
+    assert [s["pale"] for s in pale] == [s["gender"] == "female" for s in plain]
+    changed, kept = [], 0
+    for a, b in zip(plain, pale):
+        x, y = render(a, 48, 3)[0], render(b, 48, 3)[0]
+        if a["label"] == "cloth" and a["gender"] == "female":
+            changed.append((x, y, render(b, 48, 3)[1]))
+        else:
+            kept += 1
+            assert np.array_equal(x, y)  # same draws: every other image is byte for byte the same
+    assert changed and kept
+    for x, y, (x0, y0, x1, y1) in changed:  # the mask region is paler: brighter, less saturated
+        mx, my = x[y0:y1, x0:x1].astype(float), y[y0:y1, x0:x1].astype(float)
+        spread = lambda m: (m.max(axis=2) - m.min(axis=2)).mean()  # noqa: E731
+        assert my.mean() > mx.mean() - 5 and spread(my) < spread(mx) + 5
+    assert np.mean([y[..., :].mean() > x.mean() for x, y, _ in changed]) >= 0.7

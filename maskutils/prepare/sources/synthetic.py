@@ -24,12 +24,13 @@ def generate(
     cue_fraction: float = 0.8,
     mapper: Callable = map,
     camera: str = "default",
+    pale_cloth: str | None = None,
 ) -> list[dict]:
     """Draw every image into out_dir/<label>/<id>.png (.jpg) as the named camera takes it;
     returns one dict per image (manifest fields), in index order. `mapper(fn, specs)` may draw
     them in other processes."""
     cam = CAMERAS[camera]
-    specs = sample_specs(n, classes, seed, cue_label, cue_fraction, cam)
+    specs = sample_specs(n, classes, seed, cue_label, cue_fraction, cam, pale_cloth)
     for label in {spec["label"] for spec in specs}:
         (out_dir / label).mkdir(parents=True, exist_ok=True)
     return list(mapper(partial(draw, out_dir=out_dir, size=size, seed=seed, camera=cam), specs))

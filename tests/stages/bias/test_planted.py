@@ -25,7 +25,8 @@ def study(tmp_path_factory):
             {
                 "image_size": 32,
                 "workers": 1,
-                "synthetic": {"n_images": 1000, "render_size": 32},
+                # the power profile's drawing: the planted group's cloth masks are pale
+                "synthetic": {"n_images": 1000, "render_size": 32, "pale_cloth": "female"},
                 "split": {"folds": 3, "plant_bias": PLANT},
             },
         ),
