@@ -35,7 +35,8 @@ def run_all(
         from maskutils.modeling.ray_folds import in_turn, session
 
         with session(address) as ray:
-            refs = {ray.remote(num_cpus=j["threads"])(fn).remote(j): i for i, j in enumerate(jobs)}
+            task = ray.remote(fn)  # sent to the cluster once, run with each job's CPUs
+            refs = {task.options(num_cpus=j["threads"]).remote(j): i for i, j in enumerate(jobs)}
             for i, result in in_turn(ray, refs):
                 finished(i, result)
     elif workers > 1:
