@@ -55,9 +55,10 @@ def one_run(job: dict) -> dict:
         tmp = Path(tmp)
         prepare(prep, tmp / "prepared", progress=False)
         p = load_prepared(tmp / "prepared")
-        crossval.run(p, cfg, tmp / "kfold", concurrent=None)
-        study = bias.run(p, params["bias"], tmp / "kfold", tmp / "bias")
-        s = bias.summary(study, params["bias"])
+        crossval.run(p, cfg, tmp / "kfold", threads=job["threads"])
+        audit = {**params["bias"], "threads": job["threads"], "workers": 1}  # jobs run side by side
+        study = bias.run(p, audit, tmp / "kfold", tmp / "bias")
+        s = bias.summary(study, audit)
     gaps = [
         {
             "grouping": name,

@@ -4,7 +4,8 @@ Both read the same photos: JPEG files at their own size (synthetic faces drawn a
 class-folder dataset with --data). Plain: each epoch decodes every file with PIL, resizes it and
 augments it with torchvision transforms, through a DataLoader, NCHW, fp32 (how the study's
 notebooks train). Ours: files decoded and resized once into the uint8 cache (its one-off cost is
-printed), then batched tensor augmentation on the device, channels_last, bf16 autocast on GPU.
+printed), then batched tensor augmentation on the device, channels_last, bf16 autocast on GPU. The
+from-scratch CNN and MobileNetV2 fine-tuning (ImageNet weights, BatchNorm frozen in both loops).
 
     python benchmarks/train_throughput.py                      # CPU, small CNN, 64 px
     python benchmarks/train_throughput.py --data ../shared/datasets/mask4-attributes
@@ -20,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
@@ -27,7 +29,9 @@ from torchvision import transforms
 
 from maskutils.core.images import decode, resize
 from maskutils.core.labels import MASK_TYPES
-from maskutils.modeling.fit import fit, resolve_device
+from maskutils.modeling import build
+from maskutils.modeling.backbones import build_transfer
+from maskutils.modeling.fit import resolve_device, run_to_end
 from maskutils.modeling.models import build_cnn
 from maskutils.modeling.params import RECIPE_SCHEMA
 from maskutils.prepare.sources.synthetic import generate
@@ -55,9 +59,13 @@ class Files(Dataset):
         return self.tf(Image.open(self.files[i]).convert("RGB")), self.labels[i]
 
 
-def plain_loop(model, files, labels, size, epochs, batch, device, workers) -> float:
+def plain_loop(model, files, labels, size, epochs, batch, device, workers, frozen_bn) -> float:
     """images/s of the study-style loop (first epoch excluded as warm-up)."""
     model = model.to(device).train()
+    if frozen_bn:  # fine-tuning a pretrained backbone, as our trainer does it
+        for mod in model.modules():
+            if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+                mod.eval()
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
     loader = DataLoader(
@@ -101,11 +109,56 @@ def _photos(args, tmp: Path) -> tuple[list[str], np.ndarray]:
     return files, np.array([MASK_TYPES.index(r["label"]) for r in rows])
 
 
+MODELS = ("cnn", "mobilenet_v2")
+
+
+def model_for(name: str, args, n_classes: int):
+    """A fresh model: the `--preset` CNN, or MobileNetV2 from its ImageNet weights (fed at
+    `--transfer-size` px, resized inside the model as in the study)."""
+    if name == "cnn":
+        return build_cnn(args.preset, n_classes, args.size)
+    return build_transfer("mobilenet_v2", n_classes, "imagenet", args.transfer_size)
+
+
+def ours(name: str, args, cached, labels, device) -> float:
+    """images/s of our trainer (first epoch excluded): the CNN's epochs, or MobileNetV2's
+    fine-tuning epochs after one epoch of the head on cached features."""
+    cfg = {
+        **RECIPE_SCHEMA.defaults(),
+        "epochs": args.epochs,
+        "batch_size": args.batch,
+        "patience": args.epochs + 1,
+        "device": str(device),
+        "lr": 1e-3,
+        "schedule": "none",
+    }
+    cfg["transfer"] = {**cfg["transfer"], "head_epochs": 1, "epochs": args.epochs, "lr": 1e-3}
+    torch.manual_seed(0)
+    n_classes = int(labels.max()) + 1
+    kind = "cnn" if name == "cnn" else "transfer"
+    t = build.trainer(
+        kind,
+        model_for(name, args, n_classes),
+        cached,
+        labels,
+        cached[:64],
+        labels[:64],
+        cfg,
+        n_classes,
+    )
+    res = run_to_end(t, args.epochs, progress=False)
+    rows = res.history[res.history.get("phase", pd.Series("", res.history.index)) != "head"]
+    rates = rows["train_images_per_second"].to_numpy()
+    return float(np.mean(rates[1:] if len(rates) > 1 else rates))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     ap.add_argument("--preset", default="small")
-    ap.add_argument("--size", type=int, default=64)
+    ap.add_argument("--size", type=int, default=64, help="cached image side (px)")
+    ap.add_argument("--transfer-size", type=int, default=96, help="MobileNetV2's input side (px)")
     ap.add_argument("--images", type=int, default=1000)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--batch", type=int, default=64)
@@ -121,67 +174,55 @@ def main() -> None:
     )
     args = ap.parse_args()
     device = resolve_device(args.device)
+    n_classes, rates = None, {}
     with tempfile.TemporaryDirectory() as tmp:
         files, labels = _photos(args, Path(tmp))
+        n_classes = int(labels.max()) + 1
         t0 = time.perf_counter()
         cached = np.stack([resize(decode(f)[0], args.size).transpose(2, 0, 1) for f in files])
         cache_seconds = time.perf_counter() - t0
-        plain = {}
-        for workers in args.workers:
-            torch.manual_seed(0)
-            plain[workers] = plain_loop(
-                build_cnn(args.preset, int(labels.max()) + 1, args.size),
-                files,
-                labels,
-                args.size,
-                args.epochs,
-                args.batch,
-                device,
-                workers,
-            )
-    cfg = {
-        **RECIPE_SCHEMA.defaults(),
-        "epochs": args.epochs,
-        "batch_size": args.batch,
-        "patience": args.epochs + 1,
-        "device": str(device),
-        "lr": 1e-3,
-        "schedule": "none",
-    }
-    torch.manual_seed(0)
-    n_classes = int(labels.max()) + 1
-    res = fit(
-        build_cnn(args.preset, n_classes, args.size),
-        cached,
-        labels,
-        cached[:64],
-        labels[:64],
-        cfg,
-        n_classes,
-        progress=False,
-    )
-    rates = res.history["train_images_per_second"].to_numpy()
-    ours = float(np.mean(rates[1:] if len(rates) > 1 else rates))
-    name = (
+        for name in args.models:
+            for workers in args.workers:
+                torch.manual_seed(0)
+                rates[name, workers] = plain_loop(
+                    model_for(name, args, n_classes),
+                    files,
+                    labels,
+                    args.size,
+                    args.epochs,
+                    args.batch,
+                    device,
+                    workers,
+                    frozen_bn=name != "cnn",
+                )
+            rates[name, "ours"] = ours(name, args, cached, labels, device)
+    where = (
         torch.cuda.get_device_name()
         if device.type == "cuda"
         else f"CPU ({torch.get_num_threads()} threads)"
     )
     print(
-        f"device: {name} · model: {args.preset} · {len(files)} photos -> {args.size} px · "
-        f"batch {args.batch} · {args.epochs} epochs (first excluded) · cache built once in "
-        f"{cache_seconds:.1f} s"
+        f"device: {where} · {len(files)} photos cached at {args.size} px in {cache_seconds:.1f} s"
+        f" (once) · batch {args.batch} · {args.epochs} epochs (first excluded)"
     )
-    print(
-        f"maskutils trainer (uint8 cache, tensor augmentation, channels_last"
-        f"{', bf16' if device.type == 'cuda' else ''}): {ours:8.0f} images/s"
-    )
-    for workers, rate in plain.items():
-        print(
-            f"plain loop (PIL + torchvision transforms, DataLoader num_workers={workers}, NCHW "
-            f"fp32): {rate:8.0f} images/s"
-            f"  -> ratio {ours / rate:.2f}x"
+    for name in args.models:
+        label = (
+            f"CNN {args.preset}, {args.size} px"
+            if name == "cnn"
+            else f"MobileNetV2 ImageNet fine-tuning (BatchNorm frozen), {args.transfer_size} px"
         )
+        mine = rates[name, "ours"]
+        print(f"{label}")
+        print(
+            f"  maskutils trainer (uint8 cache, tensor augmentation, channels_last"
+            f"{', bf16' if device.type == 'cuda' else ''}): {mine:8.0f} images/s"
+        )
+        for workers in args.workers:
+            rate = rates[name, workers]
+            print(
+                f"  plain loop (PIL + torchvision transforms, DataLoader num_workers={workers}, "
+                f"NCHW fp32): {rate:8.0f} images/s  -> ratio {mine / rate:.2f}x"
+            )
 
 
 if __name__ == "__main__":

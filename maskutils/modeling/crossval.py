@@ -4,11 +4,13 @@ k-fold stage runs it; the bias stage runs it again with a mitigation).
 Folds come from the manifest (stratified, near-duplicate groups inside one fold). Each fold's
 model trains on the other folds, early-stopping on a duplicate-aware 10% of them, and predicts
 its own fold. Finished folds are saved with a key of everything that decides them, so an
-interrupted run resumes where it stopped. On a GPU the folds train concurrently: every fold has
+interrupted run resumes where it stopped. Every fold trains on `threads` torch threads (they
+decide its float sums). On a CPU, `workers` folds train at once, each in a process of its own
+(`modeling.local_folds`). On a GPU the folds train concurrently in this process: every fold has
 its own model, data, optimiser and BatchNorm statistics, its epochs run in turn on its own CUDA
 stream, so their kernels overlap; interleaving does not change any fold's arithmetic. With
-`executor="ray"` each pending fold is a Ray task instead (`modeling.ray_folds`), its outcome
-written here the same way.
+`executor="ray"` each pending fold is a Ray task instead (`modeling.ray_folds`). Every outcome is
+written here the same way, so the results do not depend on where the folds ran.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import torch
 
 from maskutils.core import metrics as m
 from maskutils.core.progress import note
-from maskutils.modeling import build
+from maskutils.modeling import build, local_folds
 from maskutils.modeling.evaluate import predictions_table
 from maskutils.modeling.fit import resolve_device
 from maskutils.modeling.predict import predict_proba
@@ -41,7 +43,7 @@ class KFoldRun:
     histories: dict[int, pd.DataFrame]
     confusions: dict[int, np.ndarray]
     trained: list[int]  # folds trained by this run (the rest were resumed from disk)
-    concurrent: bool
+    mode: str  # how they trained: sequential, concurrent (GPU), N processes, ray
     recipe: dict  # the training recipe every fold used (out_dir/recipe.json)
 
 
@@ -67,15 +69,18 @@ def plan(p: Prepared, y: np.ndarray, val_fraction: float, seed: int) -> list[dic
 CODE_FOLDERS = ("core", "prepare", "modeling")
 
 
-def fold_key(p: Prepared, cfg: dict, fold: dict, mitigation: dict | None = None) -> str:
-    """What decides a fold's result: the params it uses, which images go where, their pixels and
-    the training code. A saved fold with another key is trained again."""
+def fold_key(
+    p: Prepared, cfg: dict, fold: dict, mitigation: dict | None = None, threads: int = 1
+) -> str:
+    """What decides a fold's result: the params it uses, its torch threads, which images go
+    where, their pixels and the training code. A saved fold with another key is trained again."""
     ids = p.manifest["image_id"].to_numpy()
     h = hashlib.sha1(
         json.dumps(
             {
                 "cfg": {k: v for k, v in cfg.items() if k not in build.unused_keys(cfg["model"])},
                 "mitigation": mitigation,
+                "threads": threads,
                 **{part: ids[fold[part]].tolist() for part in ("train", "val", "test")},
             },
             sort_keys=True,
@@ -115,43 +120,60 @@ def run(
     mitigation: dict | None = None,
     executor: str = "local",
     address: str | None = None,
+    threads: int = 1,
+    workers: int | str = 1,
 ) -> KFoldRun:
-    """Trains the folds not already on disk (concurrently on a GPU unless told otherwise).
-    `mitigation` rebalances each fold's training rows (`modeling.rebalance`). `executor`: `local`
-    (this process) or `ray` (a task per fold on the Ray cluster at `address`, else $RAY_ADDRESS,
-    else a local Ray instance)."""
+    """Trains the folds not already on disk, each on `threads` torch threads. `mitigation`
+    rebalances each fold's training rows (`modeling.rebalance`). `executor`: `local` (on a CPU
+    `workers` processes, `auto`: the cores over `threads`; on a GPU concurrently in this process
+    unless `concurrent` says otherwise) or `ray` (a task per fold on the Ray cluster at
+    `address`, else $RAY_ADDRESS, else a local Ray instance)."""
     classes, y = p.task(cfg["task"])
     device = resolve_device(cfg["device"])
     concurrent = device.type == "cuda" if concurrent is None else concurrent
     folds = plan(p, y, 0.1, cfg["seed"])
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "recipe.json").write_text(json.dumps(cfg, indent=1, sort_keys=True))
-    keys = {f["fold"]: fold_key(p, cfg, f, mitigation) for f in folds}
+    keys = {f["fold"]: fold_key(p, cfg, f, mitigation, threads) for f in folds}
     pending = [f for f in folds if not _load(out_dir, f["fold"], keys[f["fold"]])]
-    n = len(classes)
-    if executor == "ray" and pending:
+    if executor == "ray":
         from maskutils.modeling import ray_folds
 
-        for f, res in ray_folds.train(train_fold, p, y, pending, cfg, classes, mitigation, address):
-            _save(out_dir, f, keys[f["fold"]], res)
-    elif concurrent:  # every pending fold's trainer at once, their epochs in turn
-        trainers = {f["fold"]: _trainer(p, y, f, cfg, n, mitigation) for f in pending}
-        streams = {k: torch.cuda.Stream() for k in trainers} if device.type == "cuda" else {}
+        mode = "ray"
+        done = ray_folds.train(
+            train_fold, p, y, pending, cfg, classes, mitigation, address, threads
+        )
+    elif concurrent:
+        mode, done = "concurrent", _interleaved(p, y, pending, cfg, classes, mitigation, threads)
+    else:
+        n_workers = local_folds.workers_for(workers, threads, len(pending))
+        mode = f"{n_workers} processes" if n_workers > 1 else "sequential"
+        done = local_folds.train(
+            train_fold, p, y, pending, cfg, classes, mitigation, threads, n_workers
+        )
+    for f, res in done if pending else ():  # each saved as it finishes: an interruption keeps it
+        _save(out_dir, f, keys[f["fold"]], res, threads)
+    return _collect(out_dir, folds, classes, [f["fold"] for f in pending], mode, cfg)
+
+
+def _interleaved(p, y, folds, cfg, classes, mitigation, threads):
+    """(fold, outcome) as each finishes: every fold's trainer at once, their epochs in turn, each
+    fold on a CUDA stream of its own (so their kernels overlap on a GPU)."""
+    with local_folds.torch_threads(threads):
+        trainers = {f["fold"]: _trainer(p, y, f, cfg, len(classes), mitigation) for f in folds}
+        cuda = resolve_device(cfg["device"]).type == "cuda"
+        streams = {k: torch.cuda.Stream() for k in trainers} if cuda else {}
         for stream in streams.values():  # the data uploads ran on the default stream
             stream.wait_stream(torch.cuda.current_stream())
-        todo = list(pending)
+        todo = list(folds)
         while todo:
             for f in list(todo):
                 t = trainers[f["fold"]]
                 with torch.cuda.stream(streams[f["fold"]]) if streams else contextlib.nullcontext():
                     t.epoch()
-                    if t.done:  # saved as soon as it finishes: an interruption keeps it
-                        _save(out_dir, f, keys[f["fold"]], outcome(t, p, y, f, classes))
+                    if t.done:
                         todo.remove(f)
-    else:
-        for f in pending:
-            _save(out_dir, f, keys[f["fold"]], train_fold(p, y, f, cfg, classes, mitigation))
-    return _collect(out_dir, folds, classes, [f["fold"] for f in pending], concurrent, cfg)
+                        yield f, outcome(t, p, y, f, classes)
 
 
 def load(p: Prepared, out_dir: Path) -> KFoldRun:
@@ -163,13 +185,17 @@ def load(p: Prepared, out_dir: Path) -> KFoldRun:
     cfg = json.loads(path.read_text())
     classes, y = p.task(cfg["task"])
     folds = plan(p, y, 0.1, cfg["seed"])
-    stale = [f["fold"] for f in folds if not _load(out_dir, f["fold"], fold_key(p, cfg, f))]
+    stale = [
+        f["fold"]
+        for f in folds
+        if not _load(out_dir, f["fold"], fold_key(p, cfg, f, None, _threads(out_dir, f["fold"])))
+    ]
     if stale:
         raise FileNotFoundError(
             f"{out_dir}: folds {stale} are missing or were trained with other params, "
             "data or code: run `dvc repro kfold` first"
         )
-    return _collect(out_dir, folds, classes, [], False, cfg)
+    return _collect(out_dir, folds, classes, [], "resumed", cfg)
 
 
 def _trainer(p, y, f, cfg, n_classes, mitigation=None):
@@ -200,7 +226,7 @@ def _paths(out_dir: Path, k: int) -> dict[str, Path]:
     return {s: out_dir / f"fold{k}_{s}" for s in ("meta.json", "predictions.csv", "history.csv")}
 
 
-def _save(out_dir, f, key, res: Outcome) -> None:
+def _save(out_dir, f, key, res: Outcome, threads: int) -> None:
     paths = _paths(out_dir, f["fold"])
     res.table.to_csv(paths["predictions.csv"], index=False)
     res.history.to_csv(paths["history.csv"], index=False)
@@ -209,6 +235,7 @@ def _save(out_dir, f, key, res: Outcome) -> None:
         "epochs": len(res.history),
         "best_epoch": res.best_epoch,
         "seconds": res.seconds,
+        "threads": threads,
         "n_train": len(f["train"]),
         "n_val": len(f["val"]),
         "n_test": len(f["test"]),
@@ -220,6 +247,12 @@ def _save(out_dir, f, key, res: Outcome) -> None:
     )
 
 
+def _threads(out_dir: Path, k: int) -> int:
+    """The torch threads a saved fold trained on (1 if it is not on disk)."""
+    path = _paths(out_dir, k)["meta.json"]
+    return json.loads(path.read_text()).get("threads", 1) if path.is_file() else 1
+
+
 def _load(out_dir: Path, k: int, key: str) -> bool:
     paths = _paths(out_dir, k)
     if not all(path.is_file() for path in paths.values()):
@@ -227,7 +260,7 @@ def _load(out_dir: Path, k: int, key: str) -> bool:
     return json.loads(paths["meta.json"].read_text()).get("key") == key
 
 
-def _collect(out_dir, folds, classes, trained, concurrent, recipe) -> KFoldRun:
+def _collect(out_dir, folds, classes, trained, mode, recipe) -> KFoldRun:
     rows, tables, histories, confusions = [], [], {}, {}
     for f in folds:
         k, paths = f["fold"], _paths(out_dir, f["fold"])
@@ -260,6 +293,6 @@ def _collect(out_dir, folds, classes, trained, concurrent, recipe) -> KFoldRun:
         histories,
         confusions,
         trained,
-        concurrent,
+        mode,
         recipe,
     )

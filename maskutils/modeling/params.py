@@ -179,9 +179,24 @@ EXECUTOR = [
     Param(
         "executor",
         "local",
-        "where the folds train: `local` (this process; on a GPU concurrently) or `ray` (a Ray "
-        "task per fold, same results: docs/cluster.md)",
+        "where the folds train: `local` (this machine: on a CPU `workers` processes at once, on "
+        "a GPU concurrently in this process) or `ray` (a Ray task per fold: docs/cluster.md)",
         choices=("local", "ray"),
+    ),
+    Param(
+        "threads",
+        1,
+        "torch threads per fold, wherever it trains: they decide a fold's float sums, so on a "
+        "CPU its results depend on this and the CPU's kind, never on `workers` or the core count",
+        range=(1, 256),
+    ),
+    Param(
+        "workers",
+        "auto",
+        "`executor: local` on a CPU: folds trained at once, each in a process of its own: "
+        "`auto` (this machine's cores over `threads`) or a number",
+        check=lambda v: v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and v >= 1),
+        must="'auto' or a positive integer",
     ),
     Param(
         "ray_address",

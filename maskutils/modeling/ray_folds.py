@@ -2,7 +2,7 @@
 
 Each pending fold is one task (`crossval.train_fold`, the function the local executor runs), sent
 with the prepared data through Ray's object store, so the workers need no shared disk. A task
-uses this process's torch thread count (Ray would set it from the task's CPUs), and it runs the
+computes on the fold's `threads` (Ray would set torch's from the task's CPUs), and it runs the
 driver's own copy of `maskutils` (shipped as a `py_modules` runtime environment), so a fold trains
 on the same code and arithmetic as it would locally, and its outcome is written here the same way:
 the metrics files are byte-identical to the local executor's on the same kind of CPU.
@@ -55,11 +55,12 @@ def in_turn(ray, refs: dict) -> Iterator:
         yield refs[done[0]], ray.get(done[0])
 
 
-def train(fit, p, y, folds: list[dict], cfg: dict, classes, mitigation, address) -> Iterator:
+def train(
+    fit, p, y, folds: list[dict], cfg: dict, classes, mitigation, address, threads
+) -> Iterator:
     """(fold, fit(p, y, fold, cfg, classes, mitigation)) for every fold, in the order they
-    finish (`fit`: `crossval.train_fold`)."""
+    finish (`fit`: `crossval.train_fold`), each task on `threads` CPUs and torch threads."""
     with session(address) as ray:
-        threads = torch.get_num_threads()
         gpu = 1 if resolve_device(cfg["device"]).type == "cuda" else 0  # a fold per GPU
         task = ray.remote(num_cpus=threads, num_gpus=gpu)(_task)
         data = ray.put((p, y))

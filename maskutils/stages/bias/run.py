@@ -63,6 +63,8 @@ def run(
             mitigation=plan,
             executor=params["executor"],
             address=params["ray_address"],
+            threads=params["threads"],
+            workers=params["workers"],
         )
     table = before.oof[["image_id", "true"]].copy()
     for name, res in models.items():

@@ -73,10 +73,10 @@ def confusion_metrics(s: dict) -> dict:
 def header(s: dict, run, cfg: dict, out_dir: str) -> str:
     """Folds, images, model, task, training mode, trained and resumed folds (Markdown)."""
     resumed = sorted(set(run.folds["fold"]) - set(run.trained))
-    mode = "concurrent" if run.concurrent else "sequential"
+    model = cfg["transfer"]["backbone"] if cfg["model"] == "transfer" else cfg["cnn"]["preset"]
     text = (
-        f"**{s['k']} folds** over {s['n']} images · model `{cfg['cnn']['preset']}` · "
-        f"task `{cfg['task']}` · {mode} training · trained now: {run.trained or 'none'}"
+        f"**{s['k']} folds** over {s['n']} images · model `{model}` · task `{cfg['task']}` · "
+        f"trained now: {run.trained or 'none'} ({run.mode})"
     )
     return text + (f" · resumed from `{out_dir}`: {resumed}" if resumed else "")
 

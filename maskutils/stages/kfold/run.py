@@ -37,7 +37,14 @@ def run(p: Prepared, cfg: dict, kfold: dict, out_dir: Path) -> KFoldRun:
     writes every out-of-fold prediction to out_dir/predictions.csv."""
     concurrent = {"auto": None, "on": True, "off": False}[kfold["concurrent"]]
     res = crossval.run(
-        p, cfg, out_dir, concurrent, executor=kfold["executor"], address=kfold["ray_address"]
+        p,
+        cfg,
+        out_dir,
+        concurrent,
+        executor=kfold["executor"],
+        address=kfold["ray_address"],
+        threads=kfold["threads"],
+        workers=kfold["workers"],
     )
     res.oof.to_csv(out_dir / "predictions.csv", index=False)
     return res

@@ -48,6 +48,37 @@ def test_concurrent_equals_sequential(prepared, tmp_path):
     )
 
 
+def test_folds_in_processes_equal_sequential_byte_for_byte(prepared, tmp_path):
+    seq = crossval.run(prepared, CFG, tmp_path / "seq", threads=1, workers=1)
+    par = crossval.run(prepared, CFG, tmp_path / "par", threads=1, workers=2)
+    assert (seq.mode, par.mode) == ("sequential", "2 processes")
+    for k in range(3):  # the predictions files, byte for byte
+        name = f"fold{k}_predictions.csv"
+        assert (tmp_path / "seq" / name).read_bytes() == (tmp_path / "par" / name).read_bytes()
+        assert (
+            seq.histories[k]
+            .drop(columns=["seconds", "train_images_per_second"])
+            .equals(par.histories[k].drop(columns=["seconds", "train_images_per_second"]))
+        )
+    assert kfold.summary(seq) == kfold.summary(par)
+
+
+def test_threads_are_part_of_a_folds_key(prepared, tmp_path):
+    crossval.run(prepared, CFG, tmp_path, threads=1)
+    assert crossval.run(prepared, CFG, tmp_path, threads=2).trained == [0, 1, 2]
+    assert crossval.load(prepared, tmp_path).trained == []  # load checks the key it was saved with
+
+
+def test_workers_auto_is_the_cores_over_threads_capped_by_the_folds(monkeypatch):
+    from maskutils.modeling import local_folds
+
+    monkeypatch.setattr(local_folds.os, "sched_getaffinity", lambda _: set(range(8)))
+    assert local_folds.workers_for("auto", 1, 5) == 5
+    assert local_folds.workers_for("auto", 2, 5) == 4
+    assert local_folds.workers_for("auto", 16, 5) == 1
+    assert local_folds.workers_for(3, 1, 2) == 2
+
+
 def test_oof_covers_every_pool_image_once_and_confusion_sums(prepared, tmp_path):
     run = crossval.run(prepared, CFG, tmp_path)
     pool = prepared.manifest[prepared.manifest["fold"] >= 0]
