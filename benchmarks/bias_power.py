@@ -3,8 +3,11 @@ nothing is planted, over many seeds (docs/bias_power.md).
 
 Every run is the project's own pipeline in-process (not dvc): prepare (synthetic) -> k-fold ->
 the bias stage's audit with mitigation. `planted` runs use the profiles' params; `null` runs
-set `split.plant_bias.keep` to 1 (nothing under-sampled) and keep the declared hypothesis, so
-its test there measures false alarms. Seed s sets prepare.seed and the training seed. Writes
+set `split.plant_bias.keep` to 1 (nothing under-sampled), keep the declared hypothesis and skip
+the mitigation (no verdict uses it). The synthetic faces make some groups really harder, so a
+null run's supported gaps are not all false alarms: every run's audit is also repeated on
+`--shuffles` exact nulls (`fairness.exact_null`: attributes shuffled within class), where every
+flag is one. Seed s sets prepare.seed and the training seed. Writes
 data/bench/bias_power.json and prints the rates. Each finished run is kept in
 data/bench/bias_power_runs/ under a key of its params and code, so an interrupted study (or one
 given more seeds) resumes where it stopped.
@@ -39,6 +42,7 @@ def one_run(job: dict) -> dict:
 
     from maskutils.core.params import deep_update
     from maskutils.experiments.compose import recipe
+    from maskutils.fairness.exact_null import false_alarms
     from maskutils.modeling import crossval
     from maskutils.prepare.prepared import load_prepared
     from maskutils.prepare.run import run as prepare
@@ -50,15 +54,19 @@ def one_run(job: dict) -> dict:
     if job["arm"] == "null":
         prep = deep_update(prep, {"split": {"plant_bias": {"keep": 1.0}}})
     cfg = recipe(params, seed)
+    audit = {**params["bias"], "threads": job["threads"], "workers": 1}  # jobs run side by side
+    if job["arm"] == "null":  # verdicts are the unmitigated model's: no need to train the other
+        audit["mitigation"] = {**audit["mitigation"], "method": "none"}
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         prepare(prep, tmp / "prepared", progress=False)
         p = load_prepared(tmp / "prepared")
         crossval.run(p, cfg, tmp / "kfold", threads=job["threads"])
-        audit = {**params["bias"], "threads": job["threads"], "workers": 1}  # jobs run side by side
         study = bias.run(p, audit, tmp / "kfold", tmp / "bias")
         s = bias.summary(study, audit)
+        rows = p.manifest.set_index("image_id").loc[study.table["image_id"]].reset_index()
+        shuffles = false_alarms(study.table, rows, study.classes, audit, cfg, job["shuffles"], seed)
     gaps = [
         {
             "grouping": name,
@@ -99,6 +107,8 @@ def one_run(job: dict) -> dict:
             "change": pl.get("change_after"),
             "mde": (pl.get("mde") or {}).get("gap"),
         },
+        "exact_null": shuffles,
+        "predictions": study.table.to_dict("list"),  # for later analyses without training
         "seconds": round(time.perf_counter() - t0, 1),
     }
 
@@ -107,7 +117,9 @@ def run_key(job: dict) -> str:
     """What decides a run: its params, seed, arm, torch threads and the code of maskutils."""
     from maskutils.modeling.crossval import code_digest
 
-    blob = json.dumps({k: job[k] for k in ("params", "seed", "arm", "threads")}, sort_keys=True)
+    blob = json.dumps(
+        {k: job[k] for k in ("params", "seed", "arm", "threads", "shuffles")}, sort_keys=True
+    )
     return hashlib.sha1((blob + code_digest()).encode()).hexdigest()[:16]
 
 
@@ -132,6 +144,7 @@ def summarise(runs: list[dict]) -> dict:
     planted = [r for r in runs if r["arm"] == "planted"]
     null = [r for r in runs if r["arm"] == "null"]
     gap = [r["planted"]["difference"]["value"] for r in planted if r["planted"]["difference"]]
+    shuffles = [a for r in runs for a in r["exact_null"]]
     return {
         "detection_rate_preregistered": rate([bool(r["planted"]["found"]) for r in planted]),
         "detection_rate_exploratory": rate(
@@ -175,6 +188,14 @@ def summarise(runs: list[dict]) -> dict:
         "narrowed_with_confidence": rate(
             [bool(r["planted"]["narrowed_with_confidence"]) for r in planted]
         ),
+        # attributes shuffled within class (fairness.exact_null): no gap can be true
+        "exact_null": {
+            "any_supported": rate([bool(a["supported"]) for a in shuffles]),
+            "preregistered_fired": rate([a["preregistered_fired"] for a in shuffles]),
+            "supported_by_gap": dict(
+                sorted(Counter(g for a in shuffles for g in a["supported"]).items())
+            ),
+        },
     }
 
 
@@ -216,6 +237,12 @@ def main() -> None:
     ap.add_argument("--address", help="ray: the cluster (host:port); default $RAY_ADDRESS or local")
     ap.add_argument("--profile", nargs="+", default=["default"], help="params/profiles, in order")
     ap.add_argument(
+        "--shuffles",
+        type=int,
+        default=20,
+        help="exact nulls per run: its audit with the attributes shuffled within class",
+    )
+    ap.add_argument(
         "--set",
         action="append",
         default=[],
@@ -235,7 +262,14 @@ def main() -> None:
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     runs_dir = str(Path(args.out).with_name(Path(args.out).stem + "_runs"))
     jobs = [
-        {"params": params, "seed": seed, "arm": arm, "threads": threads, "runs_dir": runs_dir}
+        {
+            "params": params,
+            "seed": seed,
+            "arm": arm,
+            "threads": threads,
+            "shuffles": args.shuffles,
+            "runs_dir": runs_dir,
+        }
         for seed in range(args.first_seed, args.first_seed + args.seeds)
         for arm in ("planted", "null")
     ]
@@ -282,6 +316,9 @@ def main() -> None:
             f"max {g['max']:.3f}; values {[round(v, 3) for v in g['values']]}"
         )
     print(f"mitigation narrows it with confidence: {show(s['narrowed_with_confidence'])}")
+    e = s["exact_null"]
+    print(f"exact nulls (attributes shuffled): any supported gap {show(e['any_supported'])}")
+    print(f"exact nulls: pre-registered test fires {show(e['preregistered_fired'])}")
     print(
         f"wall time {wall:.0f} s for {len(runs)} runs, {args.jobs} jobs; "
         f"{out['machine']['processor']}, {out['machine']['cpus']} CPUs; wrote {path}"

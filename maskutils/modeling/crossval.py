@@ -69,9 +69,7 @@ def plan(p: Prepared, y: np.ndarray, val_fraction: float, seed: int) -> list[dic
 CODE_FOLDERS = ("core", "prepare", "modeling")
 
 
-def fold_key(
-    p: Prepared, cfg: dict, fold: dict, mitigation: dict | None = None, threads: int = 1
-) -> str:
+def fold_key(p: Prepared, cfg: dict, fold: dict, mitigation: dict | None, threads: int) -> str:
     """What decides a fold's result: the params it uses, its torch threads, which images go
     where, their pixels and the training code. A saved fold with another key is trained again."""
     ids = p.manifest["image_id"].to_numpy()
@@ -120,17 +118,18 @@ def run(
     mitigation: dict | None = None,
     executor: str = "local",
     address: str | None = None,
-    threads: int = 1,
+    threads: int | None = None,
     workers: int | str = 1,
 ) -> KFoldRun:
-    """Trains the folds not already on disk, each on `threads` torch threads. `mitigation`
+    """Trains the folds not already on disk, each on `threads` torch threads (None: as many as
+    this process computes with). `mitigation`
     rebalances each fold's training rows (`modeling.rebalance`). `executor`: `local` (on a CPU
     `workers` processes, `auto`: the cores over `threads`; on a GPU concurrently in this process
     unless `concurrent` says otherwise) or `ray` (a task per fold on the Ray cluster at
     `address`, else $RAY_ADDRESS, else a local Ray instance)."""
     classes, y = p.task(cfg["task"])
-    device = resolve_device(cfg["device"])
-    concurrent = device.type == "cuda" if concurrent is None else concurrent
+    threads = threads or torch.get_num_threads()
+    concurrent = resolve_device(cfg["device"]).type == "cuda" if concurrent is None else concurrent
     folds = plan(p, y, 0.1, cfg["seed"])
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "recipe.json").write_text(json.dumps(cfg, indent=1, sort_keys=True))
@@ -248,9 +247,9 @@ def _save(out_dir, f, key, res: Outcome, threads: int) -> None:
 
 
 def _threads(out_dir: Path, k: int) -> int:
-    """The torch threads a saved fold trained on (1 if it is not on disk)."""
+    """The torch threads a saved fold trained on (0 if it is not on disk or predates the record)."""
     path = _paths(out_dir, k)["meta.json"]
-    return json.loads(path.read_text()).get("threads", 1) if path.is_file() else 1
+    return json.loads(path.read_text()).get("threads", 0) if path.is_file() else 0
 
 
 def _load(out_dir: Path, k: int, key: str) -> bool:

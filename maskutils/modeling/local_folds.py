@@ -3,9 +3,11 @@ on a CPU.
 
 A fold's float sums depend on how many torch threads compute them, so every fold trains with the
 `threads` its params name, in this process or in a worker: the results are the same for any
-`workers`, on any number of cores. On 2 cores, two folds on one thread each train about 1.5x as
-many images per second as one fold on two threads (docs/results.md). The workers are spawned
-(never forked: a forked OpenMP pool can hang) and get the prepared data once each.
+`workers`, on any number of cores. Small models use few threads well, so on a machine with many
+cores several folds at once finish sooner than one fold after another on every core; on 2 cores,
+two MobileNetV2 folds on one thread each take as long as one after another on two
+(docs/results.md). The workers are spawned (never forked: a forked OpenMP pool can hang) and get
+the prepared data once each.
 """
 
 from __future__ import annotations

@@ -185,9 +185,10 @@ EXECUTOR = [
     ),
     Param(
         "threads",
-        1,
+        2,
         "torch threads per fold, wherever it trains: they decide a fold's float sums, so on a "
-        "CPU its results depend on this and the CPU's kind, never on `workers` or the core count",
+        "CPU its results depend on this and the CPU's kind, never on `workers` or the core count "
+        "(2: what torch takes on 2 cores)",
         range=(1, 256),
     ),
     Param(

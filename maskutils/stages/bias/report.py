@@ -26,7 +26,10 @@ def header(s: dict, study: BiasStudy, min_group: int) -> str:
 
 
 #: the params a power study's design is compared on (benchmarks/bias_power.py `design`)
-DESIGN_SKIP = {"prepare": ("seed", "workers"), "bias": ("dpi", "executor", "ray_address")}
+DESIGN_SKIP = {
+    "prepare": ("seed", "workers"),
+    "bias": ("dpi", "executor", "ray_address", "threads", "workers"),
+}
 
 
 def power_text(path: Path, prepare: dict, bias: dict) -> str:
@@ -71,7 +74,19 @@ def power_text(path: Path, prepare: dict, bias: dict) -> str:
             f"- nothing planted, runs with any supported exploratory gap: "
             f"{r(s['null_runs_with_any_supported_gap'])} (the synthetic faces make some groups "
             "really harder, e.g. children's smaller masks: docs/bias_power.md)",
+            *_exact_null(s.get("exact_null"), r),
             f"- the planted gap: mean {g['mean']:.3f}, from {g['min']:.3f} to {g['max']:.3f}; "
             f"mitigation narrowed it with confidence in {r(s['narrowed_with_confidence'])}",
         ]
     )
+
+
+def _exact_null(e: dict | None, r) -> list[str]:
+    """The false-alarm lines of a study that audited exact nulls (attributes shuffled)."""
+    if not e:
+        return []
+    return [
+        "- exact nulls (every run's audit with the attributes shuffled within class, so no gap "
+        f"is true): any supported gap over all groupings **{r(e['any_supported'])}**; the "
+        f"pre-registered test fired {r(e['preregistered_fired'])}"
+    ]

@@ -39,3 +39,19 @@ def test_the_power_of_this_design_is_shown_and_another_designs_is_refused(tmp_pa
     other = power_text(path, bigger, {**bias, "permutations": 2000})
     assert "another design" in other and "prepare.synthetic, bias.permutations" in other
     assert "10/10" not in other
+
+
+def test_a_study_with_exact_nulls_states_their_false_alarm_rate(tmp_path):
+    prepare, bias = params("prepare"), params("bias")
+    rec = _record(prepare, bias)
+    rec["summary"]["exact_null"] = {
+        "any_supported": {"k": 3, "n": 400, "rate": 0.0075, "ci95": [0.003, 0.02]},
+        "preregistered_fired": {"k": 17, "n": 400, "rate": 0.0425, "ci95": [0.03, 0.07]},
+    }
+    path = tmp_path / "bias_power.json"
+    path.write_text(json.dumps(rec))
+    text = power_text(path, prepare, {**bias, "threads": 4, "workers": 2})
+    assert "for this design" in text  # threads and workers decide no verdict's design
+    assert "any supported gap over all groupings **3/400 (1%" in text and "17/400 (4%" in text
+    path.write_text(json.dumps(_record(prepare, bias)))  # an older study without them
+    assert "exact nulls" not in power_text(path, prepare, bias)

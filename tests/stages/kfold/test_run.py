@@ -65,6 +65,7 @@ def test_folds_in_processes_equal_sequential_byte_for_byte(prepared, tmp_path):
 
 def test_threads_are_part_of_a_folds_key(prepared, tmp_path):
     crossval.run(prepared, CFG, tmp_path, threads=1)
+    assert crossval.run(prepared, CFG, tmp_path, threads=1).trained == []
     assert crossval.run(prepared, CFG, tmp_path, threads=2).trained == [0, 1, 2]
     assert crossval.load(prepared, tmp_path).trained == []  # load checks the key it was saved with
 
@@ -154,7 +155,9 @@ def test_load_needs_every_fold_and_mitigation_changes_the_key(prepared, tmp_path
     _, y = prepared.task("mask_type")
     f = crossval.plan(prepared, y, 0.1, 0)[0]
     plan = {"method": "reweight", "by": ["gender"], "oversample_cap": 4.0}
-    assert crossval.fold_key(prepared, CFG, f) != crossval.fold_key(prepared, CFG, f, plan)
+    assert crossval.fold_key(prepared, CFG, f, None, 2) != crossval.fold_key(
+        prepared, CFG, f, plan, 2
+    )
 
 
 def test_the_pretrained_model_cross_validates_and_ignores_cnn_keys(prepared, tmp_path):
