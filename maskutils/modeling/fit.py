@@ -29,6 +29,25 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
+def uses_bf16(precision: str, device: torch.device) -> bool:
+    """Whether training steps autocast to bf16 (params `precision`); an error for `bf16` on a CPU
+    without native bf16 instructions, where it would run several times slower than fp32."""
+    if precision == "bf16" and device.type == "cpu" and not cpu_has_bf16():
+        raise ValueError(
+            "params/train.yaml: precision is bf16, but this CPU has no native bf16 instructions "
+            "(AVX-512 BF16 or AMX), where bf16 runs several times slower than fp32: use fp32 or "
+            "auto"
+        )
+    return precision == "bf16" or (precision == "auto" and device.type == "cuda")
+
+
+def cpu_has_bf16() -> bool:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -61,7 +80,7 @@ class Trainer:
 
     Adam, early stopping on validation macro-F1 (the best weights are restored by `result()`).
     cfg: the `train` params (epochs, batch_size, lr, weight_decay, class_weights,
-    label_smoothing, patience, schedule, augment, device, seed). `frozen_bn` keeps every
+    label_smoothing, patience, schedule, augment, device, precision, seed). `frozen_bn` keeps every
     BatchNorm layer's running statistics as they are (fine-tuning a pretrained backbone).
     `sample_weight` (one per training image) weighs each image's loss: a batch's loss is the
     weighted mean (the bias mitigation's group x class reweighting). `epoch_size` draws that many
@@ -85,6 +104,7 @@ class Trainer:
         frozen_bn: bool = False,
     ):
         self.device = device = resolve_device(cfg["device"])
+        self.bf16 = uses_bf16(cfg["precision"], device)
         seed_everything(cfg["seed"])
         self.gen = torch.Generator(device=device).manual_seed(cfg["seed"])
         # Dropout draws from the global generator: each trainer keeps its own state of it, so
@@ -137,9 +157,7 @@ class Trainer:
                 memory_format=torch.channels_last
             )
             yb = self.yt[idx]
-            with torch.autocast(
-                self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"
-            ):
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
                 out = self.model(xb)
                 if isinstance(out, tuple):  # inception_v3 in training: (logits, aux_logits)
                     loss = self._loss(out[0], yb, idx) + 0.4 * self._loss(out[1], yb, idx)
