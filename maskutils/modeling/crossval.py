@@ -122,11 +122,11 @@ def run(
     workers: int | str = 1,
 ) -> KFoldRun:
     """Trains the folds not already on disk, each on `threads` torch threads (None: as many as
-    this process computes with). `mitigation` rebalances each fold's training rows
-    (`modeling.rebalance`). `executor`: `local` (on a CPU `workers` processes at once, `auto`:
-    the cores over `threads`; on a GPU concurrently in this process unless `concurrent` says
-    otherwise) or `ray` (a task per fold on the Ray cluster at `address`, else $RAY_ADDRESS,
-    else a local Ray instance)."""
+    this process computes with). `mitigation`
+    rebalances each fold's training rows (`modeling.rebalance`). `executor`: `local` (on a CPU
+    `workers` processes, `auto`: the cores over `threads`; on a GPU concurrently in this process
+    unless `concurrent` says otherwise) or `ray` (a task per fold on the Ray cluster at
+    `address`, else $RAY_ADDRESS, else a local Ray instance)."""
     classes, y = p.task(cfg["task"])
     threads = threads or torch.get_num_threads()
     concurrent = resolve_device(cfg["device"]).type == "cuda" if concurrent is None else concurrent
