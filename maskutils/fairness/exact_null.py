@@ -40,8 +40,8 @@ def false_alarms(
     repeats: int,
     seed: int = 0,
 ) -> list[dict]:
-    """Per shuffle (`repeats`, seeded): whether the audit of `table`'s `before` predictions
-    supports any gap after the family's adjustment, how many, and whether the pre-registered
+    """Per shuffle (`repeats`, seeded): the gaps the audit of `table`'s `before` predictions
+    supports after the family's adjustment (each a false alarm), and whether the pre-registered
     test fires. `params`: the bias stage's (minimum detectable gaps are skipped: they do not
     decide a verdict); `cfg`: the training recipe (seed, task)."""
     quick = {**params, "mde": {**params["mde"], "repeats": 0}}
