@@ -215,3 +215,13 @@ EXECUTOR = [
         nullable=(str,),
     ),
 ]
+
+
+def executor_args(params: dict) -> dict:
+    """`crossval.run`'s keyword arguments from a stage's EXECUTOR rows."""
+    return {
+        "executor": params["executor"],
+        "address": params["ray_address"],
+        "threads": params["threads"],
+        "workers": params["workers"],
+    }

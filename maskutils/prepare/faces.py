@@ -3,11 +3,11 @@ images (`render`) and the faces pasted into synthetic scenes (`render_face`).
 
 Attributes change the drawing, so a model can really do worse on some groups: children have
 smaller, rounder faces (smaller masks); women have long hair that falls over the ear loops and
-straps (and, with `synthetic.pale_cloth`, pale cloth masks: the power profile's planted
-bias); elders have grey hair and wrinkles; men may have beards; six skin tones, so a black
+straps; elders have grey hair and wrinkles; men may have beards; six skin tones, so a black
 surgical mask on dark skin has little contrast. Each image records its ROI: the mask (or, for
 no_mask, the nose-to-chin box), in output pixels, for Grad-CAM localisation checks. A `Camera`
-(`prepare.camera`) sets the lighting, blur, background, face size and people drawn.
+(`prepare.camera`) sets the lighting, blur, background, face size and people drawn. With
+`synthetic.pale_cloth`, one subgroup's cloth masks are pale: the default's planted bias.
 """
 
 from __future__ import annotations
@@ -45,10 +45,11 @@ def sample_specs(
     cue_label: str | None,
     cue_fraction: float,
     camera: Camera = CAMERAS["default"],
-    pale_cloth: str | None = None,
+    pale_cloth: dict | None = None,
 ) -> list[dict]:
     """Labels (balanced), attributes (in the camera's gender and age mix), the cue flag and
-    whether a cloth mask is pale (`pale_cloth`: that gender's) of every image, before drawing."""
+    whether a cloth mask is pale (`pale_cloth`: the people matching all its attributes, e.g.
+    `{"age": "elder"}`) of every image, before drawing."""
     rng = np.random.default_rng(camera.key(seed, 0))
     labels = np.array([classes[i % len(classes)] for i in range(n)])
     labels = labels[rng.permutation(n)]
@@ -59,17 +60,18 @@ def sample_specs(
             gender = GENDERS[int(r.integers(2))]
         else:
             gender = GENDERS[0] if r.random() < camera.female_share else GENDERS[1]
-        specs.append(
-            {
-                "index": i,
-                "label": str(label),
-                "gender": gender,
-                "age": AGES[int(r.choice(3, p=list(camera.age_p)))],
-                "skin_tone": int(r.integers(1, 7)),
-                "cue": bool(cue_label == label and r.random() < cue_fraction),
-                "pale": gender == pale_cloth,
-            }
+        spec = {
+            "index": i,
+            "label": str(label),
+            "gender": gender,
+            "age": AGES[int(r.choice(3, p=list(camera.age_p)))],
+            "skin_tone": int(r.integers(1, 7)),
+            "cue": bool(cue_label == label and r.random() < cue_fraction),
+        }
+        spec["pale"] = bool(pale_cloth) and all(
+            str(spec[k]) == str(v) for k, v in pale_cloth.items()
         )
+        specs.append(spec)
     return specs
 
 

@@ -7,6 +7,7 @@ from maskutils.core.labels import CLASSES as KNOWN
 from maskutils.core.labels import MASK_TYPES
 from maskutils.core.params import Param, Rule, Schema, at_most, names, seed
 from maskutils.prepare.camera import CAMERAS
+from maskutils.prepare.faces import AGES, GENDERS, SKIN_TONES
 
 CLASSES = list(MASK_TYPES)
 
@@ -15,6 +16,14 @@ def _aliases(v) -> bool:
     return isinstance(v, dict) and all(
         isinstance(name, str) and name.strip() and cls in KNOWN for name, cls in v.items()
     )
+
+
+#: what `synthetic.pale_cloth` may name: the attributes the renderer draws
+PALE_BY = {"gender": GENDERS, "age": AGES, "skin_tone": range(1, len(SKIN_TONES) + 1)}
+
+
+def _pale_cloth(v) -> bool:
+    return isinstance(v, dict) and all(k in PALE_BY and x in PALE_BY[k] for k, x in v.items())
 
 
 def _classes(v) -> bool:
@@ -70,11 +79,13 @@ SCHEMA = Schema(
         ),
         Param(
             "synthetic.pale_cloth",
-            None,
-            "draw this gender's cloth masks in pale colours (null: nobody's): a subgroup that "
-            "looks different, so under-sampling it (`split.plant_bias`) really costs it recall; "
-            "profile `power`, the design the bias power study measured",
-            choices=(None, "female", "male"),
+            {},
+            "draw the cloth masks of the people matching all of these attributes in pale "
+            "colours, e.g. `{age: elder}` (`{}`: nobody's): a subgroup that looks different, so "
+            "under-sampling it (`split.plant_bias`) really costs it recall; the default's "
+            "planted bias, the design the bias power study measured (docs/bias_power.md)",
+            check=_pale_cloth,
+            must="a mapping of gender, age or skin_tone to one of its values, e.g. {age: elder}",
         ),
         Param(
             "synthetic.spurious_cue.label",

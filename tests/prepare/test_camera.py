@@ -118,9 +118,34 @@ def test_unknown_camera_is_a_params_error():
         SCHEMA.validate({"synthetic": {"camera": "nikon"}})
 
 
+def test_pale_cloth_marks_the_people_matching_every_attribute_it_names():
+    plain = sample_specs(200, list(MASK_TYPES), 3, None, 0.8)
+    for where in ({"age": "elder"}, {"gender": "male", "age": "child"}, {"skin_tone": 6}):
+        pale = sample_specs(200, list(MASK_TYPES), 3, None, 0.8, pale_cloth=where)
+        want = [all(str(s[k]) == str(v) for k, v in where.items()) for s in plain]
+        assert [s["pale"] for s in pale] == want and 0 < sum(want) < 200
+    assert not any(
+        s["pale"] for s in sample_specs(50, list(MASK_TYPES), 3, None, 0.8, pale_cloth={})
+    )
+
+
+@pytest.mark.parametrize(
+    "value, word",
+    [
+        ({"hair": "grey"}, "hair"),
+        ({"age": "teen"}, "teen"),
+        ({"skin_tone": 7}, "7"),
+        ("female", ""),
+    ],
+)
+def test_pale_cloth_naming_an_unknown_attribute_or_value_is_a_params_error(value, word):
+    with pytest.raises(ParamsError, match=f"synthetic.pale_cloth.*{word}"):
+        SCHEMA.validate({"synthetic": {"pale_cloth": value}})
+
+
 def test_pale_cloth_redraws_only_that_genders_cloth_masks_and_in_pale_colours():
     plain = sample_specs(60, list(MASK_TYPES), 3, None, 0.8)
-    pale = sample_specs(60, list(MASK_TYPES), 3, None, 0.8, pale_cloth="female")
+    pale = sample_specs(60, list(MASK_TYPES), 3, None, 0.8, pale_cloth={"gender": "female"})
     assert [s["pale"] for s in pale] == [s["gender"] == "female" for s in plain]
     changed, kept = [], 0
     for a, b in zip(plain, pale):

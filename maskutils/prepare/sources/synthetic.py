@@ -24,7 +24,7 @@ def generate(
     cue_fraction: float = 0.8,
     mapper: Callable = map,
     camera: str = "default",
-    pale_cloth: str | None = None,
+    pale_cloth: dict | None = None,
 ) -> list[dict]:
     """Draw every image into out_dir/<label>/<id>.png (.jpg) as the named camera takes it;
     returns one dict per image (manifest fields), in index order. `mapper(fn, specs)` may draw

@@ -17,6 +17,7 @@ import pandas as pd
 
 from maskutils.fairness.analysis import Audit, analyse, audit_summary
 from maskutils.modeling import crossval
+from maskutils.modeling.params import executor_args
 from maskutils.prepare.prepared import Prepared
 
 
@@ -56,16 +57,7 @@ def run(
     plan = mitigation_plan(p.manifest, params)
     models = {"before": before}
     if plan["method"] != "none":
-        models["after"] = crossval.run(
-            p,
-            cfg,
-            out_dir,
-            mitigation=plan,
-            executor=params["executor"],
-            address=params["ray_address"],
-            threads=params["threads"],
-            workers=params["workers"],
-        )
+        models["after"] = crossval.run(p, cfg, out_dir, mitigation=plan, **executor_args(params))
     table = before.oof[["image_id", "true"]].copy()
     for name, res in models.items():
         table[name] = table["image_id"].map(res.oof.set_index("image_id")["pred"])

@@ -58,6 +58,7 @@ def redraw(
         s["spurious_cue"]["label"],
         s["spurious_cue"]["fraction"],
         camera,
+        s.get("pale_cloth") or None,  # data prepared before it: nobody's
     )
     size, render_size, seed = prepared.info["image_size"], s["render_size"], p["seed"]
     imgs, boxes = [], []

@@ -10,7 +10,7 @@ from maskutils.core.params import deep_update, read_yaml
 from maskutils.core.stats import t_interval
 from maskutils.modeling import build, crossval
 from maskutils.modeling.crossval import KFoldRun
-from maskutils.modeling.params import RECIPE_SCHEMA
+from maskutils.modeling.params import RECIPE_SCHEMA, executor_args
 from maskutils.prepare.prepared import Prepared
 
 
@@ -36,16 +36,7 @@ def run(p: Prepared, cfg: dict, kfold: dict, out_dir: Path) -> KFoldRun:
     """Cross-validates the recipe (folds already on disk with the same key are resumed) and
     writes every out-of-fold prediction to out_dir/predictions.csv."""
     concurrent = {"auto": None, "on": True, "off": False}[kfold["concurrent"]]
-    res = crossval.run(
-        p,
-        cfg,
-        out_dir,
-        concurrent,
-        executor=kfold["executor"],
-        address=kfold["ray_address"],
-        threads=kfold["threads"],
-        workers=kfold["workers"],
-    )
+    res = crossval.run(p, cfg, out_dir, concurrent, **executor_args(kfold))
     res.oof.to_csv(out_dir / "predictions.csv", index=False)
     return res
 

@@ -25,8 +25,12 @@ def study(tmp_path_factory):
             {
                 "image_size": 32,
                 "workers": 1,
-                # the power profile's drawing: the planted group's cloth masks are pale
-                "synthetic": {"n_images": 1000, "render_size": 32, "pale_cloth": "female"},
+                # as the default draws its planted group (elders there): cloth masks pale
+                "synthetic": {
+                    "n_images": 1000,
+                    "render_size": 32,
+                    "pale_cloth": {"gender": "female"},
+                },
                 "split": {"folds": 3, "plant_bias": PLANT},
             },
         ),

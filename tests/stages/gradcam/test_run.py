@@ -319,6 +319,20 @@ def test_redraw_draws_through_the_camera_of_the_prepared_set(tmp_path):
     assert len(rows) == 5 and (error < 10).all()  # the same faces, but for JPEG's loss
 
 
+def test_redraw_draws_the_pale_cloth_masks_the_set_was_drawn_with(tmp_path):
+    from maskutils.prepare.prepared import load_prepared
+    from maskutils.prepare.run import run
+
+    synthetic = {"n_images": 60, "render_size": 32, "pale_cloth": {"gender": "female"}}
+    given = params("prepare", {"image_size": 32, "workers": 1, "synthetic": synthetic})
+    run(given, tmp_path, progress=False, splits=False)
+    pale = load_prepared(tmp_path)
+    rows = S.probe_rows(pale, "cloth", 12)
+    assert (pale.manifest["gender"].iloc[rows] == "female").any()
+    orig, _ = S.redraw(pale, rows, "original")
+    assert np.array_equal(orig, pale.images[rows])
+
+
 class GreenDetector(nn.Module):
     """A model that looks only at green: a 1x1 conv 'greenness' map, ReLU, global mean, and the
     cloth logit proportional to it (what a pure cue shortcut would learn)."""
