@@ -3,11 +3,11 @@ nothing is planted, over many seeds (docs/bias_power.md).
 
 Every run is the project's own pipeline in-process (not dvc): prepare (synthetic) -> k-fold ->
 the bias stage's audit with mitigation. `planted` runs use the profiles' params; `null` runs
-set `split.plant_bias.keep` to 1 (nothing under-sampled), keep the declared hypothesis and skip
-the mitigation (no verdict uses it). The synthetic faces make some groups really harder, so a
-null run's supported gaps are not all false alarms: every run's audit is also repeated on
-`--shuffles` exact nulls (`fairness.exact_null`: attributes shuffled within class), where every
-flag is one. Seed s sets prepare.seed and the training seed. Writes
+plant nothing (`arm_prepare`: no group drawn with its own look, nothing under-sampled), keep the
+declared hypothesis and skip the mitigation (no verdict uses it). The synthetic faces make some
+groups really harder, so a null run's supported gaps are not all false alarms: every run's audit
+is also repeated on `--shuffles` exact nulls (`fairness.exact_null`: attributes shuffled within
+class), where every flag is one. Seed s sets prepare.seed and the training seed. Writes
 data/bench/bias_power.json and prints the rates. Each finished run is kept in
 data/bench/bias_power_runs/ under a key of its params and code, so an interrupted study (or one
 given more seeds) resumes where it stopped.
@@ -40,7 +40,6 @@ def one_run(job: dict) -> dict:
     study needs from the bias metrics, and the wall time."""
     import torch
 
-    from maskutils.core.params import deep_update
     from maskutils.experiments.compose import recipe
     from maskutils.fairness.exact_null import false_alarms
     from maskutils.modeling import crossval
@@ -50,9 +49,7 @@ def one_run(job: dict) -> dict:
 
     torch.set_num_threads(job["threads"])
     params, seed = job["params"], job["seed"]
-    prep = deep_update(params["prepare"], {"seed": seed})
-    if job["arm"] == "null":
-        prep = deep_update(prep, {"split": {"plant_bias": {"keep": 1.0}}})
+    prep = arm_prepare(job)
     cfg = recipe(params, seed)
     audit = {**params["bias"], "threads": job["threads"], "workers": 1}  # jobs run side by side
     mitigated = job["arm"] == "planted" and job["mitigate"]
@@ -85,6 +82,7 @@ def one_run(job: dict) -> dict:
         "arm": job["arm"],
         "n": s["n"],
         "plant_keep": prep["split"]["plant_bias"]["keep"],
+        "pale_cloth": prep["synthetic"]["pale_cloth"],
         "mitigated": mitigated,
         "family": s["family"],
         "gaps": gaps,
@@ -115,13 +113,28 @@ def one_run(job: dict) -> dict:
     }
 
 
+def arm_prepare(job: dict) -> dict:
+    """The prepare params of a job's seed and arm. A null run plants nothing: no group's cloth
+    masks drawn pale (`synthetic.pale_cloth`: a look only that group has is a real, smaller gap
+    even when nothing is under-sampled, docs/bias_power.md) and nothing under-sampled."""
+    from maskutils.core.params import deep_update
+
+    prep = deep_update(job["params"]["prepare"], {"seed": job["seed"]})
+    if job["arm"] == "null":
+        nothing = {"synthetic": {"pale_cloth": {}}, "split": {"plant_bias": {"keep": 1.0}}}
+        prep = deep_update(prep, nothing)
+    return prep
+
+
 def run_key(job: dict) -> str:
-    """What decides a run: its params, seed, arm, torch threads and the code of maskutils (not
-    whether its mitigated folds were trained: see `reusable`)."""
+    """What decides a run: its params, the prepare params of its arm, seed, torch threads and the
+    code of maskutils (not whether its mitigated folds were trained: see `reusable`)."""
     from maskutils.modeling.crossval import code_digest
 
     blob = json.dumps(
-        {k: job[k] for k in ("params", "seed", "arm", "threads", "shuffles")}, sort_keys=True
+        {k: job[k] for k in ("params", "seed", "arm", "threads", "shuffles")}
+        | {"prepare": arm_prepare(job)},
+        sort_keys=True,
     )
     return hashlib.sha1((blob + code_digest()).encode()).hexdigest()[:16]
 

@@ -69,8 +69,8 @@ def power_text(path: Path, prepare: dict, bias: dict) -> str:
             "- planted gap found by the pre-registered test: "
             f"**{r(s['detection_rate_preregistered'])}**; by the adjusted exploratory family: "
             f"{r(s['detection_rate_exploratory'])}",
-            "- nothing planted, the pre-registered test fired: "
-            f"**{r(s['false_positive_rate_preregistered'])}**",
+            "- nothing planted (no group drawn with its own look, nothing under-sampled), the "
+            f"pre-registered test fired: **{r(s['false_positive_rate_preregistered'])}**",
             f"- nothing planted, runs with any supported exploratory gap: "
             f"{r(s['null_runs_with_any_supported_gap'])} (the synthetic faces make some groups "
             "really harder, e.g. children's smaller masks: docs/bias_power.md)",
