@@ -52,7 +52,7 @@ def one_run(job: dict) -> dict:
     prep = arm_prepare(job)
     cfg = recipe(params, seed)
     audit = {**params["bias"], "threads": job["threads"], "workers": 1}  # jobs run side by side
-    mitigated = job["arm"] == "planted" and job["mitigate"]
+    mitigated = wants_mitigated(job)
     if not mitigated:  # the verdicts are the unmitigated model's: no need to train the other
         audit["mitigation"] = {**audit["mitigation"], "method": "none"}
     t0 = time.perf_counter()
@@ -143,19 +143,21 @@ def kept_run(runs_dir: Path, job: dict) -> Path:
     return runs_dir / f"{job['arm']}_seed{job['seed']}_{run_key(job)}.json"
 
 
+def wants_mitigated(job: dict) -> bool:
+    """Whether a job trains the mitigated folds: planted runs of the `--mitigated` seeds."""
+    return job["arm"] == "planted" and job["mitigate"]
+
+
 def was_mitigated(run: dict) -> bool:
-    """Whether a planted run trained its mitigated folds (runs from before `mitigated` was
-    recorded: whether they have a narrowing verdict)."""
-    return run.get("mitigated", run["planted"]["narrowed"] is not None)
+    """Whether a kept run trained its mitigated folds."""
+    return run["mitigated"]
 
 
 def reusable(path: Path, job: dict) -> bool:
     """A kept run serves a job unless the job wants the mitigated folds and the run skipped them."""
     if not path.is_file():
         return False
-    return not (job["arm"] == "planted" and job["mitigate"]) or was_mitigated(
-        json.loads(path.read_text())
-    )
+    return not wants_mitigated(job) or was_mitigated(json.loads(path.read_text()))
 
 
 def keep(job: dict, result: dict) -> None:
