@@ -2,12 +2,16 @@
 nothing is planted, over many seeds (docs/bias_power.md).
 
 Every run is the project's own pipeline in-process (not dvc): prepare (synthetic) -> k-fold ->
-the bias stage's audit with mitigation. `planted` runs use the profiles' params; `null` runs
-plant nothing (`arm_prepare`: no group drawn with its own look, nothing under-sampled), keep the
-declared hypothesis and skip the mitigation (no verdict uses it). The synthetic faces make some
-groups really harder, so a null run's supported gaps are not all false alarms: every run's audit
-is also repeated on `--shuffles` exact nulls (`fairness.exact_null`: attributes shuffled within
-class), where every flag is one. Seed s sets prepare.seed and the training seed. Writes
+the bias stage's audit with mitigation. Three arms (`ARMS`), each seed in each:
+- `planted` runs use the profiles' params;
+- `null` runs plant nothing (`arm_prepare`: no group drawn with its own look, nothing
+  under-sampled). The synthetic faces still make some groups really harder (children's smaller
+  masks), so a null run's supported gaps are not all false alarms;
+- `shuffled` runs plant nothing and shuffle the recorded attributes within class after prepare
+  (`shuffle_groups`): no group differs from another in any picture, so every flag is a false alarm.
+The two unplanted arms keep the declared hypothesis and skip the mitigation (no verdict uses it).
+Every run's audit is also repeated on `--shuffles` exact nulls (`fairness.exact_null`, the same
+shuffle of its out-of-fold predictions). Seed s sets prepare.seed and the training seed. Writes
 data/bench/bias_power.json and prints the rates. Each finished run is kept in
 data/bench/bias_power_runs/ under a key of its params and code, so an interrupted study (or one
 given more seeds) resumes where it stopped.
@@ -33,6 +37,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+#: the arms of the study, each run for every seed (see the module's docstring)
+ARMS = ("planted", "null", "shuffled")
 
 
 def one_run(job: dict) -> dict:
@@ -60,6 +66,8 @@ def one_run(job: dict) -> dict:
         tmp = Path(tmp)
         prepare(prep, tmp / "prepared", progress=False)
         p = load_prepared(tmp / "prepared")
+        if job["arm"] == "shuffled":
+            p.manifest = shuffle_groups(p.manifest, audit, seed)
         crossval.run(p, cfg, tmp / "kfold", threads=job["threads"])
         study = bias.run(p, audit, tmp / "kfold", tmp / "bias")
         s = bias.summary(study, audit)
@@ -114,16 +122,29 @@ def one_run(job: dict) -> dict:
 
 
 def arm_prepare(job: dict) -> dict:
-    """The prepare params of a job's seed and arm. A null run plants nothing: no group's cloth
-    masks drawn pale (`synthetic.pale_cloth`: a look only that group has is a real, smaller gap
-    even when nothing is under-sampled, docs/bias_power.md) and nothing under-sampled."""
+    """The prepare params of a job's seed and arm. An unplanted run (null, shuffled) plants
+    nothing: no group's cloth masks drawn pale (`synthetic.pale_cloth`: a look only that group has
+    is a real, smaller gap even when nothing is under-sampled, docs/bias_power.md) and nothing
+    under-sampled."""
     from maskutils.core.params import deep_update
 
     prep = deep_update(job["params"]["prepare"], {"seed": job["seed"]})
-    if job["arm"] == "null":
+    if job["arm"] != "planted":
         nothing = {"synthetic": {"pale_cloth": {}}, "split": {"plant_bias": {"keep": 1.0}}}
         prep = deep_update(prep, nothing)
     return prep
+
+
+def shuffle_groups(manifest, audit: dict, seed: int):
+    """The manifest with the attributes the audit reads shuffled together within each class (as
+    `fairness.exact_null` shuffles a run's predictions): every group keeps its size and class mix,
+    and no recorded group is tied to any picture, so no gap of any grouping is true."""
+    from maskutils.fairness.audit import resolve
+    from maskutils.fairness.exact_null import shuffled_attributes
+
+    attributes, _ = resolve(manifest, audit["attributes"], audit["intersections"])
+    rng = np.random.default_rng([seed, 1])  # its own stream: the exact nulls use `seed`
+    return shuffled_attributes(manifest, manifest["label"], attributes, rng)
 
 
 def run_key(job: dict) -> str:
@@ -173,9 +194,35 @@ def rate(flags: list[bool]) -> dict:
     return {"k": k, "n": n, "rate": k / n if n else None, "ci95": wilson(k, n)}
 
 
+def flags(runs: list[dict]) -> dict:
+    """What the audit flags in unplanted runs: the pre-registered test, any supported gap, and
+    which gaps (a real difference the renderer draws recurs in most null runs, a false alarm
+    turns up once)."""
+    return {
+        "preregistered_fired": rate([bool(r["planted"]["found"]) for r in runs]),
+        "runs_with_any_supported_gap": rate([any(g["supported"] for g in r["gaps"]) for r in runs]),
+        # either of the two: the runs whose audit flags anything
+        "runs_flagging_anything": rate(
+            [bool(r["planted"]["found"]) or any(g["supported"] for g in r["gaps"]) for r in runs]
+        ),
+        "gaps_supported": rate([g["supported"] for r in runs for g in r["gaps"]]),
+        "supported_by_gap": dict(
+            sorted(
+                Counter(
+                    f"{g['grouping']}: {g['metric']}"
+                    for r in runs
+                    for g in r["gaps"]
+                    if g["supported"]
+                ).items()
+            )
+        ),
+        "gap": [r["planted"]["difference"]["value"] for r in runs if r["planted"]["difference"]],
+    }
+
+
 def summarise(runs: list[dict]) -> dict:
-    planted = [r for r in runs if r["arm"] == "planted"]
-    null = [r for r in runs if r["arm"] == "null"]
+    arm = {a: [r for r in runs if r["arm"] == a] for a in ARMS}
+    planted = arm["planted"]
     gap = [r["planted"]["difference"]["value"] for r in planted if r["planted"]["difference"]]
     shuffles = [a for r in runs for a in r["exact_null"]]
     return {
@@ -183,23 +230,10 @@ def summarise(runs: list[dict]) -> dict:
         "detection_rate_exploratory": rate(
             [bool(r["planted"]["exploratory_supported"]) for r in planted]
         ),
-        "false_positive_rate_preregistered": rate([bool(r["planted"]["found"]) for r in null]),
-        "null_runs_with_any_supported_gap": rate(
-            [any(g["supported"] for g in r["gaps"]) for r in null]
-        ),
-        "null_gaps_supported": rate([g["supported"] for r in null for g in r["gaps"]]),
-        # which gaps: a real difference the renderer draws recurs in most null runs, a false
-        # alarm turns up once
-        "null_supported_by_gap": dict(
-            sorted(
-                Counter(
-                    f"{g['grouping']}: {g['metric']}"
-                    for r in null
-                    for g in r["gaps"]
-                    if g["supported"]
-                ).items()
-            )
-        ),
+        "null": flags(arm["null"]),
+        # nothing planted and the recorded attributes shuffled (`shuffle_groups`): every flag is
+        # a false alarm
+        "shuffled": flags(arm["shuffled"]),
         "planted_gap": {
             "values": gap,
             **(
@@ -214,18 +248,16 @@ def summarise(runs: list[dict]) -> dict:
                 else {}
             ),
         },
-        "null_gap": [
-            r["planted"]["difference"]["value"] for r in null if r["planted"]["difference"]
-        ],
         "preregistered_mde": [r["planted"]["mde"] for r in planted],
         # over the planted runs that trained their mitigated folds (`--mitigated`)
         "narrowed_with_confidence": rate(
             [bool(r["planted"]["narrowed_with_confidence"]) for r in planted if was_mitigated(r)]
         ),
-        # attributes shuffled within class (fairness.exact_null): no gap can be true
+        # every run's predictions with the attributes shuffled within class (fairness.exact_null)
         "exact_null": {
             "any_supported": rate([bool(a["supported"]) for a in shuffles]),
             "preregistered_fired": rate([a["preregistered_fired"] for a in shuffles]),
+            "anything": rate([bool(a["supported"]) or a["preregistered_fired"] for a in shuffles]),
             "supported_by_gap": dict(
                 sorted(Counter(g for a in shuffles for g in a["supported"]).items())
             ),
@@ -264,7 +296,7 @@ def machine() -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seeds", type=int, default=10, help="seeds per arm (planted, null)")
+    ap.add_argument("--seeds", type=int, default=10, help="seeds per arm (ARMS)")
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=1, help="local: runs in parallel (processes)")
     ap.add_argument("--executor", choices=("local", "ray"), default="local")
@@ -313,7 +345,7 @@ def main() -> None:
             "runs_dir": runs_dir,
         }
         for seed in range(args.first_seed, args.first_seed + args.seeds)
-        for arm in ("planted", "null")
+        for arm in ARMS
     ]
     kept = {i: kept_run(Path(runs_dir), job) for i, job in enumerate(jobs)}
     todo = [job for i, job in enumerate(jobs) if not reusable(kept[i], job)]
@@ -348,9 +380,12 @@ def main() -> None:
 
     print(f"planted found, pre-registered test: {show(s['detection_rate_preregistered'])}")
     print(f"planted found, exploratory (adjusted): {show(s['detection_rate_exploratory'])}")
-    print(f"null: pre-registered test fires: {show(s['false_positive_rate_preregistered'])}")
-    print(f"null: runs with any supported gap: {show(s['null_runs_with_any_supported_gap'])}")
-    print(f"null: gaps supported: {show(s['null_gaps_supported'])}")
+    for a in ("null", "shuffled"):
+        f = s[a]
+        print(f"{a}: pre-registered test fires: {show(f['preregistered_fired'])}")
+        print(f"{a}: runs with any supported gap: {show(f['runs_with_any_supported_gap'])}")
+        print(f"{a}: gaps supported: {show(f['gaps_supported'])}")
+        print(f"{a}: runs flagging anything: {show(f['runs_flagging_anything'])}")
     g = s["planted_gap"]
     if g.get("values"):
         print(
@@ -361,6 +396,7 @@ def main() -> None:
     e = s["exact_null"]
     print(f"exact nulls (attributes shuffled): any supported gap {show(e['any_supported'])}")
     print(f"exact nulls: pre-registered test fires {show(e['preregistered_fired'])}")
+    print(f"exact nulls: either {show(e['anything'])}")
     print(
         f"wall time {wall:.0f} s for {len(runs)} runs, {args.jobs} jobs; "
         f"{out['machine']['processor']}, {out['machine']['cpus']} CPUs; wrote {path}"
