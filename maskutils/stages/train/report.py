@@ -86,14 +86,20 @@ def extremes_per_class(predictions: pd.DataFrame, k: int = 3) -> pd.DataFrame:
 
 
 def training_curves(histories: dict[str, pd.DataFrame]):
-    """Train vs validation loss and macro-F1 per epoch, one row per model."""
+    """Train vs validation loss and macro-F1 per epoch, one row per model. A column a history
+    lacks is not drawn (a head trained on cached features records no validation loss)."""
     fig, axes = plt.subplots(len(histories), 2, figsize=(10, 3 * len(histories)), squeeze=False)
+    lines = [
+        (0, "train_loss", dict(label="train")),
+        (0, "val_loss", dict(label="validation")),
+        (1, "train_accuracy", dict(label="train accuracy", linestyle=":")),
+        (1, "val_macro_f1", dict(label="validation macro-F1")),
+    ]
     for row, (name, h) in zip(axes, histories.items()):
-        row[0].plot(h["epoch"], h["train_loss"], label="train")
-        row[0].plot(h["epoch"], h["val_loss"], label="validation")
+        for ax, column, style in lines:
+            if column in h and h[column].notna().any():
+                row[ax].plot(h["epoch"], h[column], **style)
         row[0].set(title=f"{name}: loss", xlabel="epoch", ylabel="cross-entropy")
-        row[1].plot(h["epoch"], h["train_accuracy"], label="train accuracy", linestyle=":")
-        row[1].plot(h["epoch"], h["val_macro_f1"], label="validation macro-F1")
         row[1].set(
             title=f"{name}: validation macro-F1",
             xlabel="epoch",
