@@ -266,14 +266,16 @@ def summarise(runs: list[dict]) -> dict:
 
 
 def design(params: dict) -> dict:
-    """The params that decide the audit's power: prepare's and the bias stage's, less the seed
-    (each run sets its own) and what does not change a result."""
+    """The params that decide the audit's power: prepare's, the bias stage's and the k-fold
+    training recipe, less the seed (each run sets its own) and what does not change a result."""
+    from maskutils.experiments.compose import recipe
     from maskutils.stages.bias.report import DESIGN_SKIP
 
+    ours = {"prepare": params["prepare"], "bias": params["bias"], "recipe": recipe(params, 0)}
     return {
-        stage: {k: v for k, v in params[stage].items() if k not in skip}
+        stage: {k: v for k, v in ours[stage].items() if k not in skip}
         for stage, skip in DESIGN_SKIP.items()
-    } | {"kfold_overrides": params["kfold"]["overrides"]}
+    }
 
 
 def compact(out: dict, params: dict) -> dict:

@@ -52,7 +52,7 @@ def _study(**overrides):
     )
     found = analysis.analyse(table, rows, CLASSES, cfg, CFG, PLANT)
     study = bias_study.BiasStudy(
-        **vars(found), plan={"method": "both", "by": ["gender"]}, trained=[], task="mask_type"
+        **vars(found), plan={"method": "both", "by": ["gender"]}, trained=[], recipe=CFG
     )
     return study, cfg
 

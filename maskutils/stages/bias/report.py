@@ -14,7 +14,7 @@ def header(s: dict, study: BiasStudy, min_group: int) -> str:
     """Images audited, task, groupings, judging threshold and the mitigation (Markdown)."""
     plan, fam = study.plan, study.family
     text = (
-        f"**{s['n']} images** audited · task `{study.task}` · groupings: "
+        f"**{s['n']} images** audited · task `{study.recipe['task']}` · groupings: "
         f"{', '.join(study.results) or 'none'} · groups under {min_group} images are not judged · "
         f"p-values {ADJUSTMENTS[fam['method']]}-adjusted over {fam['size']} gaps · "
         f"mitigation: **{plan['method']}**"
@@ -25,25 +25,31 @@ def header(s: dict, study: BiasStudy, min_group: int) -> str:
     return text
 
 
-#: the params a power study's design is compared on (benchmarks/bias_power.py `design`)
+#: the params a power study's design is compared on (benchmarks/bias_power.py `design`), less
+#: those that decide no result: prepare's and the bias stage's params, and the training recipe
+#: the k-fold folds used (data/kfold/recipe.json; a head-only MobileNetV2 is another design)
 DESIGN_SKIP = {
     "prepare": ("seed", "workers"),
     "bias": ("dpi", "executor", "ray_address", "threads", "workers"),
+    "recipe": ("seed", "device"),
 }
 
 
-def power_text(path: Path, prepare: dict, bias: dict) -> str:
+def power_text(path: Path, prepare: dict, bias: dict, recipe: dict) -> str:
     """The measured power of this run's design (benchmarks/results/bias_power.json), or why it
-    does not apply: a study of another design says which params differ (Markdown)."""
+    does not apply: a study of another design says which params differ (Markdown). `recipe`:
+    the k-fold recipe this run's folds trained with."""
     if not path.is_file():
         return (
             f"No power study on record ({path}): run `benchmarks/bias_power.py --results {path}`."
         )
     rec = json.loads(path.read_text())
-    ours = {"prepare": prepare, "bias": bias}
-    differ = [
+    ours = {"prepare": prepare, "bias": bias, "recipe": recipe}
+    differ = [f"{stage} (not recorded)" for stage in DESIGN_SKIP if stage not in rec["design"]]
+    differ += [
         f"{stage}.{key}"
         for stage, skip in DESIGN_SKIP.items()
+        if stage in rec["design"]
         for key in sorted(set(ours[stage]) | set(rec["design"][stage]))
         if key not in skip
         and json.dumps(ours[stage].get(key), sort_keys=True)

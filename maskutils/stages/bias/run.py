@@ -25,7 +25,7 @@ from maskutils.prepare.prepared import Prepared
 class BiasStudy(Audit):
     plan: dict  # the mitigation actually used
     trained: list[int]  # mitigated folds trained by this run (the rest resumed from disk)
-    task: str  # the task of the k-fold recipe
+    recipe: dict  # the k-fold stage's training recipe, which the mitigated folds reuse
 
 
 def mitigation_plan(manifest: pd.DataFrame, params: dict) -> dict:
@@ -69,7 +69,7 @@ def run(
         **vars(found),
         plan=plan,
         trained=models["after"].trained if "after" in models else [],
-        task=cfg["task"],
+        recipe=cfg,
     )
 
 

@@ -1,19 +1,24 @@
 """The bias report's measured power: shown for the design it was measured on, refused (naming
-the params that differ) for another, and a pointer to the benchmark when none is on record."""
+the params that differ, the folds' training recipe among them) for another, and a pointer to the
+benchmark when none is on record."""
 
 import json
+from pathlib import Path
 
+from maskutils.experiments.compose import recipe
 from maskutils.stages.bias.report import power_text
 from tests.conftest import params
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def r(k, n):
     return {"k": k, "n": n, "rate": k / n, "ci95": [0.5, 1.0]}
 
 
-def _record(prepare: dict, bias: dict) -> dict:
+def _record(prepare: dict, bias: dict, fold_recipe: dict) -> dict:
     return {
-        "design": {"prepare": prepare, "bias": bias, "kfold_overrides": {"epochs": 12}},
+        "design": {"prepare": prepare, "bias": bias, "recipe": fold_recipe},
         "seeds": [0, 9],
         "machine": {"processor": "x86_64", "cpus": 2},
         "summary": {
@@ -38,11 +43,17 @@ def _record(prepare: dict, bias: dict) -> dict:
 
 def test_the_power_of_this_design_is_shown_and_another_designs_is_refused(tmp_path):
     prepare, bias = params("prepare"), params("bias")
+    fold_recipe = recipe({name: params(name) for name in ("train", "kfold")}, 0)
     path = tmp_path / "bias_power.json"
-    assert "No power study on record" in power_text(path, prepare, bias)
-    path.write_text(json.dumps(_record(prepare, bias)))
+    assert "No power study on record" in power_text(path, prepare, bias, fold_recipe)
+    path.write_text(json.dumps(_record(prepare, bias, fold_recipe)))
     # what differs only in what decides no result (seed, workers, threads, dpi) still applies
-    same = power_text(path, {**prepare, "seed": 5, "workers": 1}, {**bias, "dpi": 50, "threads": 4})
+    same = power_text(
+        path,
+        {**prepare, "seed": 5, "workers": 1},
+        {**bias, "dpi": 50, "threads": 4},
+        {**fold_recipe, "seed": 3, "device": "cuda"},
+    )
     assert "for this design" in same and "**10/10 (100%" in same and "**1/10 (10%" in same
     assert "from 0.250 to 0.750" in same and "8/10 (80%" in same
     assert "7/10 (70%" in same  # the null runs' real gaps
@@ -52,6 +63,32 @@ def test_the_power_of_this_design_is_shown_and_another_designs_is_refused(tmp_pa
     assert "any supported gap over all groupings **3/400 (0.8%" in same and "17/400 (4.2%" in same
     assert "either: 19/400 (4.8%" in same
     bigger = {**prepare, "synthetic": {**prepare["synthetic"], "n_images": 3000}}
-    other = power_text(path, bigger, {**bias, "permutations": 2000})
+    other = power_text(path, bigger, {**bias, "permutations": 2000}, fold_recipe)
     assert "another design" in other and "prepare.synthetic, bias.permutations" in other
     assert "10/10" not in other
+
+
+def test_folds_trained_another_way_are_another_design(tmp_path):
+    prepare, bias = params("prepare"), params("bias")
+    fold_recipe = recipe({name: params(name) for name in ("train", "kfold")}, 0)
+    path = tmp_path / "bias_power.json"
+    path.write_text(json.dumps(_record(prepare, bias, fold_recipe)))
+    head_only = {**fold_recipe, "transfer": {**fold_recipe["transfer"], "epochs": 0}}
+    other = power_text(path, prepare, bias, head_only)
+    assert "another design" in other and "in recipe.transfer," in other and "10/10" not in other
+    # a record that does not say how its folds were trained describes no run
+    unsaid = _record(prepare, bias, fold_recipe)
+    del unsaid["design"]["recipe"]
+    path.write_text(json.dumps(unsaid))
+    other = power_text(path, prepare, bias, fold_recipe)
+    assert "recipe (not recorded)" in other and "10/10" not in other
+
+
+def test_the_committed_power_study_is_of_the_default_design():
+    """The record the default bias report quotes matches the default profile's design."""
+    from benchmarks.bias_power import design
+    from maskutils.experiments.compose import params_for
+
+    rec = json.loads((ROOT / "benchmarks/results/bias_power.json").read_text())
+    assert rec["profiles"] == ["default"] and rec["overrides"] == []
+    assert rec["design"] == design(params_for(["default"], [], ROOT / "params"))
