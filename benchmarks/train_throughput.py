@@ -7,6 +7,8 @@ notebooks train). Ours: files decoded and resized once into the uint8 cache (its
 printed), then batched tensor augmentation on the device, channels_last, bf16 autocast on a GPU
 (`precision: auto`), and also `precision: bf16` on a CPU that has native bf16. Two models: the
 from-scratch CNN, and MobileNetV2 fine-tuning from ImageNet (BatchNorm frozen in both loops).
+Under each trainer row, the model's training steps alone on one resident batch: the ceiling of
+any trainer's ratio on this machine, since the data path then costs nothing.
 
     python benchmarks/train_throughput.py      # CPU: the small CNN at 64 px, MobileNetV2 at 96
     python benchmarks/train_throughput.py --data ../shared/datasets/mask4-attributes
@@ -31,8 +33,9 @@ from torchvision import transforms
 from maskutils.core.images import decode, resize
 from maskutils.core.labels import MASK_TYPES
 from maskutils.modeling import build
+from maskutils.modeling.augment import augment
 from maskutils.modeling.backbones import build_transfer
-from maskutils.modeling.fit import cpu_has_bf16, resolve_device, run_to_end
+from maskutils.modeling.fit import cpu_has_bf16, resolve_device, run_to_end, uses_bf16
 from maskutils.modeling.models import build_cnn
 from maskutils.modeling.params import RECIPE_SCHEMA
 from maskutils.prepare.sources.synthetic import generate
@@ -154,6 +157,42 @@ def ours(name: str, args, cached, labels, device, precision: str) -> float:
     return float(np.mean(rates[1:] if len(rates) > 1 else rates))
 
 
+def model_alone(name: str, args, cached, labels, device, precision: str) -> float:
+    """images/s of the model's training steps alone: one batch, augmented once and resident on
+    the device, fed again and again (same optimiser, channels_last, BatchNorm frozen for
+    MobileNetV2). No loader or augmentation can make a trainer of this model faster, so this
+    rate over the plain loop's is the ceiling of any trainer's ratio."""
+    torch.manual_seed(0)
+    model = model_for(name, args, int(labels.max()) + 1).to(device)
+    model = model.to(memory_format=torch.channels_last).train()
+    if name != "cnn":
+        for mod in model.modules():
+            if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+                mod.eval()
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    gen = torch.Generator(device=device).manual_seed(0)
+    aug = RECIPE_SCHEMA.defaults()["augment"]
+    xb = augment(torch.as_tensor(cached[: args.batch]).to(device), aug, gen)
+    xb = xb.contiguous(memory_format=torch.channels_last)
+    yb = torch.as_tensor(labels[: args.batch]).to(device)
+    bf16 = uses_bf16(precision, device)
+    steps = -(-len(cached) // args.batch)
+    rates = []
+    for _ in range(args.epochs):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                loss = loss_fn(model(xb).float(), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        rates.append(steps * args.batch / (time.perf_counter() - t0))
+    return float(np.mean(rates[1:] if len(rates) > 1 else rates))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--device", default="auto")
@@ -201,6 +240,9 @@ def main() -> None:
                 )
             for precision in precisions:
                 rates[name, precision] = ours(name, args, cached, labels, device, precision)
+                rates[name, precision, "alone"] = model_alone(
+                    name, args, cached, labels, device, precision
+                )
     where = (
         torch.cuda.get_device_name()
         if device.type == "cuda"
@@ -230,6 +272,11 @@ def main() -> None:
                 f"  maskutils trainer (uint8 cache, tensor augmentation, channels_last, "
                 f"precision: {precision} = {arithmetic}): {mine:8.0f} images/s  -> ratio "
                 f"{mine / plain:.2f}x the faster plain loop"
+            )
+            alone = rates[name, precision, "alone"]
+            print(
+                f"    the model's steps alone on one resident batch ({arithmetic}): {alone:8.0f} "
+                f"images/s  -> ceiling {alone / plain:.2f}x for any trainer of this model"
             )
 
 
