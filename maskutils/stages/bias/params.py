@@ -128,6 +128,12 @@ SCHEMA = Schema(
             "size, at most up to its class's largest cell",
             range=(1.0, 100.0),
         ),
+        Param(
+            "power_study",
+            "benchmarks/results/bias_power.json",
+            "the power study the report quotes (`benchmarks/bias_power.py --results`), "
+            "relative to the project; the report quotes it only for the design it measured",
+        ),
         *EXECUTOR,
         dpi(),
     ],

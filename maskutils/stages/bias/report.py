@@ -30,7 +30,7 @@ def header(s: dict, study: BiasStudy, min_group: int) -> str:
 #: the k-fold folds used (data/kfold/recipe.json; a head-only MobileNetV2 is another design)
 DESIGN_SKIP = {
     "prepare": ("seed", "workers"),
-    "bias": ("dpi", "executor", "ray_address", "threads", "workers"),
+    "bias": ("dpi", "executor", "power_study", "ray_address", "threads", "workers"),
     "recipe": ("seed", "device"),
 }
 

@@ -5,6 +5,8 @@ benchmark when none is on record."""
 import json
 from pathlib import Path
 
+import pytest
+
 from maskutils.experiments.compose import recipe
 from maskutils.stages.bias.report import power_text
 from tests.conftest import params
@@ -84,11 +86,13 @@ def test_folds_trained_another_way_are_another_design(tmp_path):
     assert "recipe (not recorded)" in other and "10/10" not in other
 
 
-def test_the_committed_power_study_is_of_the_default_design():
-    """The record the default bias report quotes matches the default profile's design."""
+@pytest.mark.parametrize("profiles", [["default"], ["default", "quick"]])
+def test_each_committed_power_study_is_the_one_its_profiles_quote(profiles):
+    """The record a profile's bias report quotes (`power_study`) is of that profile's design."""
     from benchmarks.bias_power import design
     from maskutils.experiments.compose import params_for
 
-    rec = json.loads((ROOT / "benchmarks/results/bias_power.json").read_text())
-    assert rec["profiles"] == ["default"] and rec["overrides"] == []
-    assert rec["design"] == design(params_for(["default"], [], ROOT / "params"))
+    composed = params_for(profiles, [], ROOT / "params")
+    rec = json.loads((ROOT / composed["bias"]["power_study"]).read_text())
+    assert rec["profiles"] == profiles and rec["overrides"] == []
+    assert rec["design"] == design(composed)
