@@ -63,13 +63,18 @@ class Files(Dataset):
         return self.tf(Image.open(self.files[i]).convert("RGB")), self.labels[i]
 
 
+def freeze_batchnorm(model) -> None:
+    """BatchNorm layers keep their running statistics (eval mode) while the rest trains."""
+    for mod in model.modules():
+        if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+            mod.eval()
+
+
 def plain_loop(model, files, labels, size, epochs, batch, device, workers, frozen_bn) -> float:
     """images/s of the study-style loop (first epoch excluded as warm-up)."""
     model = model.to(device).train()
     if frozen_bn:  # fine-tuning a pretrained backbone, as our trainer does it
-        for mod in model.modules():
-            if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
-                mod.eval()
+        freeze_batchnorm(model)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
     loader = DataLoader(
@@ -166,9 +171,7 @@ def model_alone(name: str, args, cached, labels, device, precision: str) -> floa
     model = model_for(name, args, int(labels.max()) + 1).to(device)
     model = model.to(memory_format=torch.channels_last).train()
     if name != "cnn":
-        for mod in model.modules():
-            if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
-                mod.eval()
+        freeze_batchnorm(model)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
     gen = torch.Generator(device=device).manual_seed(0)
