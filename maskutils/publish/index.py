@@ -5,10 +5,11 @@ commit, date, versions, device).
     maskutils index [--reports reports] [--params params] [--out reports/index.html]
 
 Headline numbers come from reports/metrics/<stage>.json through `publish.headlines`. A stage
-whose metrics file is missing shows "not run"; a file whose schema the function does
-not know (a key missing, a type changed) falls back to its top-level scalar numbers, so a new or
-changed
-stage never breaks the index.
+whose metrics file is missing shows "not run". A file its headline function cannot read (a key
+missing, a type changed: a file from an older run, or a headline bug) never breaks the index, nor
+hides: the stage is marked "headlines unreadable", the page names the error and the key, shows the
+file's top-level scalar numbers instead, and `maskutils index` says so on stderr. A stage without
+a headline function shows its top-level numbers ("unknown schema").
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from pathlib import Path
 import yaml
 
 from maskutils.core import fmt
-from maskutils.publish.headlines import HEADLINES, Headline, generic_headlines
+from maskutils.publish.headlines import (
+    HEADLINES,
+    Headline,
+    HeadlineError,
+    generic_headlines,
+    stage_headlines,
+)
 from maskutils.publish.html import check_offline
 from maskutils.publish.provenance import environment
 from maskutils.stages import REPORTED, Stage
@@ -33,7 +40,8 @@ from maskutils.stages import REPORTED, Stage
 @dataclass
 class StageSummary:
     stage: Stage
-    status: str  # "ok", "not run", "unknown schema", "unreadable", "no metrics"
+    # "ok", "not run", "unknown schema", "headlines unreadable", "unreadable", "no metrics"
+    status: str
     rows: list[Headline]
     note: str = ""
     report: Path | None = None  # the report file, when it exists
@@ -65,18 +73,19 @@ def summarize(stage: Stage, reports_dir: Path, params: dict) -> StageSummary:
         return s
     if isinstance(metrics, dict) and isinstance(metrics.get("provenance"), dict):
         s.machine = metrics.pop("provenance")
-    fn = HEADLINES.get(stage.name)
-    if fn is not None:
-        try:
-            s.rows = fn(metrics, params)
-            return s
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-            s.note = (
-                f"schema not recognised ({type(exc).__name__}: {exc}); showing top-level numbers"
-            )
-    else:
+    if stage.name not in HEADLINES:
+        s.status, s.rows = "unknown schema", generic_headlines(metrics)
         s.note = "no headline function for this stage yet; showing top-level numbers"
-    s.status, s.rows = "unknown schema", generic_headlines(metrics)
+        return s
+    try:
+        s.rows = stage_headlines(stage.name, metrics, params)
+    except HeadlineError as exc:
+        s.status, s.rows = "headlines unreadable", generic_headlines(metrics)
+        s.note = (
+            f"The headline numbers could not be read from {metrics_path.name} ({exc.reason}): "
+            "a file from an older run, or a key the index reads that the stage does not write. "
+            "Showing its top-level numbers instead."
+        )
     return s
 
 
@@ -134,6 +143,7 @@ _BADGE = {
     "not run": "notrun",
     "no metrics": "warn",
     "unknown schema": "warn",
+    "headlines unreadable": "bad",
     "unreadable": "bad",
 }
 
@@ -343,6 +353,9 @@ def build_index(
     out_path = Path(out_path) if out_path is not None else reports_dir / "index.html"
     params, texts = read_params(params_dir)
     summaries = [summarize(st, reports_dir, params) for st in REPORTED]
+    for s in summaries:
+        if s.status == "headlines unreadable":
+            print(f"index: {s.stage.name}: {s.note}", file=sys.stderr)
     known = {st.name for st in REPORTED}
     for extra in sorted(
         (reports_dir / "metrics").glob("*.json")

@@ -49,6 +49,7 @@ def _ci(v, lo, hi):
 TRAIN = {
     "classes": ["no_mask", "cloth"],
     "task": "mask_type",
+    "study_model": "cnn",
     "models": {
         "cnn": {
             "name": "CNN (small)",
@@ -155,12 +156,13 @@ def test_unknown_or_changed_schema_degrades_to_top_level_numbers(study):
     )
     _write(
         reports, "bias", {"max_gap": 0.12345, "groups": 6, "per_group": {"a": 1}}
-    )  # no function yet
+    )  # an old schema: read as unreadable headlines, top-level numbers shown
     _write(reports, "kfold", "{not json")
     _write(reports, "newstage", {"score": 2})  # not in STAGES
     (reports / "04_bias.html").write_text("<html></html>")
     page = _text(index.build_index(reports, params, reports / "index.html", env=ENV))
-    assert "schema not recognised" in page and "0.910" in page and "text is not shown" not in page
+    assert "headlines unreadable" in page and "could not be read from train.json" in page
+    assert "0.910" in page and "text is not shown" not in page
     assert "max_gap" in page and "0.123" in page and 'href="04_bias.html"' in page
     assert "unreadable" in page and "kfold.json" in page
     assert "newstage" in page and "score" in page
