@@ -35,6 +35,18 @@ class BadImage(Exception):
     """An image that cannot be used; str(exc) is the reason shown in the report."""
 
 
+def header_size(path: str | Path) -> tuple[int, int] | None:
+    """(width, height) read from the file's header without decoding it; None if it cannot be
+    read (decoding reports why, later)."""
+    if check_file(Path(path)):
+        return None
+    try:
+        with Image.open(path) as img:
+            return img.width, img.height
+    except Exception:  # noqa: BLE001 - any unreadable file: decode() names the reason
+        return None
+
+
 def decode(path: str | Path, max_pixels: int = 60_000_000) -> tuple[np.ndarray, str]:
     """(H x W x 3 uint8 RGB array, PIL format name) for the file at `path`.
 

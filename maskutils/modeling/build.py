@@ -44,17 +44,37 @@ def read_choice(models_dir: Path) -> str:
     return kind
 
 
+#: `transfer.input_size: auto` feeds a backbone at the cached side, but never below this: at 96 px
+#: a 32-fold backbone's last block is still a 3x3 grid (the synthetic default's 64 px faces)
+MIN_INPUT = 96
+#: `cnn.input_size: auto` feeds the from-scratch CNN at the cached side, but never above this, so
+#: that its epochs on 160 px photos stay affordable on a CPU
+CNN_MAX_INPUT = 64
+
+
+def input_sides(cfg: dict, image_size: int) -> dict[str, int]:
+    """The side each kind is fed at, from the recipe's `auto` or numbers and the cached side."""
+    cnn, tr = cfg["cnn"]["input_size"], cfg["transfer"]["input_size"]
+    return {
+        "cnn": min(image_size, CNN_MAX_INPUT) if cnn == "auto" else cnn,
+        "transfer": max(image_size, MIN_INPUT) if tr == "auto" else tr,
+    }
+
+
 def cnn_overrides(cfg: dict) -> dict:
-    return {k: v for k, v in cfg["cnn"].items() if k != "preset"}
+    return {k: v for k, v in cfg["cnn"].items() if k not in ("preset", "input_size")}
 
 
 def build(kind: str, cfg: dict, n_classes: int, image_size: int, backbone: str | None = None):
-    """A freshly initialised model of `kind` (seeded by cfg's seed: equal params, equal weights).
-    `backbone` overrides transfer.backbone (the train stage's extra comparisons)."""
+    """A freshly initialised model of `kind` (seeded by cfg's seed: equal params, equal weights)
+    for images cached at `image_size`. `backbone` overrides transfer.backbone (the train stage's
+    extra comparisons)."""
     seed_everything(cfg["seed"])
+    sides = input_sides(cfg, image_size)
     if kind == "cnn":
         preset = cfg["cnn"]["preset"]
-        return build_cnn(preset, n_classes, image_size, cnn_spec(preset, cnn_overrides(cfg)))
+        spec = cnn_spec(preset, {**cnn_overrides(cfg), "input_size": sides["cnn"]})
+        return build_cnn(preset, n_classes, image_size, spec)
     tr = cfg["transfer"]
     name = backbone or tr["backbone"]
     if name == "none":
@@ -65,7 +85,7 @@ def build(kind: str, cfg: dict, n_classes: int, image_size: int, backbone: str |
     weights = tr["weights"] if kind == "transfer" else None
     if backbone is not None and kind == "transfer":
         weights = "imagenet"
-    return build_transfer(name, n_classes, weights, tr["input_size"])
+    return build_transfer(name, n_classes, weights, sides["transfer"])
 
 
 def trainer(kind, model: nn.Module, x_train, y_train, x_val, y_val, cfg, n_classes, **kw):

@@ -9,7 +9,7 @@ from torch import nn
 
 from maskutils.modeling.augment import MEAN, STD
 from maskutils.modeling.backbones import Adapted, build_transfer
-from maskutils.modeling.models import build_cnn
+from maskutils.modeling.models import CNN, build_cnn
 
 
 def save(
@@ -27,7 +27,7 @@ def save(
     """kind 'cnn' (name = preset, spec = its layers) or 'transfer' (name = backbone; spec gets
     the side it is fed at)."""
     path = Path(path)
-    if isinstance(model, Adapted):
+    if isinstance(model, (Adapted, CNN)):
         spec = {**(spec or {}), "input_size": model.size}
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {

@@ -181,3 +181,50 @@ def _gap_metrics(classes: list[str], positive: str | None) -> dict:
         out["sensitivity"] = lambda cm: m.binary_rates(cm, k)["sensitivity"]
         out["specificity"] = lambda cm: m.binary_rates(cm, k)["specificity"]
     return out
+
+
+def worst_pair(table: pd.DataFrame) -> tuple[str, str, int, int] | None:
+    """The two classes confused most often, counting both directions: (a, b, a called b, b
+    called a), a the class more often called the other; None when nothing is misclassified."""
+    wrong = table[table["true"] != table["pred"]]
+    if not len(wrong):
+        return None
+    counts = wrong.groupby(["true", "pred"]).size()
+    pairs = {}
+    for (t, p), n in counts.items():
+        key = tuple(sorted((t, p)))
+        pairs[key] = pairs.get(key, 0) + int(n)
+    a, b = max(sorted(pairs), key=lambda k: pairs[k])
+    ab, ba = int(counts.get((a, b), 0)), int(counts.get((b, a), 0))
+    return (a, b, ab, ba) if ab >= ba else (b, a, ba, ab)
+
+
+def confusion_examples(table: pd.DataFrame, n: int) -> pd.DataFrame:
+    """For the worst pair of classes, up to n images of each direction of the confusion, the
+    most confident mistakes first, with a `caption` 'true → predicted (probability)'."""
+    pair = worst_pair(table)
+    if pair is None:
+        return table.head(0).assign(caption=[])
+    a, b = pair[:2]
+    parts = []
+    for t, p in ((a, b), (b, a)):
+        rows = table[(table["true"] == t) & (table["pred"] == p)]
+        parts.append(rows.assign(conf=rows[f"p_{p}"]).sort_values("conf", ascending=False).head(n))
+    out = pd.concat(parts)
+    return out.assign(
+        caption=[f"{t} → {p} ({c:.2f})" for t, p, c in zip(out["true"], out["pred"], out["conf"])]
+    ).drop(columns="conf")
+
+
+def worst_pair_text(table: pd.DataFrame) -> str:
+    """One sentence on the worst confused pair (Markdown)."""
+    pair = worst_pair(table)
+    if pair is None:
+        return "_No image is misclassified: there is no confused pair to show._"
+    a, b, ab, ba = pair
+    n_a, n_b = int((table["true"] == a).sum()), int((table["true"] == b).sum())
+    return (
+        f"The pair confused most often: **{a}** and **{b}**. {ab} of {n_a} {a} images are "
+        f"called {b}, and {ba} of {n_b} {b} images are called {a}. Below, the most confident "
+        "mistakes of each direction: what a user would look at to fix the data or the labels."
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 #: From-scratch networks of the study, by name. channels: one conv3x3+BN+activation block each;
 #: pool_after: block indices followed by 2x2 max-pooling; fc: hidden sizes of the head.
@@ -58,8 +59,10 @@ class CNN(nn.Module):
         fc=(128,),
         dropout=0.0,
         global_pool=False,
+        input_size=None,
     ):
         super().__init__()
+        self.size = int(input_size or image_size)  # the side it is fed at (inputs are resized)
         act = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.1)}[activation]
         layers, c_in = [], 3
         for i, c in enumerate(channels):
@@ -71,7 +74,7 @@ class CNN(nn.Module):
             layers.append(nn.AdaptiveAvgPool2d(1))
         self.features = nn.Sequential(*layers)
         with torch.no_grad():  # the FC input size, computed from the input size
-            n_flat = self.features(torch.zeros(1, 3, image_size, image_size)).numel()
+            n_flat = self.features(torch.zeros(1, 3, self.size, self.size)).numel()
         head, width = [nn.Flatten()], n_flat
         for hidden in fc:
             head += [nn.Dropout(dropout), nn.Linear(width, hidden), act()]
@@ -80,6 +83,10 @@ class CNN(nn.Module):
         self.classifier = nn.Sequential(*head)
 
     def forward(self, x):
+        if x.shape[-1] != self.size or x.shape[-2] != self.size:
+            x = F.interpolate(
+                x, size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False
+            )
         return self.classifier(self.features(x))
 
 

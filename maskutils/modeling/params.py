@@ -26,6 +26,10 @@ def _class_weights(v) -> bool:
     )
 
 
+def _side(v, low: int, high: int) -> bool:
+    return v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and low <= v <= high)
+
+
 RECIPE = [
     Param(
         "seed",
@@ -126,6 +130,15 @@ RECIPE = [
         must="null or a list of hidden sizes",
     ),
     Param(
+        "cnn.input_size",
+        "auto",
+        "side (px) the CNN is fed at: `auto`, the prepared image size but at most 64 "
+        "(`modeling.build.CNN_MAX_INPUT`: a real-photo study stays affordable on a CPU), or a "
+        "number (larger than the cached images: upsampled, and recorded so)",
+        check=lambda v: _side(v, 8, 1024),
+        must="'auto' or a whole number from 8 to 1024",
+    ),
+    Param(
         "cnn.dropout",
         None,
         "override: dropout before each FC layer",
@@ -156,10 +169,13 @@ RECIPE = [
     ),
     Param(
         "transfer.input_size",
-        96,
-        "side (px) the backbone is fed at, images resized on the fly (ImageNet's own is 224; "
-        "96 keeps a CPU run short)",
-        range=(32, 512),
+        "auto",
+        "side (px) the backbone is fed at, images resized on the fly: `auto`, the prepared "
+        "image size, but at least 96 (`modeling.build.MIN_INPUT`; the synthetic default's 64 px "
+        "faces are fed at 96), or a number; an input larger than the cached images is recorded "
+        "as upsampled in the train report and metrics",
+        check=lambda v: _side(v, 32, 512),
+        must="'auto' or a whole number from 32 to 512",
     ),
     Param(
         "transfer.head_epochs",

@@ -26,6 +26,10 @@ def _pale_cloth(v) -> bool:
     return isinstance(v, dict) and all(k in PALE_BY and x in PALE_BY[k] for k, x in v.items())
 
 
+def _size(v) -> bool:
+    return v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and 8 <= v <= 1024)
+
+
 def _classes(v) -> bool:
     return names(v) and len(set(v)) == len(v) >= 2 and set(v) <= set(CLASSES)
 
@@ -34,7 +38,23 @@ SCHEMA = Schema(
     "prepare",
     [
         seed(help="seeds the synthetic renderer, the split and the folds"),
-        Param("image_size", 64, "side of the cached square images (px)", range=(8, 1024)),
+        Param(
+            "image_size",
+            "auto",
+            "side of the cached square images (px), or `auto`: the synthetic source's "
+            "`render_size`, else the faces' median shorter side rounded down to a multiple of 32 "
+            "within `auto_size` (`maskutils/prepare/resolution.py`)",
+            check=_size,
+            must="'auto' or a whole number from 8 to 1024",
+        ),
+        Param("auto_size.min", 64, "`image_size: auto`: the smallest side chosen", range=(8, 1024)),
+        Param(
+            "auto_size.max",
+            160,
+            "`image_size: auto`: the largest side chosen (160 keeps a study on a 2-core CPU "
+            "affordable; the `full` profile for a GPU raises it)",
+            range=(8, 1024),
+        ),
         Param("workers", 2, "decoding processes (does not change results)", range=(1, 64)),
         Param(
             "source.kind",
@@ -202,6 +222,7 @@ SCHEMA = Schema(
         ),
     ],
     [
+        at_most("auto_size.min", "auto_size.max"),
         at_most("quality.aspect_min", "quality.aspect_max"),
         at_most("quality.dark_mean", "quality.bright_mean"),
         Rule(

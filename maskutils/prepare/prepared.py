@@ -28,6 +28,11 @@ class Prepared:
         index = {c: k for k, c in enumerate(classes)}
         return classes, np.array([index[lab] for lab in labels])
 
+    def positions(self, image_ids) -> list[int]:
+        """Manifest row position of each image id (to show its image)."""
+        where = pd.Series(np.arange(len(self.manifest)), index=self.manifest["image_id"])
+        return where.loc[list(image_ids)].tolist()
+
     def rows(self, *splits: str) -> np.ndarray:
         """Manifest row positions in the given splits."""
         return np.flatnonzero(self.manifest["split"].isin(splits).to_numpy())

@@ -18,6 +18,7 @@ from maskutils.core import manifest as mf
 from maskutils.core.boxes import crop_box
 from maskutils.core.files import atomic, writable_folder
 from maskutils.core.images import BadImage, crop, decode, resize, save_cache
+from maskutils.prepare import resolution
 from maskutils.prepare.quality import duplicate_groups, fingerprint, flags, near_duplicate_pairs
 from maskutils.prepare.sources import Item, Listing, problem
 from maskutils.prepare.sources.folder import ALIASES_AT, list_folder
@@ -137,15 +138,16 @@ def run(
     t0 = time.perf_counter()
     writable_folder(out_dir)  # before any work: a bad --out is an error now, not in an hour
     out_dir.mkdir(parents=True, exist_ok=True)
-    size, q = params["image_size"], params["quality"]
+    q = params["quality"]
     if params["source"]["kind"] == "synthetic":
         # Drawn from distinct seeds, synthetic images have no crops or copies; their flat, shared
         # layout fools the keypoint tier into joining look-alikes, so only the hash tier runs.
         q = {**q, "candidate_distance": 0}
-    work = partial(process_item, size=size, q=q, voc=params["voc"])
     rows, images, prints, problems = [], [], [], []
     with workers(params["workers"], progress) as imap:
         listing = list_source(params, out_dir, imap, aliases_at)
+        size, size_auto = resolution.resolve(params, listing)
+        work = partial(process_item, size=size, q=q, voc=params["voc"])
         t_listed = time.perf_counter() - t0
         problems += listing.problems
         for r, im, fp, p in imap(work, listing.items, "decode"):
@@ -190,6 +192,7 @@ def run(
         "n_problems": len(problems),
         "dropped_by_params": listing.dropped,
         "image_size": size,
+        "image_size_auto": size_auto,  # how `auto` chose it; null when params named a number
         "near_duplicates": dup_stats,
         "seconds": {
             "list": round(t_listed, 2),  # for synthetic sources: drawing the images

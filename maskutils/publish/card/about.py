@@ -39,7 +39,7 @@ def model_details(s: Sources) -> str:
     return (
         part(s, _studied, T)
         + "<h3>Training recipe</h3>"
-        + part(s, _recipe, P, "prepare.yaml")
+        + part(s, _recipe, P, T)
         + "<h3>Every trained model on the same test images</h3>"
         + part(s, _comparison, T)
     )
@@ -74,7 +74,7 @@ def _studied(s: Sources) -> str:
 
 def _recipe(s: Sources) -> str:
     rows = [
-        ("input", f"face crops cached at {raw(s, 'prepare.yaml', 'image_size')} px"),
+        ("input", inline(s, _input, "not recorded (a train.json older than its resolution)")),
         (
             "optimisation",
             f"up to {raw(s, P, 'epochs')} epochs, batch {raw(s, P, 'batch_size')}, learning rate "
@@ -89,12 +89,29 @@ def _recipe(s: Sources) -> str:
             (
                 "transfer",
                 f"{raw(s, P, *t, 'backbone')} from {raw(s, P, *t, 'weights')} weights, fed at "
-                f"{raw(s, P, *t, 'input_size')} px: the head alone for "
+                f"{inline(s, _fed, 'its side')}: the head alone for "
                 f"{raw(s, P, *t, 'head_epochs')} epochs, then every layer for "
                 f"{raw(s, P, *t, 'epochs')} at learning rate {raw(s, P, *t, 'lr')}",
             )
         )
     return facts(rows)
+
+
+def _fed(s: Sources) -> str:
+    return f"{s.v(T, 'models', 'transfer', 'input_px')} px"
+
+
+def _input(s: Sources) -> str:
+    """The cache side, how it was chosen, and the studied model's input side, upsampling said."""
+    text = f"face crops cached at {s.v(T, 'resolution', 'cached_px')} px"
+    if s.has(T, "resolution", "auto"):
+        text += f" (<code>image_size: auto</code>: {s.v(T, 'resolution', 'auto', 'rule')})"
+    m = ("models", study(s))
+    if s.has(T, *m, "input_px"):
+        text += f"; the studied model is fed at {s.v(T, *m, 'input_px')} px"
+        if s.get(T, *m, "upsampled"):
+            text += ", <b>upsampled</b> from the cache (no detail is added)"
+    return text
 
 
 def _comparison(s: Sources) -> str:
@@ -142,7 +159,7 @@ def _comparison(s: Sources) -> str:
 
 def intended_use(s: Sources) -> str:
     task = inline(s, lambda s: f" ({items(s, T, 'classes')})", "")
-    size = inline(s, lambda s: f" of {raw(s, 'prepare.yaml', 'image_size')} px", "")
+    size = inline(s, lambda s: f" of {s.v(T, 'resolution', 'cached_px')} px", "")
     scenes = inline(
         s,
         lambda s: (

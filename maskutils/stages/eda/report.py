@@ -170,9 +170,22 @@ def header(p) -> str:
     where = f" at `{src['root']}`" if src["root"] else ""
     return (
         f"**Source:** `{src['kind']}`{where} · **{len(df):,} face images** from "
-        f"{p.info['n_files']:,} files · cached at {p.info['image_size']} px · "
+        f"{p.info['n_files']:,} files · cached at {size_text(p.info)} · "
         f"**{len(p.problems)} problems** · seed {prep['seed']} · "
         f"prepared in {p.info['seconds']['total']:.1f} s"
+    )
+
+
+def size_text(info: dict) -> str:
+    """The cache side, and how `image_size: auto` chose it from the faces."""
+    how = info.get("image_size_auto")
+    if not how:
+        return f"{info['image_size']} px (set in params)"
+    if not how["measured"]:
+        return f"{info['image_size']} px (auto: {how['rule']})"
+    return (
+        f"{info['image_size']} px (auto: median shorter side {how['median_side']:g} px over "
+        f"{how['measured']:,} faces, {how['rule'].removeprefix('median shorter side, ')})"
     )
 
 

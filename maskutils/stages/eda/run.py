@@ -20,6 +20,8 @@ def metrics(p: Prepared, shortcut: dict, margin: float) -> dict:
         "n_images": len(df),
         "n_files": p.info["n_files"],
         "n_problems": len(p.problems),
+        "image_size": p.info["image_size"],
+        "image_size_auto": p.info.get("image_size_auto"),
         "classes": {
             k: int(v) for k, v in df["label"].value_counts().reindex(class_order(df)).items()
         },

@@ -103,10 +103,12 @@ def run(
     )
 
 
-def prepare_params(train_prepare: dict, spec: dict) -> dict:
-    """The training data's prepare params with the set's source (and drawing, for synthetic)."""
+def prepare_params(train_prepare: dict, spec: dict, image_size: int) -> dict:
+    """The training data's prepare params with the set's source (and drawing, for synthetic),
+    cached at the training data's side (`image_size`, resolved: `auto` must not choose anew)."""
     params = {
         **train_prepare,
+        "image_size": image_size,
         "source": {"kind": spec["kind"], "root": spec["root"], "aliases": spec["aliases"]},
     }
     if spec["kind"] == "synthetic":
@@ -126,7 +128,7 @@ def _score(name, spec, p, model, classes, task, ev, out_dir: Path, shown: int) -
         raise FileNotFoundError(
             f"params/external.yaml: sets.{name}.root: dataset folder {spec['root']} not found"
         )
-    params = prepare_params(p.info["params"], spec)
+    params = prepare_params(p.info["params"], spec, p.info["image_size"])
     info = prepare(
         params,
         out_dir,

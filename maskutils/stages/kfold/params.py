@@ -21,6 +21,12 @@ SCHEMA = Schema(
             "training-recipe params that differ for k-fold (checked against the recipe's keys)",
             mapping=True,
         ),
+        Param(
+            "gallery",
+            4,
+            "images shown for each direction of the most confused pair of classes",
+            range=(1, 100),
+        ),
         *EXECUTOR,
         confidence(),
         dpi(),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from maskutils.core import fmt
@@ -51,12 +50,6 @@ def classification_table(metrics: dict) -> pd.DataFrame:
     t.loc["weighted avg"] = [*(t.iloc[:-1, :3].mul(sup, axis=0).sum() / sup.sum()), sup.sum()]
     t["support"] = t["support"].astype(int)
     return t.round(3)
-
-
-def positions(predictions: pd.DataFrame, manifest: pd.DataFrame) -> np.ndarray:
-    """Manifest row position of each prediction (to show its image)."""
-    where = pd.Series(np.arange(len(manifest)), index=manifest["image_id"])
-    return where.loc[predictions["image_id"]].to_numpy()
 
 
 def confidence(predictions: pd.DataFrame) -> pd.Series:
@@ -134,12 +127,41 @@ def pr_curves(curves: dict[str, dict], title: str):
 
 
 def header(run: TrainRun, image_size: int) -> str:
-    """Task, classes, device, image size and split sizes (Markdown)."""
+    """Task, classes, device, image size, each model's input side and split sizes (Markdown)."""
     split = ", ".join(f"{k} {v}" for k, v in run.split_sizes.items())
     return (
         f"**Task** `{run.task}` · classes: {', '.join(run.classes)} · **device** `{run.device}` · "
-        f"images at {image_size} px · split: {split}"
+        f"split: {split}\n\n{resolution_text(run, image_size)}"
     )
+
+
+def resolution_text(run: TrainRun, image_size: int) -> str:
+    """How large the faces are cached, how that was chosen, and the side each model sees, saying
+    plainly where a model is fed upsampled faces (Markdown)."""
+    how = run.image_size_auto
+    chosen = (
+        "set in params/prepare.yaml"
+        if how is None
+        else f"`image_size: auto`, {how['rule']}"
+        + (
+            f" (median {how['median_side']:g} px over {how['measured']} faces)"
+            if how["measured"]
+            else ""
+        )
+    )
+    lines = [f"Faces cached at **{image_size} px** ({chosen})."]
+    for r in run.results:
+        side = getattr(r.model, "size", None)
+        if side is None:
+            continue
+        if side > image_size:
+            lines.append(
+                f"{r.name} is fed at {side} px: the {image_size} px faces are **upsampled** "
+                f"{side / image_size:.2g}x, which adds no detail."
+            )
+        elif side < image_size:
+            lines.append(f"{r.name} is fed at {side} px (downsampled from {image_size} px).")
+    return " ".join(lines)
 
 
 def test_text(m: dict) -> str:

@@ -44,6 +44,8 @@ class TrainRun:
     study: str = "transfer"  # the kind the k-fold, bias, Grad-CAM and detect stages study
     paired: dict | None = None  # the best two models on the same test images
     chosen: dict | None = None  # `model: best`: each candidate's validation macro-F1
+    image_size: int = 0  # the side the faces are cached at (prepare)
+    image_size_auto: dict | None = None  # how `image_size: auto` chose it (None: a number)
 
     def by_kind(self, kind: str) -> ModelResult | None:
         return next((r for r in self.results if r.kind == kind), None)
@@ -114,6 +116,8 @@ def run(p: Prepared, cfg: dict, models_dir: Path, out_dir: Path, progress: bool 
         kind,
         pair,
         chosen,
+        p.info["image_size"],
+        p.info.get("image_size_auto"),
     )
 
 
@@ -140,7 +144,8 @@ def _name(kind: str, model, cfg) -> str:
 def _meta(r, p: Prepared, cfg) -> dict:
     if r.kind == "cnn":
         preset = cfg["cnn"]["preset"]
-        kind, name, spec = "cnn", preset, cnn_spec(preset, build.cnn_overrides(cfg))
+        spec = cnn_spec(preset, {**build.cnn_overrides(cfg), "input_size": r.model.size})
+        kind, name = "cnn", preset
     else:
         kind, name, spec = "transfer", r.model.name, None
     return dict(
@@ -237,6 +242,15 @@ def _torch_result(name, kind, res, data) -> ModelResult:
     )
 
 
+def input_side(r: ModelResult, image_size: int) -> dict:
+    """The side a torch model is fed at, and whether that upsamples the cached faces (a model
+    never upsamples without saying so)."""
+    side = getattr(r.model, "size", None)
+    if side is None:
+        return {}
+    return {"input_px": int(side), "upsampled": bool(side > image_size)}
+
+
 def summary(run: TrainRun) -> dict:
     """The metrics file: deterministic numbers only (no timings), so equal runs give equal bytes."""
     out = {
@@ -244,6 +258,7 @@ def summary(run: TrainRun) -> dict:
         "classes": run.classes,
         "split": run.split_sizes,
         "study_model": run.study,
+        "resolution": {"cached_px": run.image_size, "auto": run.image_size_auto},
         "models": {},
     }
     if run.chosen is not None:
@@ -253,6 +268,7 @@ def summary(run: TrainRun) -> dict:
             "name": r.name,
             "parameters": r.parameters,
             "best_epoch": r.best_epoch,
+            **input_side(r, run.image_size),
             **{
                 k: r.metrics[k]
                 for k in (
