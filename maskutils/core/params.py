@@ -335,6 +335,13 @@ def seed(key: str = "seed", help: str = "seeds every random draw") -> Param:
     return Param(key, 0, help, range=SEED_RANGE)
 
 
+def auto_or_int(low: int, high: int) -> Callable[[Any], bool]:
+    """A check for `auto` or a whole number from low to high (a side that can be chosen for you)."""
+    return lambda v: (
+        v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and low <= v <= high)
+    )
+
+
 def positive_ints(v) -> bool:
     return (
         isinstance(v, list)

@@ -3,7 +3,7 @@ they sit under the top level of params/train.yaml). Defaults, allowed values and
 
 from __future__ import annotations
 
-from maskutils.core.params import SEED_RANGE, Param, Schema, positive_ints
+from maskutils.core.params import SEED_RANGE, Param, Schema, auto_or_int, positive_ints
 
 PRESETS = ("small", "tiny3", "study5_leaky", "study5_relu")
 BACKBONES = (
@@ -24,10 +24,6 @@ def _class_weights(v) -> bool:
         and bool(v)
         and all(isinstance(i, (int, float)) and not isinstance(i, bool) and i >= 0 for i in v)
     )
-
-
-def _side(v, low: int, high: int) -> bool:
-    return v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and low <= v <= high)
 
 
 RECIPE = [
@@ -135,7 +131,7 @@ RECIPE = [
         "side (px) the CNN is fed at: `auto`, the prepared image size but at most 64 "
         "(`modeling.build.CNN_MAX_INPUT`: a real-photo study stays affordable on a CPU), or a "
         "number (larger than the cached images: upsampled, and recorded so)",
-        check=lambda v: _side(v, 8, 1024),
+        check=auto_or_int(8, 1024),
         must="'auto' or a whole number from 8 to 1024",
     ),
     Param(
@@ -174,7 +170,7 @@ RECIPE = [
         "image size, but at least 96 (`modeling.build.MIN_INPUT`; the synthetic default's 64 px "
         "faces are fed at 96), or a number; an input larger than the cached images is recorded "
         "as upsampled in the train report and metrics",
-        check=lambda v: _side(v, 32, 512),
+        check=auto_or_int(32, 512),
         must="'auto' or a whole number from 32 to 512",
     ),
     Param(

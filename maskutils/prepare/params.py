@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from maskutils.core.labels import CLASSES as KNOWN
 from maskutils.core.labels import MASK_TYPES
-from maskutils.core.params import Param, Rule, Schema, at_most, names, seed
+from maskutils.core.params import Param, Rule, Schema, at_most, auto_or_int, names, seed
 from maskutils.prepare.camera import CAMERAS
 from maskutils.prepare.faces import AGES, GENDERS, SKIN_TONES
 
@@ -26,10 +26,6 @@ def _pale_cloth(v) -> bool:
     return isinstance(v, dict) and all(k in PALE_BY and x in PALE_BY[k] for k, x in v.items())
 
 
-def _size(v) -> bool:
-    return v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and 8 <= v <= 1024)
-
-
 def _classes(v) -> bool:
     return names(v) and len(set(v)) == len(v) >= 2 and set(v) <= set(CLASSES)
 
@@ -44,7 +40,7 @@ SCHEMA = Schema(
             "side of the cached square images (px), or `auto`: the synthetic source's "
             "`render_size`, else the faces' median shorter side rounded down to a multiple of 32 "
             "within `auto_size` (`maskutils/prepare/resolution.py`)",
-            check=_size,
+            check=auto_or_int(8, 1024),
             must="'auto' or a whole number from 8 to 1024",
         ),
         Param("auto_size.min", 64, "`image_size: auto`: the smallest side chosen", range=(8, 1024)),

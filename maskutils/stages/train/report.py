@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from maskutils.core import fmt
-from maskutils.stages.train.run import TrainRun
+from maskutils.stages.train.run import TrainRun, input_side
 
 
 def comparison_table(run: TrainRun) -> pd.DataFrame:
@@ -151,7 +151,7 @@ def resolution_text(run: TrainRun, image_size: int) -> str:
     )
     lines = [f"Faces cached at **{image_size} px** ({chosen})."]
     for r in run.results:
-        side = getattr(r.model, "size", None)
+        side = input_side(r, image_size).get("input_px")
         if side is None:
             continue
         if side > image_size:

@@ -144,8 +144,7 @@ def _name(kind: str, model, cfg) -> str:
 def _meta(r, p: Prepared, cfg) -> dict:
     if r.kind == "cnn":
         preset = cfg["cnn"]["preset"]
-        spec = cnn_spec(preset, {**build.cnn_overrides(cfg), "input_size": r.model.size})
-        kind, name = "cnn", preset
+        kind, name, spec = "cnn", preset, cnn_spec(preset, build.cnn_overrides(cfg))
     else:
         kind, name, spec = "transfer", r.model.name, None
     return dict(
