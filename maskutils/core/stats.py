@@ -139,3 +139,12 @@ def mcnemar(only_a: int, only_b: int) -> float:
     if n == 0:
         return 1.0
     return float(stats.binomtest(min(only_a, only_b), n, 0.5).pvalue)
+
+
+def sign(d: dict) -> int | None:
+    """The one rule every verdict uses: +1 when an interval ({"ci_low", "ci_high"}) lies above 0,
+    -1 below 0, 0 when it holds 0, None when it is missing."""
+    low, high = d.get("ci_low"), d.get("ci_high")
+    if low is None or high is None:
+        return None
+    return 1 if low > 0 else -1 if high < 0 else 0

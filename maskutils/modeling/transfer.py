@@ -65,6 +65,7 @@ class TransferTrainer:
         )
         self.seconds = time.perf_counter() - t0
         self.inner, self.done = None, tr["epochs"] == 0
+        self.probe_state = None  # the linear probe (frozen backbone + head): fine-tuning's bar
         self.model, self.head_epochs = model, tr["head_epochs"]
         if not self.done:
             fine = {**cfg, "epochs": tr["epochs"], "lr": tr["lr"]}
@@ -82,7 +83,17 @@ class TransferTrainer:
             )
             # the head-only model competes with every fine-tuned epoch for "best"
             self.inner.best_f1 = self.rows[-1]["best_val_macro_f1"]
-            self.inner.best = copy.deepcopy(model.state_dict())
+            self.inner.best = self.probe_state = copy.deepcopy(model.state_dict())
+
+    def probe(self) -> FitResult | None:
+        """The linear probe alone (the head on the frozen backbone, before fine-tuning), as a
+        model of its own; None when there is no fine-tuning (the result is the probe then)."""
+        if self.probe_state is None:
+            return None
+        model = copy.deepcopy(self.model)
+        model.load_state_dict(self.probe_state)
+        history = pd.DataFrame(self.rows)
+        return FitResult(model.eval(), history, self.head_epochs, self.seconds)
 
     def epoch(self) -> dict:
         row = self.inner.epoch()

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from maskutils.core import fmt
 from maskutils.core.results import write_metrics
 from maskutils.modeling import checkpoint
 from maskutils.modeling.augment import augment, to_float
@@ -13,6 +14,7 @@ from maskutils.modeling.models import build_cnn
 from maskutils.modeling.predict import classify
 from maskutils.modeling.transfer import TransferTrainer
 from maskutils.stages.train import run as experiment
+from maskutils.stages.train.report import finetune_text
 from tests.conftest import face_photo, params, prepared_synthetic, save
 
 NO_AUG = {"flip": False, "rotation": 0.0, "brightness": 0.0, "crop": 1.0, "noise": 0.0}
@@ -129,6 +131,24 @@ def test_finetune_phase_moves_the_backbone_but_not_its_batchnorm_statistics():
     assert list(res.history["epoch"]) == [1, 2, 3, 4, 5] and 0 < res.best_epoch <= 5
 
 
+def test_the_probe_is_the_head_on_the_backbone_as_it_was_before_fine_tuning():
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 255, (16, 3, 32, 32), dtype=np.uint8), np.arange(16) % 2
+    net = build_transfer("mobilenet_v3_small", 2, input_size=32)
+    conv = net.net.features[0][0].weight.detach().clone()
+    t = TransferTrainer(net, x, y, x, y, _transfer_cfg(epochs=2, lr=0.01), 2)
+    head = {k: v.clone() for k, v in net.head.state_dict().items()}
+    while not t.done:
+        t.epoch()
+    assert not torch.equal(net.net.features[0][0].weight, conv)  # fine-tuning moved it
+    probe = t.probe()
+    assert probe.model is not net and probe.best_epoch == 3  # the head phase's 3 epochs
+    assert torch.equal(probe.model.net.features[0][0].weight, conv)  # the backbone as it was
+    assert all(torch.equal(v, head[k]) for k, v in probe.model.head.state_dict().items())
+    frozen = TransferTrainer(net, x, y, x, y, _transfer_cfg(epochs=0), 2)
+    assert frozen.probe() is None  # no fine-tuning: the result is the probe
+
+
 def test_cpu_runs_repeat_exactly(prepared, tmp_path):
     cfg = _cfg(
         model="best",
@@ -140,9 +160,16 @@ def test_cpu_runs_repeat_exactly(prepared, tmp_path):
         run = experiment.run(prepared, cfg, tmp_path / f"m{k}", tmp_path / f"o{k}", progress=False)
         blobs.append(write_metrics(tmp_path / f"{k}.json", experiment.summary(run)).read_bytes())
     assert blobs[0] == blobs[1]
+    # the fine-tuned model is reported beside its linear probe, paired on the same images
+    summary = experiment.summary(run)
+    assert "frozen: linear probe" in summary["models"]["probe"]["name"]
+    gain = summary["finetune_vs_probe"]["macro_f1_difference"]
+    tuned, probe = (summary["models"][k]["macro_f1"]["value"] for k in ("transfer", "probe"))
+    assert gain["value"] == pytest.approx(tuned - probe, abs=1e-6)
+    assert "linear probe" in finetune_text(run) and fmt.ci(gain) in finetune_text(run)
     summary = json.loads(blobs[0])
     assert (
-        set(summary["models"]) == {"cnn", "transfer", "scratch", "baseline"}
+        set(summary["models"]) == {"cnn", "transfer", "probe", "scratch", "baseline"}
         and "seconds" not in blobs[0].decode()
     )
     val = summary["study_chosen_by"]["validation_macro_f1"]

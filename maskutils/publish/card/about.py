@@ -3,6 +3,7 @@ The prose is written here; every value in it is read through `Sources`."""
 
 from __future__ import annotations
 
+from maskutils.core import stats
 from maskutils.publish.card.layout import e, facts, inline, note, part, table
 from maskutils.publish.card.source import Missing, Sources
 
@@ -150,6 +151,14 @@ def _comparison(s: Sources) -> str:
             f"{s.v(T, *p, 'accuracy_difference', fmt='ci')}; images only the first gets right "
             f"{s.v(T, *p, 'only_a_right')}, only the second {s.v(T, *p, 'only_b_right')} "
             f"(McNemar exact p = {s.v(T, *p, 'mcnemar_p')}).</p>"
+        )
+    if s.has(T, "finetune_vs_probe"):
+        d = ("finetune_vs_probe", "macro_f1_difference")
+        verdict = {1: "beats", 0: "does not beat", -1: "is worse than"}[stats.sign(s.get(T, *d))]
+        out += (
+            "<p>Fine-tuning against the linear probe (the same ImageNet backbone frozen, the head "
+            f"trained on its features), paired on the same images: macro-F1 difference "
+            f"{s.v(T, *d, fmt='ci')}: fine-tuning <b>{verdict}</b> the probe.</p>"
         )
     return out
 

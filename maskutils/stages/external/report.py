@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from maskutils.core import fmt
+from maskutils.core import fmt, stats
 from maskutils.core.figures import gallery
 from maskutils.fairness.analysis import metric_label
 from maskutils.stages.external.run import ExternalStudy
@@ -211,9 +211,8 @@ def _value(m: dict, metric: str):
 
 
 def _excludes_zero(d: dict):
-    if d["ci_low"] is None or d["ci_high"] is None:
-        return None
-    return bool(d["ci_low"] > 0 or d["ci_high"] < 0)
+    s = stats.sign(d)
+    return None if s is None else s != 0
 
 
 def _nan(x) -> float:

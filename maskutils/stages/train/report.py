@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from maskutils.core import fmt
+from maskutils.core import fmt, stats
 from maskutils.stages.train.run import TrainRun, input_side
 
 
@@ -191,6 +191,25 @@ def paired_text(run: TrainRun) -> str:
         f"both). Only {a} right on {pr['only_a_right']} images, only {b} on "
         f"{pr['only_b_right']}: McNemar exact p = {pr['mcnemar_p']:.3g}. An interval that holds "
         "0 says the test set cannot tell the two apart."
+    )
+
+
+def finetune_text(run: TrainRun) -> str:
+    """What fine-tuning adds over the linear probe (the same backbone frozen, the same trained
+    head), on the same test images, with the verdict of the interval (Markdown)."""
+    pr = run.finetune_vs_probe
+    if pr is None:
+        return "_No fine-tuning in this recipe: the studied transfer model is its linear probe._"
+    d = pr["macro_f1_difference"]
+    verdict = {
+        1: "**fine-tuning beats the linear probe**",
+        0: "**fine-tuning does not beat the linear probe**: the interval holds 0",
+        -1: "**fine-tuning is worse than the linear probe**",
+    }[stats.sign(d)]
+    return (
+        f"Fine-tuned minus linear probe (frozen ImageNet backbone, the head trained on its "
+        f"features), on the same {pr['n']} test images: macro-F1 difference **{fmt.ci(d)}**, "
+        f"accuracy **{fmt.ci(pr['accuracy_difference'])}**: {verdict}."
     )
 
 

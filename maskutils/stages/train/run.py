@@ -19,6 +19,9 @@ from maskutils.modeling.models import cnn_spec, count_parameters
 from maskutils.modeling.predict import predict_proba
 from maskutils.prepare.prepared import Prepared
 
+#: the key of the studied transfer model's linear probe in the results and train.json
+PROBE = "probe"
+
 
 @dataclass
 class ModelResult:
@@ -46,6 +49,7 @@ class TrainRun:
     chosen: dict | None = None  # `model: best`: each candidate's validation macro-F1
     image_size: int = 0  # the side the faces are cached at (prepare)
     image_size_auto: dict | None = None  # how `image_size: auto` chose it (None: a number)
+    finetune_vs_probe: dict | None = None  # paired: fine-tuned transfer model minus its probe
 
     def by_kind(self, kind: str) -> ModelResult | None:
         return next((r for r in self.results if r.kind == kind), None)
@@ -82,7 +86,11 @@ def run(p: Prepared, cfg: dict, models_dir: Path, out_dir: Path, progress: bool 
         raise ValueError(
             f"params/train.yaml: model is {cfg['model']!r} but transfer.backbone is 'none'"
         )
-    results = [_torch(kind, backbone, data, cfg, models_dir, progress) for kind, backbone in kinds]
+    results = [
+        r
+        for kind, backbone in kinds
+        for r in _torch(kind, backbone, data, cfg, models_dir, progress)
+    ]
     kind, chosen = choose(results, cfg["model"])
     study = next(r for r in results if r.kind == kind)
     checkpoint.save(study.model, models_dir / "study.pt", **_meta(study, p, {**cfg, "model": kind}))
@@ -107,6 +115,12 @@ def run(p: Prepared, cfg: dict, models_dir: Path, out_dir: Path, progress: bool 
         )
     if pair is not None:
         pair = {"a": best[0].kind, "b": best[1].kind, **pair}
+    gain = None
+    if probe := next((r for r in results if r.kind == PROBE), None):
+        tuned = next(r for r in results if r.kind == "transfer")
+        gain = paired(
+            tuned.predictions, probe.predictions, classes, ev["reps"], ev["confidence"], ev["seed"]
+        )
     return TrainRun(
         classes,
         cfg["task"],
@@ -118,6 +132,7 @@ def run(p: Prepared, cfg: dict, models_dir: Path, out_dir: Path, progress: bool 
         chosen,
         p.info["image_size"],
         p.info.get("image_size_auto"),
+        gain,
     )
 
 
@@ -158,8 +173,10 @@ def _meta(r, p: Prepared, cfg) -> dict:
     )
 
 
-def _torch(kind, backbone, data, cfg, models_dir, progress) -> ModelResult:
-    """Trains one torch model of `kind` (`modeling.build`) and evaluates it on the test images."""
+def _torch(kind, backbone, data, cfg, models_dir, progress) -> list[ModelResult]:
+    """Trains one torch model of `kind` (`modeling.build`) and evaluates it on the test images;
+    for the studied transfer model that fine-tunes, its linear probe (the head on the frozen
+    backbone, before fine-tuning) is evaluated too, as the bar fine-tuning must clear."""
     p, y, split, classes, ev = data
     if kind == "scratch":
         cfg = {**cfg, "epochs": cfg["compare"]["random_init_epochs"]}
@@ -181,7 +198,10 @@ def _torch(kind, backbone, data, cfg, models_dir, progress) -> ModelResult:
     key = backbone or kind
     r = _torch_result(name, key, res, data)
     checkpoint.save(r.model, models_dir / f"{key}.pt", **_meta(r, p, cfg))
-    return r
+    probe = t.probe() if kind == "transfer" and backbone is None else None
+    if probe is None:
+        return [r]
+    return [r, _torch_result(f"{model.name} (ImageNet, frozen: linear probe)", PROBE, probe, data)]
 
 
 def _baseline(data, cfg) -> ModelResult:
@@ -288,4 +308,6 @@ def summary(run: TrainRun) -> dict:
         }
     if run.paired is not None:
         out["paired"] = run.paired
+    if run.finetune_vs_probe is not None:
+        out["finetune_vs_probe"] = run.finetune_vs_probe
     return out
