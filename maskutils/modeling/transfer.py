@@ -93,7 +93,8 @@ class TransferTrainer:
         model = copy.deepcopy(self.model)
         model.load_state_dict(self.probe_state)
         history = pd.DataFrame(self.rows)
-        return FitResult(model.eval(), history, self.head_epochs, self.seconds)
+        best = int(history.loc[history["val_macro_f1"].idxmax(), "epoch"])  # the head kept
+        return FitResult(model.eval(), history, best, self.seconds)
 
     def epoch(self) -> dict:
         row = self.inner.epoch()
