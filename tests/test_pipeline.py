@@ -79,10 +79,12 @@ def test_train_report_models_and_metrics(project):
         "Test results of the studied model",
         "McNemar",
         "Where it goes wrong",
+        "The most confused pair",
     ):
         assert heading in page
     metrics = json.loads((project / "reports" / "metrics" / "train.json").read_text())
-    assert set(metrics["models"]) == {"cnn", "transfer", "scratch", "baseline"}
+    assert set(metrics["models"]) == {"cnn", "transfer", "probe", "scratch", "baseline"}
+    assert metrics["finetune_vs_probe"]["n"] == 30 and "linear probe" in page
     assert metrics["split"]["test"] == 30 and metrics["study_model"] == "transfer"
     assert metrics["paired"]["n"] == 30 and 0 <= metrics["paired"]["mcnemar_p"] <= 1
     assert metrics["models"]["transfer"]["name"] == "mobilenet_v2 (ImageNet, 32 px)"
