@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.resolution_probe import bootstrap_f1
+from benchmarks.resolution_probe import bootstrap_f1, row_text
 from maskutils.core.params import deep_update
 from maskutils.modeling import crossval
 from maskutils.modeling.evaluate import codes
@@ -78,12 +78,7 @@ def main() -> None:
     rows = bootstrap_f1(y_ref, preds, len(classes), args.bootstrap, 0)
     print(f"\n{args.data}: {len(y_ref)} pool images at {info['image_size']} px, {args.folds} folds")
     for name, r in rows.items():
-        f, d = r["macro_f1"], r["minus_first"]
-        print(
-            f"{f['value']:.3f} [{f['ci_low']:.3f}, {f['ci_high']:.3f}]  "
-            f"{d['value']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]  "
-            f"{seconds[name]:7.1f} s  {name}"
-        )
+        print(f"{row_text(r)}    {seconds[name]:7.1f} s  {name}")
     if args.out:
         record = {
             "data": args.data,

@@ -75,6 +75,15 @@ def bootstrap_f1(y, preds: dict, n: int, reps: int, seed: int) -> dict:
     return out
 
 
+def row_text(r: dict) -> str:
+    """'macro-F1 [lo, hi]    difference [lo, hi]' of one row of `bootstrap_f1`."""
+    f, d = r["macro_f1"], r["minus_first"]
+    return (
+        f"{f['value']:.3f} [{f['ci_low']:.3f}, {f['ci_high']:.3f}]    "
+        f"{d['value']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", required=True, help="a class-folder dataset")
@@ -116,11 +125,7 @@ def main() -> None:
     print(f"\n{args.data} ({args.task}, {len(y_ref)} pool images, {args.folds}-fold probe)")
     print(f"{'cache:fed':>9}  {'macro-F1':<24}  {'minus first row':<26}  features")
     for key, r in rows.items():
-        f, d = r["macro_f1"], r["minus_first"]
-        print(
-            f"{key:>9}  {f['value']:.3f} [{f['ci_low']:.3f}, {f['ci_high']:.3f}]    "
-            f"{d['value']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]    {seconds[key]} s"
-        )
+        print(f"{key:>9}  {row_text(r)}    {seconds[key]} s")
     if args.out:
         record = {
             "data": args.data,
