@@ -86,6 +86,35 @@ def prepared_synthetic(tmp_path_factory, n_images: int, size: int, folds: int):
     return load_prepared(out)
 
 
+def photo_folders(root: Path, per_class: int = 20, size: int = 32, first: int = 0) -> Path:
+    """Class folders (NoMask, SurgicalMask) of synthetic faces, `first` the first face's seed,
+    and no attributes.csv: a real photo set's layout, with nothing to group people by. 20 a class
+    split into 3 folds leaves each fold enough images for its validation share."""
+    for k in range(first, first + per_class):
+        save(face_photo(k, size), root / "NoMask" / f"n{k}.png")
+        save(face_photo(1000 + k, size), root / "SurgicalMask" / f"s{k}.png")
+    return root
+
+
+def prepared_folder(tmp_path_factory, per_class: int = 20, size: int = 32, folds: int = 3):
+    """Runs `prepare` on `photo_folders` and loads it (for module-scoped fixtures)."""
+    from maskutils.prepare.prepared import load_prepared
+    from maskutils.prepare.run import run
+
+    root = photo_folders(tmp_path_factory.mktemp("photos"), per_class, size)
+    out = tmp_path_factory.mktemp("prepared")
+    given = {"kind": "folder", "root": str(root)}
+    run(
+        params(
+            "prepare",
+            {"image_size": size, "workers": 1, "source": given, "split": {"folds": folds}},
+        ),
+        out,
+        progress=False,
+    )
+    return load_prepared(out)
+
+
 CLASSES = ["no_mask", "cloth", "surgical", "n95", "n95_valve"]
 
 

@@ -2,7 +2,8 @@
 (`fairness.audit`), the exploratory family adjusted, minimum detectable gaps
 (`fairness.power`), the overall cost of a mitigation, the pre-registered one-sided test, and the
 findings in words. The bias stage runs it on out-of-fold predictions; the external stage on each
-external test set with attributes."""
+external test set with attributes. Images with nothing to group by are not audited, and their
+metrics block says why (`unaudited`)."""
 
 from __future__ import annotations
 
@@ -88,6 +89,27 @@ def analyse(
     )
     planted = preregistered(table, rows, models, params, classes, cfg, plant, results)
     return Audit(classes, table, results, family, overall, planted)
+
+
+def nothing_to_audit(rows: pd.DataFrame, params: dict) -> str | None:
+    """Why the images of `rows` (their manifest rows) cannot be audited by group: none to audit,
+    or no attribute to group them by (`attributes: auto` finds none of gender, age and
+    skin_tone); None when there is a grouping. Named columns that are missing are an error."""
+    if not len(rows):
+        return "no image to audit"
+    attributes, intersections = bias.resolve(rows, params["attributes"], params["intersections"])
+    if attributes or intersections:
+        return None
+    return (
+        "the images carry no group attributes (attributes: auto in params/bias.yaml looks for "
+        f"{', '.join(bias.KNOWN[:-1])} and {bias.KNOWN[-1]})"
+    )
+
+
+def unaudited(reason: str) -> dict:
+    """The metrics block of an audit that did not run, and why. A block that holds an audit has
+    no `audited` key: readers take a block without one for an audit."""
+    return {"audited": False, "reason": reason}
 
 
 def hypothesis(h: dict, manifest: pd.DataFrame, task: str, classes: list[str]) -> dict | None:

@@ -3,8 +3,9 @@ JSON) and all params ({stage: dict}), giving (label, value) rows.
 
 The functions index freely and read every key the stage always writes with `[]`, so a key that
 is missing (a metrics file from an older run, or a headline reading a key the stage never wrote)
-raises; `.get` and `in` are only for blocks a stage writes on some params alone (no hypothesis, no
-mitigation, no ROI boxes, no classifier), and those say so in a row rather than vanish.
+raises; `.get` and `in` are only for blocks a stage writes on some params or data alone (no
+hypothesis, no mitigation, no ROI boxes, no classifier, nothing to audit), and those say so in a
+row rather than vanish.
 `stage_headlines` turns any such error into a `HeadlineError` naming the stage and the key: the
 index shows it on the page (and its top-level numbers), tests fail on it
 (tests/publish/test_headlines.py runs every function on the committed metrics files)."""
@@ -117,6 +118,8 @@ def kfold_headlines(m: dict, params: dict) -> list[Headline]:
 
 
 def bias_headlines(m: dict, params: dict) -> list[Headline]:
+    if not m.get("audited", True):  # written only when nothing was audited, with the reason
+        return [("bias audit", f"not run, nothing to audit: {m['reason']}")]
     level = _pct(m["confidence"])
     mit = m["mitigation"]
     fam = m["family"]

@@ -109,6 +109,18 @@ def test_no_hypothesis_and_no_simulations_are_allowed():
     assert not analysis.findings(study, 0.95)[0].startswith("**Pre-registered**")
 
 
+def test_nothing_to_audit_says_why_and_a_named_column_must_exist():
+    _, rows = _data(n=20)
+    cfg = params("bias", {})
+    assert analysis.nothing_to_audit(rows, cfg) is None
+    plain = rows[["image_id"]].assign(gender=None)  # a column with no value counts as none
+    assert analysis.nothing_to_audit(plain, cfg).startswith("the images carry no group attributes")
+    assert analysis.nothing_to_audit(rows.iloc[:0], cfg) == "no image to audit"
+    assert analysis.unaudited("why") == {"audited": False, "reason": "why"}
+    with pytest.raises(KeyError, match="no attribute column 'skin_tone'"):
+        analysis.nothing_to_audit(rows, params("bias", {"attributes": ["skin_tone"]}))
+
+
 @pytest.mark.parametrize(
     "hypothesis, error, words",
     [

@@ -12,6 +12,7 @@ audit), and copies of the committed eda, kfold, gradcam and detect files.
 import json
 import re
 import shutil
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,8 +21,10 @@ import yaml
 
 from maskutils import cli
 from maskutils.core import fmt
+from maskutils.core.results import write_metrics
 from maskutils.publish.card import page, write_card
 from maskutils.publish.html import offline_problems
+from maskutils.stages.bias import run as bias_study
 from tests.conftest import ROOT
 
 FIXTURES = Path(__file__).parent / "card_metrics"
@@ -262,6 +265,29 @@ def test_older_metrics_files_degrade_part_by_part(study):
     values = _values(html)
     assert values["kfold.json:pooled_macro_f1"] == "0.860"  # other parts unaffected
     assert "bias.json:attributes.gender.gaps.recall_cloth.before.difference" in values
+
+
+def test_nothing_to_audit_is_said_with_its_reason_wherever_the_audit_shows(study):
+    """Photos without attributes: bias.json holds only `audited: false` and the reason (as the
+    fixture's external set `camera` does); every part that shows the audit says so instead."""
+    reports, params = study
+    m = reports / "metrics"
+    reason = json.loads((m / "external.json").read_text())["sets"]["camera"]["bias"]["reason"]
+    write_metrics(m / "bias.json", bias_study.summary(bias_study.NothingToAudit(reason), {}))
+    html = _card(reports, params)
+    assert problems(html, m, params) == [] and "not available" not in html
+    values = _values(html)
+    assert values["bias.json:reason"] == values["external.json:sets.camera.bias.reason"] == reason
+    assert values["external.json:sets.street_voc.bias.overall.before.macro_f1"]  # still audited
+    text = " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+    for said in (
+        "Not audited by group: ",  # factors
+        "groups not measured, nothing to audit: ",  # metrics
+        "bias audit none, nothing to audit: ",  # evaluation data
+        "By group not run, nothing to audit: ",  # quantitative analyses
+        "Groups. Not audited: ",  # ethical considerations
+    ):
+        assert said + reason in text, said
 
 
 def test_unreadable_file_is_named_without_its_error_text(study):

@@ -12,6 +12,7 @@ import pytest
 from maskutils.core import fmt
 from maskutils.publish import index
 from maskutils.publish.headlines import HEADLINES, HeadlineError, stage_headlines
+from maskutils.stages.bias import run as bias_study
 
 ROOT = Path(__file__).resolve().parents[2]
 METRICS = ROOT / "reports" / "metrics"
@@ -133,6 +134,13 @@ def test_no_hypothesis_and_no_mitigation_are_said_not_dropped(params):
     assert rows["pre-registered hypothesis"].startswith("none")
     assert rows["mitigation"].startswith("none")
     assert not any("after mitigation" in k or "after mitigation" in v for k, v in rows.items())
+
+
+def test_nothing_to_audit_is_said_with_its_reason(params):
+    """Data without attributes: bias.json holds only `audited: false` and the reason."""
+    reason = "the images carry no group attributes"
+    m = bias_study.summary(bias_study.NothingToAudit(reason), {})
+    assert rows_of("bias", m, params) == [("bias audit", f"not run, nothing to audit: {reason}")]
 
 
 def test_blocks_a_stage_writes_on_some_data_only_are_said_not_dropped(params):

@@ -17,6 +17,17 @@ def study(s: Sources) -> str:
     return kind
 
 
+def audited(s: Sources, name: str, *base) -> bool:
+    """Whether the audit block at `base` of `name` (bias.json, an external set's `bias`) holds an
+    audit: a stage writes `audited: false`, with the `reason`, only when nothing was audited."""
+    return not s.has(name, *base, "audited") or bool(s.get(name, *base, "audited"))
+
+
+def unaudited(s: Sources, name: str, *base) -> str:
+    """Why the audit block at `base` holds no audit, tagged."""
+    return s.v(name, *base, "reason", fmt="raw")
+
+
 def items(s: Sources, name: str, *at) -> str:
     """Every item of a list (classes, attributes), tagged, comma-separated."""
     return ", ".join(s.v(name, *at, i) for i in range(len(s.get(name, *at))))
@@ -208,6 +219,11 @@ def factors(s: Sources) -> str:
 
 
 def _audited(s: Sources) -> str:
+    if not audited(s, B):
+        return (
+            f"<p>Not audited by group: {unaudited(s, B)}. How the model does for different "
+            "people is not measured.</p>"
+        )
     groups = ", ".join(s.key(B, "attributes", a) for a in s.keys(B, "attributes"))
     m = ("mitigation",)
     by = items(s, B, *m, "by") or "nothing"
@@ -287,6 +303,8 @@ def metrics(s: Sources) -> str:
 
 
 def _group_metrics(s: Sources) -> str:
+    if not audited(s, B):
+        return f"not measured, nothing to audit: {unaudited(s, B)}"
     out = (
         f"per group accuracy, macro-F1 and each class's recall, {s.v(B, 'bootstrap')} bootstrap "
         f"resamples within each group, {s.v(B, 'confidence', fmt='pct')} intervals; the gap "

@@ -4,7 +4,7 @@ with its gap to in-distribution and, where run, its own bias audit."""
 
 from __future__ import annotations
 
-from maskutils.publish.card.about import study
+from maskutils.publish.card.about import audited, study, unaudited
 from maskutils.publish.card.layout import facts, label, metric_order, note, part, table
 from maskutils.publish.card.source import Sources
 
@@ -86,7 +86,10 @@ def _kfold(s: Sources) -> str:
 
 def audit(s: Sources, name: str, base: tuple) -> str:
     """Overall before/after, the pre-registered test, the gaps and every group's metrics of one
-    audit at `base` in file `name` (classes at name's top-level "classes")."""
+    audit at `base` in file `name` (classes at name's top-level "classes"); or why nothing was
+    audited."""
+    if not audited(s, name, *base):
+        return note(f"not run, nothing to audit: {unaudited(s, name, *base)}")
     models = [m for m in ("before", "after") if s.has(name, *base, "overall", m)]
     out = part(s, lambda s: _overall(s, name, base))
     out += part(s, lambda s: _preregistered(s, name, base))
@@ -248,8 +251,6 @@ def _external_set(s: Sources, at: tuple) -> str:
     keys = sorted(s.keys(X, *g), key=metric_order(s.get(X, "classes")))
     rows = [[label(s, X, ("classes",), *g, k), s.v(X, *g, k, fmt="ci")] for k in keys]
     out += table(["gap (in-distribution minus external)", "value"], rows)
-    if s.get(X, *at, "bias") is None:
-        return out + note("bias audit on this set: not run (its images carry no group labels?)")
     return out + "<p><b>Bias audit on this set</b></p>" + audit(s, X, (*at, "bias"))
 
 

@@ -4,7 +4,7 @@ external sets)."""
 
 from __future__ import annotations
 
-from maskutils.publish.card.about import items, raw
+from maskutils.publish.card.about import audited, items, raw, unaudited
 from maskutils.publish.card.layout import facts, part, table
 from maskutils.publish.card.source import Sources
 
@@ -138,7 +138,9 @@ def _in_distribution(s: Sources) -> str:
         rows.append(
             (
                 "bias audit",
-                f"the {s.v('bias.json', 'n')} out-of-fold predictions of the k-fold models",
+                f"the {s.v('bias.json', 'n')} out-of-fold predictions of the k-fold models"
+                if audited(s, "bias.json")
+                else f"none, nothing to audit: {unaudited(s, 'bias.json')}",
             )
         )
     return facts(rows)

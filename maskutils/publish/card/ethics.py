@@ -4,7 +4,7 @@ recommendations. Written text; each fact in it that depends on the data is read 
 
 from __future__ import annotations
 
-from maskutils.publish.card.about import pairs, raw
+from maskutils.publish.card.about import audited, pairs, raw, unaudited
 from maskutils.publish.card.layout import inline, label, part
 from maskutils.publish.card.source import Sources
 
@@ -37,6 +37,12 @@ def _people(s: Sources) -> str:
 
 
 def _groups(s: Sources) -> str:
+    if not audited(s, B):
+        return (
+            f"<p><b>Groups.</b> Not audited: {unaudited(s, B)}. Whether the model does worse "
+            "for some people is not known; measure it on images that record who is pictured "
+            "before any use.</p>"
+        )
     out = (
         f"<p><b>Groups.</b> Groups with fewer than {s.v(B, 'min_group')} images are listed but "
         "not judged: for them no gap found means not measured.</p>"

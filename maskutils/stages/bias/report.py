@@ -1,5 +1,5 @@
-"""The bias report's header and the measured power of its design; its tables and figures are the
-audit's (`fairness.tables`)."""
+"""The bias report's header (or why nothing was audited) and the measured power of its design; its
+tables and figures are the audit's (`fairness.tables`)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,18 @@ def header(s: dict, study: BiasStudy, min_group: int) -> str:
         text += f" by {' x '.join(plan['by'])} x class · mitigated folds trained now: "
         text += f"{study.trained or 'none (resumed)'}"
     return text
+
+
+#: what each section of the report says when nothing was audited (`not_audited` says why)
+SKIPPED = "Not run: nothing to audit (see the top of the report)."
+
+
+def not_audited(s: dict) -> str:
+    """Why nothing was audited, from the metrics file's `reason` (Markdown)."""
+    return (
+        f"**Nothing to audit**: {s['reason']}. No group is compared, no hypothesis is tested "
+        "and no mitigated model is trained."
+    )
 
 
 #: the params a power study's design is compared on (benchmarks/bias_power.py `design`), less

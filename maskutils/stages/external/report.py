@@ -130,7 +130,7 @@ def copies_gallery(st: ExternalStudy, name: str):
 def side_by_side(bias: dict | None, s: dict, name: str) -> pd.DataFrame:
     """Every gap of the external audit next to the same gap of the out-of-fold audit."""
     ext = s["sets"][name]["bias"]
-    if ext is None:
+    if not ext.get("audited", True):
         return pd.DataFrame()
     oof = (bias or {}).get("attributes", {})
     rows = []
@@ -153,10 +153,11 @@ def side_by_side(bias: dict | None, s: dict, name: str) -> pd.DataFrame:
 
 def small_groups(s: dict, name: str) -> str:
     """The groups of a set's audit too small to judge, whole or for some metrics (a class's recall
-    counts only the group's images of that class): shown in the tables, flagged here."""
+    counts only the group's images of that class): shown in the tables, flagged here; or why the
+    set has no audit."""
     ext = s["sets"][name]["bias"]
-    if ext is None:
-        return f"**{name}** has no attribute columns: no audit by group."
+    if not ext.get("audited", True):
+        return f"**{name}** is not audited by group: {ext['reason']}."
     small = []
     for grouping, res in ext["attributes"].items():
         for group, v in res["groups"].items():

@@ -9,8 +9,9 @@ like the in-distribution test split, with intervals, and the **gap** (in-distrib
 external, per metric and class) gets a bootstrap interval that resamples both sets. A set with
 attributes is audited by group like the out-of-fold predictions (`fairness.analysis`, the bias
 stage's settings), before and, with `mitigated`, after the bias stage's mitigation: the same
-recipe retrained on the same rows, rebalanced. Nothing here feeds back into training or the
-choice of model.
+recipe retrained on the same rows, rebalanced. A set with no attribute to group by (or no image
+scored) is not audited, and its metrics block says why. Nothing here feeds back into training or
+the choice of model.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from maskutils.core.labels import known_label
 from maskutils.core.progress import note
 from maskutils.fairness import analysis
 from maskutils.fairness.analysis import Audit
-from maskutils.fairness.audit import resolve
 from maskutils.modeling import build, checkpoint
 from maskutils.modeling.evaluate import gap, predictions_table, report
 from maskutils.modeling.fit import run_to_end
@@ -51,6 +51,7 @@ class ExternalSet:
     audit: Audit | None  # by group, when the set has attributes
     images: np.ndarray  # the scored images (for the mitigated model)
     pairs: np.ndarray  # the first removed copies, each followed by the pool image it copies
+    unaudited: str | None = None  # why the set has no audit (None: it has one)
 
 
 @dataclass
@@ -83,10 +84,12 @@ def run(
     plan = _plan(params, bias_metrics)
     mitigated = None
     sets = []
+    out_dir.mkdir(parents=True, exist_ok=True)  # dvc.yaml's output, even with no set
     for name, spec in params["sets"].items():
         note(f"{name}: preparing ({spec['kind']})")
         s = _score(name, spec, p, model, classes, task, ev, out_dir / name, params["gallery"])
-        if _attributes(s.rows, bias_params):
+        s.unaudited = analysis.nothing_to_audit(s.rows, bias_params)
+        if s.unaudited is None:
             if plan is not None and mitigated is None:
                 mitigated = _train_mitigated(p, cfg, classes, plan)
             s.audit = _audit(s, mitigated, bias_params, cfg, p)
@@ -208,13 +211,6 @@ def _removed(df, pool, is_exact, is_near, exact, near, bits) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-def _attributes(rows: pd.DataFrame, bias_params: dict) -> bool:
-    if not len(rows):
-        return False
-    attributes, _ = resolve(rows, bias_params["attributes"], bias_params["intersections"])
-    return bool(attributes)
-
-
 def _audit(s: ExternalSet, mitigated, bias_params, cfg, p) -> Audit:
     """The bias audit of a set's predictions (and the mitigated model's, when there is one)."""
     classes = s.metrics["classes"]
@@ -278,7 +274,11 @@ def summary(st: ExternalStudy, bias_params: dict) -> dict:
                 "unknown_classes": s.unknown_classes,
                 "metrics": _headline(s.metrics),
                 "gap": s.gap,
-                "bias": analysis.audit_summary(s.audit, bias_params) if s.audit else None,
+                "bias": (
+                    analysis.audit_summary(s.audit, bias_params)
+                    if s.audit
+                    else analysis.unaudited(s.unaudited)
+                ),
             }
             for s in st.sets
         },

@@ -1,6 +1,7 @@
 """The external stage on a small prepared set: what is dropped and why (unknown classes, exact
 and near copies of training images, duplicates inside the set, unreadable files), the scores and
-their gap, the audit of a set with attributes before and after mitigation, and bad params."""
+their gap, the audit of a set with attributes before and after mitigation, a set without them
+(and training photos without them), and bad params."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from PIL import Image
 
 from maskutils.core.params import ParamsError
 from maskutils.core.results import write_metrics
+from maskutils.fairness.analysis import unaudited
 from maskutils.modeling import checkpoint
 from maskutils.modeling.build import build
 from maskutils.modeling.evaluate import predictions_table
 from maskutils.modeling.predict import predict_proba
 from maskutils.stages.external import run as external
-from tests.conftest import face_photo, params, prepared_synthetic, save
+from tests.conftest import face_photo, params, prepared_folder, prepared_synthetic, save
 
 RECIPE = {
     "epochs": 1,
@@ -32,12 +34,9 @@ RECIPE = {
 BIAS = {"bootstrap": 200, "permutations": 200, "mde": {"repeats": 0}, "min_group": 5}
 
 
-@pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    """A prepared synthetic set, a (barely trained) studied CNN saved like the train stage saves
-    it, its in-distribution test predictions, and a bias.json naming a mitigation plan."""
-    p = prepared_synthetic(tmp_path_factory, 150, 32, 3)
-    root = tmp_path_factory.mktemp("study")
+def _studied(p, root, bias: dict):
+    """An untrained studied CNN on prepared set `p` saved like the train stage saves it, its
+    in-distribution test predictions, and `bias` as bias.json."""
     cfg = params("train", RECIPE)
     classes, y = p.task("mask_type")
     model = build("cnn", cfg, len(classes), 32)
@@ -61,9 +60,16 @@ def study(tmp_path_factory):
     )
     (root / "train").mkdir()
     table.to_csv(root / "train" / "predictions_cnn.csv", index=False)
-    plan = {"method": "reweight", "by": ["gender"], "oversample_cap": 4.0}
-    (root / "bias.json").write_text(json.dumps({"mitigation": plan}))
+    (root / "bias.json").write_text(json.dumps(bias))
     return p, root
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """A prepared synthetic set, its studied CNN and a bias.json naming a mitigation plan."""
+    plan = {"method": "reweight", "by": ["gender"], "oversample_cap": 4.0}
+    p = prepared_synthetic(tmp_path_factory, 150, 32, 3)
+    return _studied(p, tmp_path_factory.mktemp("study"), {"mitigation": plan})
 
 
 def _folder_set(p, root):
@@ -133,7 +139,11 @@ def test_a_folder_set_drops_unknown_classes_copies_and_duplicates(web):
     assert len(s.pairs) == 2 * 6  # each copy beside the training image it copies
     saved = pd.read_csv(root / "out" / "web" / "removed.csv")
     assert sorted(saved["reason"]) == ["exact copy"] + ["near copy"] * 5
-    assert s.audit is None  # no attributes.csv: nothing to audit by group
+    assert s.audit is None and "no group attributes" in s.unaudited  # no attributes.csv
+    assert external.summary(st, params("bias", BIAS))["sets"]["web"]["bias"] == {
+        "audited": False,
+        "reason": s.unaudited,
+    }
 
 
 def test_the_gap_is_the_in_distribution_metric_minus_the_external_one(web):
@@ -161,6 +171,23 @@ def test_a_synthetic_camera_set_is_audited_before_and_after_mitigation(study):
     assert saved["bias"]["attributes"]["gender"]["groups"]
     assert saved["counts"] == s.counts and saved["metrics"]["n"] == len(s.table)
     assert np.isclose(saved["gap"]["macro_f1"]["value"], s.gap["macro_f1"]["value"], atol=1e-6)
+
+
+def test_training_photos_without_attributes_score_and_audit_a_set_that_has_them(
+    tmp_path_factory,
+):
+    """The bias stage had nothing to audit (bias.json says why, no mitigation): a set with
+    attributes is still audited, before only; the output folder is made even with no set."""
+    p = prepared_folder(tmp_path_factory)
+    reason = "the images carry no group attributes"
+    p, root = _studied(p, tmp_path_factory.mktemp("photos_study"), unaudited(reason))
+    st, _ = _run(p, root, {"camera": {"kind": "synthetic", "synthetic": {"n_images": 30}}})
+    (s,) = st.sets
+    assert s.counts["used"] == len(s.table) > 0 and s.gap and st.mitigation is None
+    assert s.audit is not None and "after" not in s.audit.table and s.unaudited is None
+    assert {"gender", "age"} <= set(s.audit.results)
+    empty, _ = _run(p, root, {})
+    assert empty.sets == [] and (root / "out").is_dir()
 
 
 def test_bad_external_params_name_the_key_and_the_folder(study):
