@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 # Under pytest-xdist (`-n N`, pyproject's addopts) each worker's torch, OpenMP and BLAS get
@@ -21,7 +23,7 @@ SHARED = ROOT.parent / "shared" / "datasets"
 
 
 def pytest_collection_modifyitems(config, items):
-    """The files marked slow as a whole (the end-to-end pipeline, the planted-bias study) run
+    """The files marked slow as a whole (the end-to-end pipelines, the planted-bias study) run
     first, so that under `-n N --dist loadfile` they start at once on their own workers instead
     of last; every file keeps its own order (test_pipeline's last two tests must run last)."""
 
@@ -30,6 +32,35 @@ def pytest_collection_modifyitems(config, items):
         return any(m.name == "slow" for m in (marks if isinstance(marks, list) else [marks]))
 
     items.sort(key=lambda item: not slow(item))
+
+
+def project_env(project: Path) -> dict:
+    """This interpreter's scripts (dvc, maskutils) first on PATH, and the project copy's own
+    maskutils first on PYTHONPATH: the `maskutils` script of an editable install would otherwise
+    import the package from wherever it was installed from (another checkout), not the code under
+    test that dvc.yaml tracks."""
+    path = os.pathsep.join(p for p in (str(project), os.environ.get("PYTHONPATH")) if p)
+    return {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": path,
+    }
+
+
+def run_in(cmd, project, cwd=None) -> str:
+    """`cmd` run in a copy of the project (`project_env`); its output, or a failure showing it."""
+    out = subprocess.run(
+        cmd,
+        cwd=cwd or project,
+        env=project_env(project),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, (
+        f"{' '.join(cmd)} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+    )
+    return out.stdout + out.stderr
 
 
 def params(stage: str, given: dict | None = None) -> dict:

@@ -1,7 +1,6 @@
 """`dvc repro` on the tiny profile, in a copy of the project: the stages, the HTML, the metrics."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -10,32 +9,9 @@ from pathlib import Path
 import pytest
 
 from maskutils.publish.html import check_offline, remote_resources
-from tests.conftest import ROOT
+from tests.conftest import ROOT, project_env, run_in
 
 pytestmark = pytest.mark.slow
-
-
-def _env(project: Path) -> dict:
-    """This interpreter's scripts (dvc, maskutils) first on PATH, and the project copy's own
-    maskutils first on PYTHONPATH: the `maskutils` script of an editable install would otherwise
-    import the package from wherever it was installed from (another checkout), not the code under
-    test that dvc.yaml tracks."""
-    path = os.pathsep.join(p for p in (str(project), os.environ.get("PYTHONPATH")) if p)
-    return {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "PYTHONPATH": path,
-    }
-
-
-def _run(cmd, project, cwd=None):
-    out = subprocess.run(
-        cmd, cwd=cwd or project, env=_env(project), capture_output=True, text=True, timeout=600
-    )
-    assert out.returncode == 0, (
-        f"{' '.join(cmd)} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
-    )
-    return out.stdout + out.stderr
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +23,10 @@ def project(tmp_path_factory):
             shutil.copytree(src, work / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(src, work / name)
-    _run(["dvc", "init", "--no-scm", "-q"], work)
-    _run(["dvc", "config", "core.analytics", "false"], work)
-    _run(["maskutils", "profile", "tiny"], work)
-    _run(["dvc", "repro"], work)
+    run_in(["dvc", "init", "--no-scm", "-q"], work)
+    run_in(["dvc", "config", "core.analytics", "false"], work)
+    run_in(["maskutils", "profile", "tiny"], work)
+    run_in(["dvc", "repro"], work)
     return work
 
 
@@ -172,23 +148,23 @@ def test_dvc_push_and_pull_restore_the_study_without_recomputing(project, tmp_pa
     """data/ and models/ are DVC-cached: pushed to a local-folder remote and pulled into a fresh
     copy of the project (no data, models or cache), they come back byte-identical and nothing is
     left to re-run."""
-    _run(["dvc", "remote", "add", "-f", "-d", "store", str(tmp_path / "remote")], project)
-    _run(["dvc", "push", "-q"], project)
+    run_in(["dvc", "remote", "add", "-f", "-d", "store", str(tmp_path / "remote")], project)
+    run_in(["dvc", "push", "-q"], project)
     clone = tmp_path / "clone"
     skip = {"data", "models", "cache", "tmp"}
     shutil.copytree(project, clone, ignore=lambda d, names: [n for n in names if n in skip])
     assert not (clone / "models").exists() and not (clone / ".dvc" / "cache").exists()
-    _run(["dvc", "pull", "-q"], clone)
+    run_in(["dvc", "pull", "-q"], clone)
     for rel in ("models/study.pt", "data/prepared/images.npy", "data/kfold/predictions.csv"):
         assert (clone / rel).read_bytes() == (project / rel).read_bytes(), rel
-    assert "up to date" in _run(["dvc", "status"], clone)
+    assert "up to date" in run_in(["dvc", "status"], clone)
 
 
 def test_the_stages_import_the_code_under_test(project):
     """Run from outside the copy, as the `maskutils` script runs: it imports the copy's package
     (what dvc.yaml tracks), not the checkout the environment was installed from."""
     code = "import maskutils; print(maskutils.__file__)"
-    out = _run([sys.executable, "-c", code], project, cwd=project.parent)
+    out = run_in([sys.executable, "-c", code], project, cwd=project.parent)
     assert Path(out.splitlines()[0]).resolve() == (project / "maskutils" / "__init__.py").resolve()
 
 
@@ -198,7 +174,7 @@ def test_the_stages_import_the_code_under_test(project):
 def test_display_param_reruns_only_eda(project):
     params = project / "params" / "eda.yaml"
     params.write_text(params.read_text().replace("samples_per_class: 4", "samples_per_class: 3"))
-    log = _run(["dvc", "repro"], project)
+    log = run_in(["dvc", "repro"], project)
     assert "Stage 'prepare' didn't change" in log and "Running stage 'eda'" in log
     for stage in ("train", "kfold", "bias", "gradcam", "detect", "external"):
         assert f"Stage '{stage}' didn't change" in log
@@ -212,6 +188,6 @@ def test_param_typo_fails_the_stage(project):
         cwd=project,
         capture_output=True,
         text=True,
-        env=_env(project),
+        env=project_env(project),
     )
     assert out.returncode != 0 and "unknown key 'sample_per_clas'" in out.stdout + out.stderr

@@ -1,0 +1,114 @@
+"""The bias and external stages through `dvc repro` on photos without attributes (class folders,
+no attributes.csv), in a copy of the project: they finish, say there is nothing to audit, and
+leave every output dvc.yaml declares. Only `prepare` runs upstream of them: the k-fold folds and
+the studied model are made here (a tiny CNN), so that the stages under test are the only ones
+whose notebooks run."""
+
+import json
+import shutil
+
+import pytest
+import yaml
+
+from maskutils.modeling import checkpoint, crossval
+from maskutils.modeling.build import build
+from maskutils.modeling.evaluate import predictions_table
+from maskutils.modeling.predict import predict_proba
+from maskutils.prepare.prepared import load_prepared
+from tests.conftest import ROOT, params, photo_folders, run_in
+
+pytestmark = pytest.mark.slow
+
+RECIPE = {
+    "epochs": 1,
+    "batch_size": 32,
+    "device": "cpu",
+    "model": "cnn",
+    "cnn": {"preset": "tiny3"},
+    "transfer": {"backbone": "none"},
+}
+CAMERA = {"camera": {"kind": "synthetic", "synthetic": {"n_images": 30}}}  # it has attributes
+PROFILE = {
+    "prepare": {"image_size": 32, "workers": 1, "split": {"folds": 3}},
+    "bias": {"bootstrap": 100, "permutations": 100, "dpi": 30},
+    "external": {"bootstrap": 100, "gallery": 1, "dpi": 30},
+}
+
+
+def _studied(work, p) -> None:
+    """What the train and k-fold stages leave for bias and external: the folds (a tiny CNN, one
+    epoch), the studied model (untrained) and its test predictions."""
+    cfg = params("train", RECIPE)
+    crossval.run(p, cfg, work / "data" / "kfold", concurrent=False)
+    classes, y = p.task("mask_type")
+    model = build("cnn", cfg, len(classes), 32)
+    checkpoint.save(
+        model,
+        work / "models" / "study.pt",
+        kind="cnn",
+        name="tiny3",
+        classes=classes,
+        image_size=32,
+        task="mask_type",
+        params=cfg,
+    )
+    test = p.rows("test")
+    table = predictions_table(
+        p.manifest["image_id"].to_numpy()[test],
+        y[test],
+        predict_proba(model, p.images[test]),
+        classes,
+    )
+    (work / "data" / "train").mkdir(parents=True)
+    table.to_csv(work / "data" / "train" / "predictions_cnn.csv", index=False)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    work = tmp_path_factory.mktemp("photos_project")
+    for name in ("params", "notebooks", "maskutils", "benchmarks/results"):
+        shutil.copytree(ROOT / name, work / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "dvc.yaml", work / "dvc.yaml")
+    photos = photo_folders(work.parent / f"{work.name}_photos")
+    others = photo_folders(work.parent / f"{work.name}_others", per_class=4, first=500)
+    profile = {
+        **PROFILE,
+        "prepare": {**PROFILE["prepare"], "source": {"kind": "folder", "root": str(photos)}},
+        "external": {**PROFILE["external"], "sets": {**CAMERA, "web": {"root": str(others)}}},
+    }
+    (work / "params" / "profiles" / "photos.yaml").write_text(yaml.safe_dump(profile))
+    run_in(["dvc", "init", "--no-scm", "-q"], work)
+    run_in(["dvc", "config", "core.analytics", "false"], work)
+    run_in(["maskutils", "profile", "photos"], work)
+    run_in(["dvc", "repro", "--single-item", "prepare"], work)
+    _studied(work, load_prepared(work / "data" / "prepared"))
+    run_in(["dvc", "repro", "--single-item", "bias"], work)  # fails if a declared output is missing
+    run_in(["dvc", "repro", "--single-item", "external"], work)
+    return work
+
+
+def test_bias_finishes_with_nothing_to_audit_and_its_outputs(project):
+    work = project
+    metrics = json.loads((work / "reports" / "metrics" / "bias.json").read_text())
+    assert metrics["audited"] is False and "no group attributes" in metrics["reason"]
+    assert (work / "data" / "bias").is_dir() and "bias" in yaml.safe_load(
+        (work / "dvc.lock").read_text()
+    )["stages"]
+    page = (work / "reports" / "04_bias.html").read_text()
+    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in page
+    assert "Nothing to audit" in page and "no group attributes" in page
+    assert page.count("Not run: nothing to audit") == 5  # every section below the top
+
+
+def test_external_scores_a_set_without_attributes_and_says_it_is_not_audited(project):
+    work = project
+    metrics = json.loads((work / "reports" / "metrics" / "external.json").read_text())
+    assert {"gender", "age"} <= set(metrics["sets"]["camera"]["bias"]["attributes"])
+    web = metrics["sets"]["web"]
+    assert web["counts"]["used"] == web["metrics"]["n"] > 0 and web["gap"]
+    assert web["bias"]["audited"] is False and "no group attributes" in web["bias"]["reason"]
+    assert metrics["mitigation"] is None  # the bias stage had none to share
+    assert (work / "data" / "external" / "web" / "predictions.csv").is_file()
+    page = (work / "reports" / "07_external.html").read_text()
+    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in page
+    assert "is not audited by group: the images carry no group attributes" in page
