@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Callable
 
 from maskutils.core import fmt
+from maskutils.stages.gradcam import verdicts as gradcam_verdicts
 
 Headline = tuple[str, str]  # (label, formatted value)
 
@@ -218,7 +219,14 @@ def _gap_row(name: str, metric: str, g: dict, level: str) -> Headline:
 
 
 def gradcam_headlines(m: dict, params: dict) -> list[Headline]:
-    rows = [("maps", f"{m['method']} at {m['target_layer']}, {fmt.num(m['n_images'])} images")]
+    rows = [
+        (
+            "maps",
+            f"{m['method']} at {m['target_layer']} ({m['grid']}x{m['grid']}), "
+            f"{fmt.num(m['n_images'])} images",
+        ),
+        ("verdict", gradcam_verdicts.summary_text(m)),
+    ]
     loc = m["localisation"]
     if not loc["available"]:  # the data carry no ROI boxes
         rows.append(("CAM energy inside the ROI", f"not measured: {loc['reason']}"))
@@ -233,7 +241,8 @@ def gradcam_headlines(m: dict, params: dict) -> list[Headline]:
         )
         rows.append(
             (
-                f"pointing game hits (random map: {fmt.num(o['pointing_hit_random']['value'])})",
+                f"pointing game hits (random map: {fmt.num(o['pointing_hit_random']['value'])}, "
+                f"image centre: {fmt.num(o['pointing_hit_centre']['value'])})",
                 _ci(o["pointing_hit"]),
             )
         )
@@ -245,6 +254,7 @@ def gradcam_headlines(m: dict, params: dict) -> list[Headline]:
             _ci(f["drop"]),
         )
     )
+    rows.append(("ROAD minus random maps", _ci(m["sanity"]["road"]["road_vs_random"])))
     return rows
 
 

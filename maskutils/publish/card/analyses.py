@@ -7,6 +7,7 @@ from __future__ import annotations
 from maskutils.publish.card.about import audited, study, unaudited
 from maskutils.publish.card.layout import facts, label, metric_order, note, part, table
 from maskutils.publish.card.source import Sources
+from maskutils.stages.gradcam import verdicts as gradcam_verdicts
 
 T, K, B, X = "train.json", "kfold.json", "bias.json", "external.json"
 
@@ -259,16 +260,26 @@ def _external_set(s: Sources, at: tuple) -> str:
 
 def _gradcam(s: Sources) -> str:
     G = "gradcam.json"
-    rows = [("maps", f"{s.v(G, 'method')} on {s.v(G, 'n_images')} images")]
+    m = s.get(G)
+    rows = [
+        (
+            "maps",
+            f"{s.v(G, 'method')} at {s.v(G, 'target_layer')}, a map of {s.v(G, 'grid')} cells a "
+            f"side, on {s.v(G, 'n_images')} images",
+        )
+    ]
     loc = ("localisation", "overall")
     if s.get(G, "localisation", "available"):
-        rows.append(
-            (
-                "share of the map's energy inside the ROI (the mask, or nose to chin)",
-                f"{s.v(G, *loc, 'roi_energy', fmt='ci')} (the region's share of the image: "
-                f"{s.v(G, *loc, 'roi_area_share', fmt='ci')})",
+        for measure, what in (
+            ("pointing_hit", "the map's peak inside the ROI (the mask, or nose to chin)"),
+            ("roi_energy", "share of the map's energy inside the ROI"),
+        ):
+            others = ", ".join(
+                f"{name}: {s.v(G, *loc, pk if measure == 'pointing_hit' else ek)}"
+                for name, pk, ek in gradcam_verdicts.BASELINES.values()
+                if s.has(G, *loc, pk)
             )
-        )
+            rows.append((what, f"{s.v(G, *loc, measure, fmt='ci')} ({others})"))
     f = ("faithfulness", "overall")
     rows.append(
         (
@@ -276,7 +287,22 @@ def _gradcam(s: Sources) -> str:
             f"{s.v(G, *f, 'drop', fmt='ci')} (random maps: {s.v(G, *f, 'drop_random', fmt='ci')})",
         )
     )
-    return facts(rows)
+    rows.append(("ROAD minus random maps", s.v(G, "sanity", "road", "road_vs_random", fmt="ci")))
+    steps = s.get(G, "sanity", "randomisation", "steps")
+    half = next(i for i, st in enumerate(steps) if st["fraction"] == 0.5)
+    rows.append(
+        (
+            "rank correlation with the maps after re-initialising the top half of the layers",
+            s.v(G, "sanity", "randomisation", "steps", half, "rank_correlation", fmt="ci"),
+        )
+    )
+    failed = gradcam_verdicts.failures(m)
+    verdict = (
+        "the maps pass every test the Grad-CAM stage runs"
+        if not failed
+        else "the maps fail: " + "; ".join(failed) + ". Do not read them as where the model looks"
+    )
+    return facts(rows) + note(f"Verdict, read from these figures: {verdict}.")
 
 
 def _detect(s: Sources) -> str:

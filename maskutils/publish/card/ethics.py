@@ -130,7 +130,8 @@ def _shortcut(s: Sources) -> str:
         "<b>Shortcuts</b>: image metadata predicts the class: "
         f"{s.v(EDA, 'shortcut', 'warning')}; near-duplicate groups across the split: "
         f"{s.v(EDA, 'duplicates', 'groups_across_splits')}. A model can still learn a cue "
-        "the data carry (background, lighting); the Grad-CAM report shows where it looks."
+        "the data carry (background, lighting); the Grad-CAM section says whether its maps "
+        "can show where."
     )
 
 

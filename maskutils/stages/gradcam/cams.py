@@ -1,5 +1,6 @@
-"""Grad-CAM maps from pytorch-grad-cam (gradcam, gradcam++, scorecam, eigencam) at a target layer
-found automatically (the last convolutional block, see `find_target_layer`) or named. Every map is
+"""Class activation maps from pytorch-grad-cam (`METHODS`) at a target layer found automatically
+(the deepest block whose map has at least `min_grid` cells a side, see `find_target_layer`) or
+named. Every map is
 min-max scaled to [0, 1] per image (the library's convention) at the input's size."""
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import torch
 from torch import nn
 
 from maskutils.modeling.augment import to_float
+from maskutils.stages.gradcam.params import METHODS
 
-METHODS = ("gradcam", "gradcam++", "scorecam", "eigencam")
 _POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 
 
@@ -70,22 +71,39 @@ def layer_candidates(model: nn.Module, image_size: int) -> list[str]:
     return out
 
 
-def find_target_layer(model: nn.Module, image_size: int) -> str:
-    """Dotted name of the last convolutional block: the last candidate (`layer_candidates`) to
-    finish; of modules returning the same tensor (a block and its last child) the outermost."""
-    names = layer_candidates(model, image_size)
-    if not names:
+def layer_sides(model: nn.Module, image_size: int) -> dict[str, int]:
+    """{candidate layer: the shorter side of its output map} for an input of `image_size` px."""
+    names = set(layer_candidates(model, image_size))
+    return {n: min(o.shape[-2:]) for n, _, o, _ in _trace(model, image_size) if n in names}
+
+
+def find_target_layer(model: nn.Module, image_size: int, min_grid: int = 1) -> str:
+    """Dotted name of the deepest candidate (`layer_candidates`) whose map is at least
+    `min_grid` x `min_grid` cells; of modules returning the same tensor (a block and its last
+    child) the outermost. min_grid 1: the last convolutional block. When no candidate reaches
+    `min_grid` (a tiny input), the deepest of those with the finest map."""
+    sides = layer_sides(model, image_size)
+    if not sides:
         raise ValueError(
             "no module of this model has a spatial (N x C x H x W, H x W > 1) output to explain"
         )
-    return names[-1]
+    fine = [n for n, s in sides.items() if s >= min_grid]
+    return (fine or [n for n, s in sides.items() if s == max(sides.values())])[-1]
 
 
-def resolve_layer(model: nn.Module, name: str | None, image_size: int) -> tuple[str, nn.Module]:
-    """(name, module) of the target layer: `name`; when None, the layer a backbone declares
-    (`modeling.backbones`, as `model.target_layer`) or the automatic choice."""
+def resolve_layer(
+    model: nn.Module, name: str | None, image_size: int, min_grid: int | None = None
+) -> tuple[str, nn.Module]:
+    """(name, module) of the target layer: `name`; when None, the deepest layer whose map has at
+    least `min_grid` cells a side (`find_target_layer`), or without `min_grid` the last block a
+    backbone declares (`modeling.backbones`, as `model.target_layer`) or finds."""
     if name is None:
-        name = getattr(model, "target_layer", None) or find_target_layer(model, image_size)
+        declared = getattr(model, "target_layer", None)
+        name = (
+            find_target_layer(model, image_size, min_grid or 1)
+            if min_grid is not None or declared is None
+            else declared
+        )
     try:
         return name, model.get_submodule(name)
     except AttributeError:
@@ -106,6 +124,7 @@ class Cams:
     targets: np.ndarray  # N, the class each map explains
     layer: str
     method: str
+    grid: int = 0  # the shorter side of the target layer's map, in cells
 
     @property
     def probs(self) -> np.ndarray:
@@ -122,6 +141,8 @@ def _cam_class(method: str):
     return {
         "gradcam": pgc.GradCAM,
         "gradcam++": pgc.GradCAMPlusPlus,
+        "hirescam": pgc.HiResCAM,
+        "layercam": pgc.LayerCAM,
         "scorecam": pgc.ScoreCAM,
         "eigencam": pgc.EigenCAM,
     }[method]
@@ -134,15 +155,17 @@ def compute_cams(
     target_layer: str | None = None,
     targets=None,
     batch_size: int = 32,
+    min_grid: int | None = None,
 ) -> Cams:
     """CAMs of uint8 images (N x 3 x S x S) for `targets` (class per image; None: the predicted
-    class), in batches. The hooks are removed afterwards and the model's train/eval mode
-    restored."""
+    class), in batches, at `target_layer` (None: see `resolve_layer`). The hooks are removed
+    afterwards and the model's train/eval mode restored."""
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
     images = np.asarray(images)
     size = images.shape[-1]
-    name, layer = resolve_layer(model, target_layer, size)
+    name, layer = resolve_layer(model, target_layer, size, min_grid)
+    grid = layer_sides(model, size).get(name, 0)
     device = next(model.parameters()).device
     was_training = model.training
     maps, logits, chosen = [], [], []
@@ -178,5 +201,8 @@ def compute_cams(
             np.empty(0, int),
             name,
             method,
+            grid,
         )
-    return Cams(np.concatenate(maps), np.concatenate(logits), np.concatenate(chosen), name, method)
+    return Cams(
+        np.concatenate(maps), np.concatenate(logits), np.concatenate(chosen), name, method, grid
+    )

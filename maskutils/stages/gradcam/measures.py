@@ -1,30 +1,18 @@
-"""What a map is measured by: localisation against a known ROI (energy share, pointing game) and
-faithfulness (the probability drop when the map's top pixels are removed), each against smoothed
-random maps; per-image values, summarised overall and per class with bootstrap intervals."""
+"""What a map is measured by: localisation against a known ROI (energy share, pointing game, the
+grid cell holding the peak) and faithfulness (the probability drop when the map's top pixels are
+removed); per-image values, summarised overall and per class with bootstrap intervals. The maps
+they are compared with are in `baselines`, ROAD in `road`, the randomisation check in `sanity`."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.ndimage import gaussian_filter
 from torch import nn
 
 from maskutils.core.stats import bootstrap_mean
 from maskutils.modeling.predict import predict_proba
 
 ROI_COLUMNS = ("roi_x0", "roi_y0", "roi_x1", "roi_y1")
-
-
-def random_maps(n: int, size: int, seed: int, sigma: float | None = None) -> np.ndarray:
-    """Smoothed random maps in [0, 1]: Gaussian-filtered white noise (sigma = size / 8 by
-    default)."""
-    rng = np.random.default_rng(seed)
-    sigma = size / 8 if sigma is None else sigma
-    out = np.empty((n, size, size), np.float32)
-    for i in range(n):
-        m = gaussian_filter(rng.standard_normal((size, size)), sigma, mode="wrap")
-        out[i] = (m - m.min()) / max(m.max() - m.min(), 1e-12)
-    return out
 
 
 # ---- localisation -----------------------------------------------------------------------------
@@ -63,14 +51,29 @@ def energy_share(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
 def pointing_hits(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
     """Per image 1.0 when the map's maximum is inside the mask (ties: the centroid of the tied
     maxima decides), 0.0 otherwise, NaN for an all-zero map."""
-    out = np.full(len(maps), np.nan)
-    for i, (m, mask) in enumerate(zip(maps, masks)):
-        if m.max() <= 0:
-            continue
+    peaks = peak_points(maps)
+    hit = masks[np.arange(len(maps)), peaks[:, 0], peaks[:, 1]].astype(float)
+    return np.where(maps.reshape(len(maps), -1).max(1) > 0, hit, np.nan)
+
+
+def peak_points(maps: np.ndarray) -> np.ndarray:
+    """N x 2 (row, column) of each map's maximum; ties: the centroid of the tied maxima."""
+    out = np.zeros((len(maps), 2), int)
+    for i, m in enumerate(maps):
         ys, xs = np.nonzero(m >= m.max())
-        y, x = int(np.floor(ys.mean() + 0.5)), int(np.floor(xs.mean() + 0.5))
-        out[i] = float(mask[min(y, m.shape[0] - 1), min(x, m.shape[1] - 1)])
+        out[i] = (
+            min(int(np.floor(ys.mean() + 0.5)), m.shape[0] - 1),
+            min(int(np.floor(xs.mean() + 0.5)), m.shape[1] - 1),
+        )
     return out
+
+
+def peak_cells(maps: np.ndarray, grid: int) -> np.ndarray:
+    """Per image, the cell (row * grid + column) of a `grid` x `grid` division of the map that
+    holds the map's peak: a CAM upsampled from a coarse layer can only peak near a few points."""
+    size = maps.shape[-1]
+    rc = np.minimum(peak_points(maps) * grid // size, grid - 1)
+    return rc[:, 0] * grid + rc[:, 1]
 
 
 # ---- faithfulness -----------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 from maskutils.core.params import Param, Schema, bootstrap, confidence, dpi, names, seed
 
 SPLITS = {"train", "val", "test", "excluded"}
+#: the pytorch-grad-cam methods a map can come from (`cams.compute_cams`)
+METHODS = ("gradcam", "gradcam++", "hirescam", "layercam", "scorecam", "eigencam")
 
 
 def _splits(v) -> bool:
@@ -17,15 +19,22 @@ SCHEMA = Schema(
         Param(
             "method",
             "gradcam",
+            "chosen by benchmarks/gradcam_grid.py (record: benchmarks/results/gradcam_grid.json); "
             "`scorecam` is slow: one forward pass per channel",
-            choices=("gradcam", "gradcam++", "scorecam", "eigencam"),
+            choices=METHODS,
         ),
         Param(
             "target_layer",
             None,
-            "a dotted module name (e.g. `features.14`); null: the last "
-            "convolutional block, found automatically for every preset and backbone",
+            "a dotted module name (e.g. `net.features.13`); null: the deepest block whose map "
+            "has at least `min_grid` cells a side, found automatically for every model",
             nullable=(str,),
+        ),
+        Param(
+            "min_grid",
+            6,
+            "cells a side of the target layer's map (chosen with `method`); 1: the last block",
+            range=(1, 64),
         ),
         Param(
             "target",
@@ -47,6 +56,17 @@ SCHEMA = Schema(
             0.2,
             "share of the map's top pixels blanked for faithfulness",
             range=(0.01, 0.9),
+        ),
+        Param(
+            "sanity.images",
+            100,
+            "images whose maps are recomputed after each layer randomisation",
+            range=(2, 10_000),
+        ),
+        Param(
+            "compare_cnn",
+            True,
+            "explain the train stage's from-scratch CNN (models/cnn.pt) beside the studied model",
         ),
         bootstrap(),
         confidence(),

@@ -8,6 +8,7 @@ import pandas as pd
 from matplotlib import pyplot as plt
 
 from maskutils.core import fmt
+from maskutils.stages.gradcam import verdicts
 from maskutils.stages.gradcam.run import Explanation, gallery, mean_maps
 
 
@@ -124,6 +125,129 @@ def measures_table(block: dict) -> pd.DataFrame:
     ).T
 
 
+def baselines_table(m: dict) -> pd.DataFrame:
+    """Overall pointing and ROI energy of the maps and of each baseline (`verdicts.BASELINES`),
+    and whether the maps' interval lies above, below or overlaps the baseline's."""
+    o, v = m["localisation"]["overall"], verdicts.localisation(m)
+    rows = {
+        "the maps": {"pointing hit": _cell(o["pointing_hit"]), "ROI energy": _cell(o["roi_energy"])}
+    }
+    for b, (name, pk, ek) in verdicts.BASELINES.items():
+        if pk in o:
+            rows[name] = {
+                "pointing hit": _cell(o[pk]),
+                "ROI energy": _cell(o[ek]),
+                "maps vs this (pointing / energy)": (
+                    f"{v[b]['pointing_hit']} / {v[b]['roi_energy']}"
+                ),
+            }
+    return pd.DataFrame(rows).T.fillna("")
+
+
+def peak_grid_figure(m: dict, dpi: int = 90):
+    """Share of images whose map peaks in each cell of the target layer's grid."""
+    grid = np.asarray(m["localisation"]["peak_grid"])
+    fig, ax = plt.subplots(figsize=(2.6, 2.4), dpi=dpi)
+    im = ax.imshow(grid, cmap="viridis", vmin=0)
+    for (i, j), v in np.ndenumerate(grid):
+        if v > 0:
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6, color="w")
+    ax.set_title(f"map peaks by cell ({len(grid)}x{len(grid)})", fontsize=8)
+    ax.set_xticks([]), ax.set_yticks([])
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    return fig
+
+
+def sanity_table(m: dict) -> pd.DataFrame:
+    """ROAD against random maps, and each randomisation step's rank correlation and SSIM."""
+    road, r = m["sanity"]["road"], m["sanity"]["randomisation"]
+    rows = {
+        f"ROAD, {k.replace('_', ' ')}": {"value": _cell(road[k])}
+        for k in ("road", "road_random", "road_vs_random")
+    }
+    for st in r["steps"]:
+        what = (
+            f"top {st['fraction']:.0%} of layers re-initialised "
+            f"({st['layers_randomised']} of {r['layers']})"
+        )
+        rows[f"{what}: rank correlation"] = {"value": _cell(st["rank_correlation"])}
+        rows[f"{what}: SSIM"] = {"value": _cell(st["ssim"])}
+    return pd.DataFrame(rows).T
+
+
+SIDE = {
+    "pointing hit": ("localisation", "pointing_hit"),
+    "ROI energy lift": ("localisation", "roi_energy_lift"),
+    "drop minus random drop": ("faithfulness", "drop_vs_random"),
+}
+
+
+def side_by_side(s: dict) -> pd.DataFrame:
+    """The studied model's and the compared model's maps (`compare`), measure by measure."""
+    models = {"studied model": s} | (
+        {s["compare"]["model"]: s["compare"]} if "compare" in s else {}
+    )
+    out = {}
+    for name, m in models.items():
+        col = {"maps": f"{m['method']} at {m['target_layer']} ({m['grid']}x{m['grid']})"}
+        for label, (block, key) in SIDE.items():
+            o = m[block].get("overall", {})
+            col[label] = _cell(o[key]) if key in o else "n/a"
+        col["ROAD minus random"] = _cell(m["sanity"]["road"]["road_vs_random"])
+        half = next(x for x in m["sanity"]["randomisation"]["steps"] if x["fraction"] == 0.5)
+        col["rank correlation, top half re-initialised"] = _cell(half["rank_correlation"])
+        col["every test passed"] = "yes" if verdicts.passes(m) else "no"
+        out[name] = col
+    return pd.DataFrame(out)
+
+
+def grid_table(record: dict) -> pd.DataFrame:
+    """The benchmark's record (benchmarks/results/gradcam_grid.json): one row per (model, method,
+    min_grid)."""
+    rows = []
+    for r in record["rows"]:
+        rows.append(
+            {
+                "model": r["model"],
+                "method": r["method"],
+                "layer (grid)": f"{r['layer']} ({r['grid']}x{r['grid']})",
+                "ROAD minus random": fmt.ci(r["road_vs_random"]),
+                "rho, top half random": fmt.ci(r["rank_correlation_top_half_random"]),
+                "passes randomisation": "yes" if r["passes_randomisation"] else "no",
+                "pointing hit": fmt.ci(r["pointing_hit"]) if r["pointing_hit"] else "n/a",
+                "s": r["seconds"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def grid_text(record: dict | None, s: dict) -> str:
+    """Where the stage's method and grid come from, and whether they are the record's choice."""
+    if record is None:
+        return "No record of the method benchmark (benchmarks/results/gradcam_grid.json)."
+    c = record["choice"]
+    head = (
+        f"Measured by `benchmarks/gradcam_grid.py` on {record['n_images']} {record['split']} "
+        f"images of the {record['source']} data ({record['machine']}). Rule: {record['rule']}. "
+    )
+    if c is None:
+        return head + "No row passed: no method is chosen by measurement."
+    same = c["method"] == s["method"]
+    return (
+        head
+        + (
+            f"Choice: `{c['method']}`, min_grid {c['min_grid']} (`{c['layer']}`); this run uses "
+            + ("it." if same else f"`{s['method']}` instead (params/gradcam.yaml).")
+        )
+        + (
+            f" How the rule came to be: {record['rule_history']}"
+            if "rule_history" in record
+            else ""
+        )
+    )
+
+
 def probe_table(probe: dict) -> pd.DataFrame:
     """The shortcut probe: each background and each paired difference, per measure."""
     keys = [
@@ -155,7 +279,8 @@ def header(s: dict, g: dict, model_name: str) -> str:
     explained = "predicted" if g["target"] == "pred" else "true"
     return (
         f"**{s['n_images']} images** ({', '.join(g['splits'])}) · model `{model_name}` · "
-        f"method `{s['method']}` at layer `{s['target_layer']}` · maps explain the {explained} "
+        f"method `{s['method']}` at layer `{s['target_layer']}` ({s['grid']}x{s['grid']} map) · "
+        f"maps explain the {explained} "
         f"class · accuracy on these images {s['accuracy']:.3f}"
     )
 

@@ -11,8 +11,8 @@ from maskutils.core.results import plain
 from maskutils.modeling.augment import to_float
 from maskutils.modeling.backbones import BACKBONES, build_transfer
 from maskutils.modeling.models import PRESETS, build_cnn
+from maskutils.stages.gradcam import baselines, measures
 from maskutils.stages.gradcam import cams as C
-from maskutils.stages.gradcam import measures
 from maskutils.stages.gradcam import probe as S
 from maskutils.stages.gradcam import run as E
 from tests.conftest import params, prepared_synthetic
@@ -179,11 +179,11 @@ def test_roi_boxes_scaled_to_the_cache_and_absent_on_real_data():
 
 
 def test_random_maps_baseline_is_near_the_area_share():
-    rand = measures.random_maps(400, 32, seed=1)
+    rand = baselines.random_maps(400, 32, seed=1)
     assert rand.min() == 0 and rand.max() == 1
     masks = measures.roi_masks(np.array([[8, 8, 24, 24]] * 400, float), 32)
     assert np.nanmean(measures.energy_share(rand, masks)) == pytest.approx(0.25, abs=0.03)
-    assert np.array_equal(rand, measures.random_maps(400, 32, seed=1))
+    assert np.array_equal(rand, baselines.random_maps(400, 32, seed=1))
 
 
 # ---- faithfulness on a crafted model ----------------------------------------------------------
@@ -250,10 +250,16 @@ def test_explain_summary_is_plain_json_and_repeats(prepared):
     blobs = []
     for _ in range(2):
         ex = E.explain_prepared(model, prepared, batch_size=16, seed=0)
-        blobs.append(json.dumps(E.summary(ex, reps=200, per_class=2), sort_keys=True))
+        san = E.sanity(ex, model, 8, 200, 0.95, 0)
+        blobs.append(json.dumps(E.summary(ex, san, reps=200, per_class=2), sort_keys=True))
     assert blobs[0] == blobs[1]
     s = json.loads(blobs[0])
     assert s["localisation"]["available"] and s["target_layer"] == "features.10"
+    assert s["sanity"]["road"]["n"] == 8 and len(s["sanity"]["randomisation"]["steps"]) == 3
+    grid = np.asarray(s["localisation"]["peak_grid"])  # tiny3's last block: 8 x 8 at 32 px
+    assert grid.shape == (s["grid"], s["grid"]) == (8, 8) and grid.sum() == pytest.approx(1, 1e-3)
+    for b in ("random", "grid_random", "centre", "prior"):
+        assert f"pointing_hit_{b}" in s["localisation"]["overall"]
     assert set(s["localisation"]["per_class"]) == set(s["classes"]) and s["n_images"] == len(
         prepared.rows("test")
     )
@@ -286,12 +292,15 @@ def test_real_data_without_roi_skips_localisation(prepared):
     rows = prepared.rows("test")
     classes, y = prepared.task("mask_type")
     ex = E.explain(model, prepared.images[rows], y[rows], classes, real.iloc[rows], batch_size=16)
-    s = json.loads(json.dumps(E.summary(ex, reps=100)))
+    s = json.loads(json.dumps(E.summary(ex, E.sanity(ex, model, 6, 100, 0.95, 0), reps=100)))
     assert s["localisation"] == {
         "available": False,
         "reason": "the data carry no ROI boxes (roi_x0..roi_y1)",
     }
     assert s["faithfulness"]["overall"]["drop"]["n"] == len(rows)
+    # faithfulness and the sanity checks still run without ROIs (real photos)
+    assert s["sanity"]["road"]["road_vs_random"]["n"] == 6
+    assert s["sanity"]["randomisation"]["steps"][1]["rank_correlation"]["n"] <= 6
 
 
 def test_redraw_original_is_the_stored_image(prepared):
