@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -200,6 +203,12 @@ def side_by_side(s: dict) -> pd.DataFrame:
         col["every test passed"] = "yes" if verdicts.passes(m) else "no"
         out[name] = col
     return pd.DataFrame(out)
+
+
+def load_record(path) -> dict | None:
+    """The method benchmark's record (benchmarks/results/gradcam_grid.json), or None without one."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def grid_table(record: dict) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,7 @@ from torch import nn
 from maskutils.core.progress import note
 from maskutils.core.results import plain
 from maskutils.core.stats import bootstrap_mean
+from maskutils.modeling import checkpoint
 from maskutils.stages.gradcam import baselines as B
 from maskutils.stages.gradcam.cams import Cams, compute_cams
 from maskutils.stages.gradcam.measures import (
@@ -408,6 +410,15 @@ def _explained(model: nn.Module, meta: dict, p, g: dict) -> tuple[Explanation, d
         g["batch_size"],
     )
     return ex, san
+
+
+def compared_model(path: str | Path, meta: dict, enabled: bool = True) -> tuple | None:
+    """(model, meta) of the from-scratch CNN at `path` to explain beside the studied model
+    (`meta`), or None: disabled, no such file, or the studied model is that CNN."""
+    if not enabled or not Path(path).exists():
+        return None
+    other = checkpoint.load(path)
+    return None if other[1]["name"] == meta["name"] else other
 
 
 def run(model: nn.Module, meta: dict, p, g: dict, compare: tuple | None = None):

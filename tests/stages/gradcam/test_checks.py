@@ -248,3 +248,10 @@ def test_the_stage_defaults_are_the_benchmarks_choice():
         record["choice"]["method"],
         record["choice"]["min_grid"],
     )
+
+
+def test_no_second_model_when_disabled_missing_or_the_same(tmp_path):
+    from maskutils.stages.gradcam.run import compared_model
+
+    assert compared_model(tmp_path / "cnn.pt", {"name": "mobilenet_v2"}) is None
+    assert compared_model(ROOT / "models" / "cnn.pt", {"name": "x"}, enabled=False) is None
