@@ -121,15 +121,17 @@ def wilson(k: int, n: int, confidence: float = 0.95) -> list[float] | None:
     return [float(max(0.0, centre - half)), float(min(1.0, centre + half))]
 
 
-def t_interval(values, confidence: float = 0.95) -> dict:
-    """Mean, standard deviation and a t-interval of the mean (e.g. across folds)."""
+def t_interval(values, confidence: float = 0.95, bounds=(-np.inf, np.inf)) -> dict:
+    """Mean, standard deviation and a t-interval of the mean (e.g. across folds), cut to
+    `bounds`, the values' own range (a score in [0, 1] has no mean above 1)."""
     v = np.asarray(values, dtype=float)
     mean, sd = float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
     if len(v) > 1:
         half = float(stats.t.ppf((1 + confidence) / 2, len(v) - 1) * sd / np.sqrt(len(v)))
     else:
         half = float("nan")
-    return {"mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half}
+    low, high = float(max(mean - half, bounds[0])), float(min(mean + half, bounds[1]))
+    return {"mean": mean, "sd": sd, "ci_low": low, "ci_high": high}
 
 
 def mcnemar(only_a: int, only_b: int) -> float:

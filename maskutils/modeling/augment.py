@@ -1,8 +1,10 @@
 """Batched augmentation of uint8 image tensors on the training device.
 
 One affine warp per batch does flip, rotation and the random crop together (a crop keeping
-`crop` of each side, moved at random, then scaled back up); brightness and Gaussian noise follow.
-Every random draw comes from the generator passed in, so CPU runs repeat exactly.
+`crop` of each side, moved at random, then scaled back up); small faces (`downscale`: a share of
+the batch shrunk to one side drawn per batch, then scaled back up, as a face far from the camera
+looks once a scene crop is resized), brightness and Gaussian noise follow. Every random draw comes
+from the generator passed in, so CPU runs repeat exactly; `downscale: 0` draws nothing.
 """
 
 from __future__ import annotations
@@ -44,9 +46,25 @@ def augment(x: torch.Tensor, cfg: dict, gen: torch.Generator) -> torch.Tensor:
     )
     grid = F.affine_grid(theta, list(out.shape), align_corners=False)
     out = F.grid_sample(out, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    if cfg["downscale"] > 0:
+        out = shrink(out, cfg["downscale"], cfg["downscale_min"], gen)
     if cfg["brightness"] > 0:
         out = out * uniform(1 - cfg["brightness"], 1 + cfg["brightness"])[:, None, None, None]
     if cfg["noise"] > 0:
         out = out + torch.randn(out.shape, generator=gen, device=dev) * cfg["noise"]
     out = out.clamp_(0, 1)
     return (out - MEAN.to(dev)[:, None, None]) / STD.to(dev)[:, None, None]
+
+
+def shrink(x: torch.Tensor, share: float, smallest: int, gen: torch.Generator) -> torch.Tensor:
+    """About `share` of the float batch x, shrunk to a side drawn (once per batch) from
+    smallest..its own side, with antialiasing, and scaled back up: the detail a small face has."""
+    n, side, dev = x.shape[0], x.shape[-1], x.device
+    picked = torch.rand(n, generator=gen, device=dev) < share
+    small = int(torch.randint(min(smallest, side), side + 1, (1,), generator=gen, device=dev))
+    if not picked.any() or small >= side:
+        return x
+    low = F.interpolate(x[picked], size=(small, small), mode="bilinear", antialias=True)
+    x = x.clone()
+    x[picked] = F.interpolate(low, size=x.shape[-2:], mode="bilinear", align_corners=False)
+    return x

@@ -81,7 +81,8 @@ class Trainer:
     Adam, early stopping on validation macro-F1 (the best weights are restored by `result()`).
     cfg: the `train` params (epochs, batch_size, lr, weight_decay, class_weights,
     label_smoothing, patience, schedule, augment, device, precision, seed). `frozen_bn` keeps every
-    BatchNorm layer's running statistics as they are (fine-tuning a pretrained backbone).
+    BatchNorm layer's running statistics as they are (fine-tuning a pretrained backbone);
+    `groups` (Adam parameter groups, each with its own peak `lr`) replaces one rate for all.
     `sample_weight` (one per training image) weighs each image's loss: a batch's loss is the
     weighted mean (the bias mitigation's group x class reweighting). `epoch_size` draws that many
     of the training images per epoch (default: all), so training rows with oversampled repeats
@@ -102,6 +103,7 @@ class Trainer:
         sample_weight=None,
         epoch_size: int | None = None,
         frozen_bn: bool = False,
+        groups: list[dict] | None = None,
     ):
         self.device = device = resolve_device(cfg["device"])
         self.bf16 = uses_bf16(cfg["precision"], device)
@@ -131,7 +133,7 @@ class Trainer:
         self.steps = max(1, -(-self.epoch_size // cfg["batch_size"]))
         self.frozen_bn = frozen_bn
         self.opt, self.sched = _optimiser(
-            list(self.model.parameters()), cfg["lr"], cfg, cfg["epochs"], self.steps
+            groups or list(self.model.parameters()), cfg["lr"], cfg, cfg["epochs"], self.steps
         )
         self.rows, self.best, self.best_f1, self.best_epoch, self.stale = [], None, -1.0, 0, 0
         self.epochs_done, self.done, self.seconds = 0, False, 0.0
@@ -253,7 +255,10 @@ def _optimiser(params, lr, cfg, epochs, steps):
     if cfg["schedule"] == "cosine":
         return opt, torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * steps)
     if cfg["schedule"] == "onecycle":
-        return opt, torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps)
+        peaks = [g["lr"] for g in opt.param_groups]
+        return opt, torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=peaks, total_steps=epochs * steps
+        )
     return opt, None
 
 

@@ -88,6 +88,20 @@ RECIPE = [
         range=(0.0, 1.0),
     ),
     Param(
+        "augment.downscale",
+        0.0,
+        "small faces: share of each batch shrunk to a side between `downscale_min` and its own "
+        "(one side drawn per batch) and scaled back up, for faces far smaller than the model's "
+        "input (street scenes); 0: off",
+        range=(0.0, 1.0),
+    ),
+    Param(
+        "augment.downscale_min",
+        16,
+        "small faces: the smallest side (px) a face is shrunk to",
+        range=(2, 1024),
+    ),
+    Param(
         "cnn.preset",
         "small",
         "`small` (fast on a CPU), `tiny3` (3 convs, 4-8-16), "
@@ -183,11 +197,26 @@ RECIPE = [
     Param(
         "transfer.epochs",
         4,
-        "phase 2: epochs fine-tuning every layer with augmentation, BatchNorm statistics frozen "
-        "(0: the backbone stays frozen)",
+        "phase 2: epochs fine-tuning with augmentation (every layer, or `unfreeze`'s share), "
+        "BatchNorm statistics frozen (0: the backbone stays frozen)",
         range=(0, 1000),
     ),
     Param("transfer.lr", 0.0003, "phase 2: peak learning rate", range=(1e-7, 1.0)),
+    Param(
+        "transfer.layer_decay",
+        1.0,
+        "phase 2: the first backbone layer's learning rate as a share of `lr`, the layers "
+        "between on a geometric slope up to the head's `lr` (discriminative fine-tuning; 1: one "
+        "rate for every layer)",
+        range=(0.001, 1.0),
+    ),
+    Param(
+        "transfer.unfreeze",
+        1.0,
+        "phase 2: share of the backbone's weight tensors, counted back from the head, that "
+        "fine-tune; the rest stay frozen (1: every layer)",
+        range=(0.0, 1.0),
+    ),
 ]
 
 #: The recipe alone, for stages that read params/train.yaml's recipe keys (k-fold).

@@ -2,10 +2,12 @@
 
 Phase 1 runs the frozen backbone once over the training and validation images (no augmentation)
 and trains only the head on those features: seconds instead of minutes on a CPU, and the head is
-trained before any gradient reaches the pretrained layers. Phase 2 fine-tunes every layer with
-augmentation at a low learning rate, the BatchNorm statistics frozen (a small dataset would
-otherwise overwrite ImageNet's). `TransferTrainer` has the `Trainer` interface (`epoch`, `done`,
-`result`), so the train, k-fold and bias stages run either model the same way.
+trained before any gradient reaches the pretrained layers. Phase 2 fine-tunes with augmentation
+at a low learning rate, the BatchNorm statistics frozen (a small dataset would otherwise overwrite
+ImageNet's): every layer at one rate by default, or (`transfer.unfreeze`, `transfer.layer_decay`)
+only the layers nearest the head, at rates falling towards the input. `TransferTrainer` has the
+`Trainer` interface (`epoch`, `done`, `result`), so the train, k-fold and bias stages run either
+model the same way.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ class TransferTrainer:
                 sample_weight=sample_weight,
                 epoch_size=epoch_size,
                 frozen_bn=True,
+                groups=finetune_groups(model, tr["lr"], tr["unfreeze"], tr["layer_decay"]),
             )
             # the head-only model competes with every fine-tuned epoch for "best"
             self.inner.best_f1 = self.rows[-1]["best_val_macro_f1"]
@@ -90,7 +93,7 @@ class TransferTrainer:
         model of its own; None when there is no fine-tuning (the result is the probe then)."""
         if self.probe_state is None:
             return None
-        model = copy.deepcopy(self.model)
+        model = copy.deepcopy(self.model).requires_grad_(True)
         model.load_state_dict(self.probe_state)
         history = pd.DataFrame(self.rows)
         best = int(history.loc[history["val_macro_f1"].idxmax(), "epoch"])  # the head kept
@@ -107,10 +110,37 @@ class TransferTrainer:
             history = pd.DataFrame(self.rows)
             return FitResult(self.model.eval(), history, self.head_epochs, self.seconds)
         res = self.inner.result()
+        res.model.requires_grad_(True)  # the layers `unfreeze` kept still: explainable again
         fine = res.history.assign(epoch=res.history["epoch"] + self.head_epochs, phase="finetune")
         history = pd.concat([pd.DataFrame(self.rows), fine], ignore_index=True)
         best = self.head_epochs + res.best_epoch if res.best_epoch else self.head_epochs
         return FitResult(res.model, history, best, self.seconds + res.seconds)
+
+
+#: `layer_decay`'s slope is taken in this many steps from the input to the head
+RATE_STEPS = 10
+
+
+def finetune_groups(model: Adapted, lr: float, unfreeze: float, decay: float) -> list | None:
+    """Adam parameter groups for phase 2: the backbone's weight tensors in their order (input
+    first) lose `requires_grad` but for the last `unfreeze` share of them; the trained ones get
+    a peak rate from `lr * decay` at the input up to `lr` at the head, on a geometric slope in
+    RATE_STEPS steps. None for the defaults (every layer at `lr`: one group)."""
+    if unfreeze >= 1 and decay >= 1:
+        return None
+    head = {id(t) for t in model.head.parameters()}
+    body = [t for t in model.parameters() if id(t) not in head]
+    first = len(body) - round(unfreeze * len(body))
+    steps: dict[int, list] = {}
+    for i, t in enumerate(body):
+        if i < first:
+            t.requires_grad_(False)
+        else:
+            steps.setdefault(round(RATE_STEPS * i / max(len(body) - 1, 1)), []).append(t)
+    groups = [
+        {"params": ts, "lr": lr * decay ** (1 - k / RATE_STEPS)} for k, ts in sorted(steps.items())
+    ]
+    return groups + [{"params": list(model.head.parameters()), "lr": lr}]
 
 
 def _train_head(model, x_train, y_train, x_val, y_val, cfg, n_classes, sample_weight) -> list:

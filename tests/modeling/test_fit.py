@@ -7,17 +7,25 @@ import torch
 from maskutils.core import fmt
 from maskutils.core.results import write_metrics
 from maskutils.modeling import checkpoint
-from maskutils.modeling.augment import augment, to_float
+from maskutils.modeling.augment import augment, shrink, to_float
 from maskutils.modeling.backbones import build_transfer
 from maskutils.modeling.fit import class_weights, fit
 from maskutils.modeling.models import build_cnn
 from maskutils.modeling.predict import classify
-from maskutils.modeling.transfer import TransferTrainer
+from maskutils.modeling.transfer import RATE_STEPS, TransferTrainer, finetune_groups
 from maskutils.stages.train import run as experiment
 from maskutils.stages.train.report import finetune_text
 from tests.conftest import face_photo, params, prepared_synthetic, save
 
-NO_AUG = {"flip": False, "rotation": 0.0, "brightness": 0.0, "crop": 1.0, "noise": 0.0}
+NO_AUG = {
+    "flip": False,
+    "rotation": 0.0,
+    "brightness": 0.0,
+    "crop": 1.0,
+    "noise": 0.0,
+    "downscale": 0.0,
+    "downscale_min": 16,
+}
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +96,26 @@ def test_augment_is_seeded_and_identity_without_changes():
     assert torch.allclose(augment(x, NO_AUG, torch.Generator()), to_float(x), atol=1e-4)
 
 
+def test_small_faces_lose_their_detail_and_keep_their_size():
+    board = (np.indices((32, 32)).sum(0) % 2 * 255).astype(np.uint8)  # one-pixel checkerboard
+    x = to_float(torch.as_tensor(np.stack([np.stack([board] * 3)] * 8)))
+    out = shrink(x, 1.0, 4, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and torch.equal(
+        out, shrink(x, 1.0, 4, torch.Generator().manual_seed(0))
+    )
+    detail = lambda t: (t[..., 1:] - t[..., :-1]).abs().mean()  # noqa: E731
+    assert detail(out) < 0.2 * detail(x)
+    assert torch.equal(shrink(x, 0.0, 4, torch.Generator()), x)  # share 0: untouched
+    half = shrink(x, 0.5, 4, torch.Generator().manual_seed(3))
+    kept = [torch.equal(a, b) for a, b in zip(half, x)]
+    assert any(kept) and not all(kept)  # a share of the batch, not all of it
+    cfg = {**NO_AUG, "downscale": 1.0, "downscale_min": 4}
+    with_small = augment(
+        torch.as_tensor(np.stack([np.stack([board] * 3)] * 8)), cfg, torch.Generator()
+    )
+    assert detail(with_small) < 0.2 * detail(x)
+
+
 def _transfer_cfg(**tr):
     return _cfg(
         transfer={
@@ -129,6 +157,32 @@ def test_finetune_phase_moves_the_backbone_but_not_its_batchnorm_statistics():
     res = t.result()
     assert list(res.history["phase"]) == ["head"] * 3 + ["finetune"] * 2
     assert list(res.history["epoch"]) == [1, 2, 3, 4, 5] and 0 < res.best_epoch <= 5
+
+
+def test_partial_unfreezing_keeps_the_first_layers_and_rates_rise_towards_the_head():
+    assert (
+        finetune_groups(build_transfer("mobilenet_v3_small", 2, input_size=32), 0.01, 1, 1) is None
+    )
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 255, (16, 3, 32, 32), dtype=np.uint8), np.arange(16) % 2
+    net = build_transfer("mobilenet_v3_small", 2, input_size=32)
+    first, last = net.net.features[0][0].weight, net.net.features[-1][0].weight
+    before = first.detach().clone(), last.detach().clone()
+    cfg = _transfer_cfg(epochs=1, lr=0.01, unfreeze=0.5, layer_decay=0.1)
+    t = TransferTrainer(net, x, y, x, y, cfg, 2)
+    groups = t.inner.opt.param_groups
+    peaks = [g["max_lr"] for g in groups]  # one-cycle's peak per group
+    assert peaks == sorted(peaks) and peaks[-1] == pytest.approx(0.01)  # the head at lr
+    assert 0.001 < peaks[0] < 0.01 and len(set(peaks[:-1])) == len(peaks) - 1
+    whole = finetune_groups(build_transfer("mobilenet_v3_small", 2, input_size=32), 0.01, 1, 0.1)
+    assert len(whole) == RATE_STEPS + 2  # every step of the slope, and the head
+    assert whole[0]["lr"] == pytest.approx(0.001) and whole[-2]["lr"] == pytest.approx(0.01)
+    assert groups[-1]["params"] == list(net.head.parameters())
+    t.epoch()
+    assert torch.equal(first.detach(), before[0]) and not first.requires_grad  # frozen half
+    assert not torch.equal(last.detach(), before[1])  # the half next to the head trained
+    res = t.result()
+    assert all(p.requires_grad for p in res.model.parameters())  # explainable again
 
 
 def test_the_probe_is_the_head_on_the_backbone_as_it_was_before_fine_tuning():

@@ -53,7 +53,7 @@ def per_class_f1(folds: pd.DataFrame, classes: list[str]):
 
 
 def summary_table(s: dict, confidence: float) -> pd.DataFrame:
-    """Each metric across folds: mean, sd and the t-interval of the mean."""
+    """Each metric across folds: mean, sd and the t-interval of the mean (cut to [0, 1])."""
     table = {name: {k: round(v, 3) for k, v in vals.items()} for name, vals in s["summary"].items()}
     return pd.DataFrame(table).T.rename(
         columns={"ci_low": f"{confidence:.0%} CI low", "ci_high": f"{confidence:.0%} CI high"}

@@ -52,7 +52,7 @@ def summary(run: KFoldRun, confidence: float = 0.95) -> dict:
         "k": len(run.folds),
         "n": int(total.sum()),
         "per_fold": run.folds[["fold", "n", *cols, "epochs", "best_epoch"]].to_dict("records"),
-        "summary": {c: t_interval(run.folds[c], confidence) for c in cols},
+        "summary": {c: t_interval(run.folds[c], confidence, (0, 1)) for c in cols},  # scores
         "confusion": total.tolist(),
         "pooled_macro_f1": float(m.macro_f1_from(total)),
     }

@@ -110,6 +110,8 @@ def test_mean_ci_arithmetic():
     half = stats.t.ppf(0.975, 4) * np.std(v, ddof=1) / np.sqrt(5)
     assert r["mean"] == pytest.approx(0.85) and r["ci_high"] - r["mean"] == pytest.approx(half)
     assert r["sd"] == pytest.approx(np.std(v, ddof=1))
+    near_one = t_interval([1.0, 1.0, 0.97], 0.95, (0, 1))  # a score's interval stays in [0, 1]
+    assert near_one["ci_high"] == 1.0 and t_interval([1.0, 1.0, 0.97])["ci_high"] > 1.0
 
 
 def test_recipe_takes_train_yaml_and_checks_the_overrides(tmp_path):
