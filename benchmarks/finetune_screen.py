@@ -38,6 +38,7 @@ MILD = {"rotation": 10.0, "crop": 0.9, "noise": 0.0}
 SCREEN = {
     "probe (no fine-tuning)": {"transfer": {"epochs": 0}},
     "today (4 epochs at 3e-4)": {},
+    "today in bf16 (autocast; CPUs with AVX-512 BF16 or AMX)": {"precision": "bf16"},
     "milder augmentation": {"augment": MILD},
     "milder, rates falling to 0.1x at the input, 8 epochs": {
         "augment": MILD,
