@@ -149,6 +149,49 @@ def prepared_folder(tmp_path_factory, per_class: int = 20, size: int = 32, folds
 CLASSES = ["no_mask", "cloth", "surgical", "n95", "n95_valve"]
 
 
+#: one epoch of the tiny CNN on a CPU: the studied model of stage tests, made in seconds
+TINY_CNN = {
+    "epochs": 1,
+    "batch_size": 32,
+    "device": "cpu",
+    "model": "cnn",
+    "cnn": {"preset": "tiny3"},
+    "transfer": {"backbone": "none"},
+}
+
+
+def save_studied(p, cfg: dict, model_path: Path, train_dir: Path) -> None:
+    """What the train stage leaves for the stages after it: an untrained CNN of recipe `cfg` on
+    prepared set `p`, saved as the studied model, and its test predictions
+    (train_dir/predictions_cnn.csv)."""
+    from maskutils.modeling import checkpoint
+    from maskutils.modeling.build import build
+    from maskutils.modeling.evaluate import predictions_table
+    from maskutils.modeling.predict import predict_proba
+
+    classes, y = p.task("mask_type")
+    model = build("cnn", cfg, len(classes), 32)
+    checkpoint.save(
+        model,
+        model_path,
+        kind="cnn",
+        name="tiny3",
+        classes=classes,
+        image_size=32,
+        task="mask_type",
+        params=cfg,
+    )
+    test = p.rows("test")
+    table = predictions_table(
+        p.manifest["image_id"].to_numpy()[test],
+        y[test],
+        predict_proba(model, p.images[test]),
+        classes,
+    )
+    Path(train_dir).mkdir(parents=True, exist_ok=True)
+    table.to_csv(Path(train_dir) / "predictions_cnn.csv", index=False)
+
+
 def tiny_model_file(path, always: str | None = None):
     """A tiny untrained CNN file; with `always`, its head is fixed so every face gets that class."""
     import torch

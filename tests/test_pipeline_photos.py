@@ -10,23 +10,13 @@ import shutil
 import pytest
 import yaml
 
-from maskutils.modeling import checkpoint, crossval
-from maskutils.modeling.build import build
-from maskutils.modeling.evaluate import predictions_table
-from maskutils.modeling.predict import predict_proba
+from maskutils.modeling import crossval
 from maskutils.prepare.prepared import load_prepared
-from tests.conftest import ROOT, params, photo_folders, run_in
+from tests.conftest import ROOT, TINY_CNN, params, photo_folders, run_in, save_studied
 
 pytestmark = pytest.mark.slow
 
-RECIPE = {
-    "epochs": 1,
-    "batch_size": 32,
-    "device": "cpu",
-    "model": "cnn",
-    "cnn": {"preset": "tiny3"},
-    "transfer": {"backbone": "none"},
-}
+RECIPE = TINY_CNN
 CAMERA = {"camera": {"kind": "synthetic", "synthetic": {"n_images": 30}}}  # it has attributes
 PROFILE = {
     "prepare": {"image_size": 32, "workers": 1, "split": {"folds": 3}},
@@ -40,27 +30,7 @@ def _studied(work, p) -> None:
     epoch), the studied model (untrained) and its test predictions."""
     cfg = params("train", RECIPE)
     crossval.run(p, cfg, work / "data" / "kfold", concurrent=False)
-    classes, y = p.task("mask_type")
-    model = build("cnn", cfg, len(classes), 32)
-    checkpoint.save(
-        model,
-        work / "models" / "study.pt",
-        kind="cnn",
-        name="tiny3",
-        classes=classes,
-        image_size=32,
-        task="mask_type",
-        params=cfg,
-    )
-    test = p.rows("test")
-    table = predictions_table(
-        p.manifest["image_id"].to_numpy()[test],
-        y[test],
-        predict_proba(model, p.images[test]),
-        classes,
-    )
-    (work / "data" / "train").mkdir(parents=True)
-    table.to_csv(work / "data" / "train" / "predictions_cnn.csv", index=False)
+    save_studied(p, cfg, work / "models" / "study.pt", work / "data" / "train")
 
 
 @pytest.fixture(scope="module")

@@ -13,16 +13,9 @@ from maskutils.core.results import write_metrics
 from maskutils.modeling import crossval
 from maskutils.stages.bias import report as br
 from maskutils.stages.bias import run as bias_study
-from tests.conftest import params, prepared_folder
+from tests.conftest import TINY_CNN, params, prepared_folder
 
-RECIPE = {
-    "epochs": 1,
-    "batch_size": 32,
-    "device": "cpu",
-    "model": "cnn",
-    "cnn": {"preset": "tiny3"},
-    "transfer": {"backbone": "none"},
-}
+RECIPE = TINY_CNN
 
 
 @pytest.fixture(scope="module")

@@ -16,50 +16,25 @@ from PIL import Image
 from maskutils.core.params import ParamsError
 from maskutils.core.results import write_metrics
 from maskutils.fairness.analysis import unaudited
-from maskutils.modeling import checkpoint
-from maskutils.modeling.build import build
-from maskutils.modeling.evaluate import predictions_table
-from maskutils.modeling.predict import predict_proba
 from maskutils.stages.external import run as external
-from tests.conftest import face_photo, params, prepared_folder, prepared_synthetic, save
+from tests.conftest import (
+    TINY_CNN,
+    face_photo,
+    params,
+    prepared_folder,
+    prepared_synthetic,
+    save,
+    save_studied,
+)
 
-RECIPE = {
-    "epochs": 1,
-    "batch_size": 32,
-    "model": "cnn",
-    "cnn": {"preset": "tiny3"},
-    "transfer": {"backbone": "none"},
-    "evaluate": {"bootstrap": 200},
-}
+RECIPE = {**TINY_CNN, "evaluate": {"bootstrap": 200}}
 BIAS = {"bootstrap": 200, "permutations": 200, "mde": {"repeats": 0}, "min_group": 5}
 
 
 def _studied(p, root, bias: dict):
     """An untrained studied CNN on prepared set `p` saved like the train stage saves it, its
     in-distribution test predictions, and `bias` as bias.json."""
-    cfg = params("train", RECIPE)
-    classes, y = p.task("mask_type")
-    model = build("cnn", cfg, len(classes), 32)
-    checkpoint.save(
-        model,
-        root / "study.pt",
-        kind="cnn",
-        name="tiny3",
-        spec=None,
-        classes=classes,
-        image_size=32,
-        task="mask_type",
-        params=cfg,
-    )
-    test = p.rows("test")
-    table = predictions_table(
-        p.manifest["image_id"].to_numpy()[test],
-        y[test],
-        predict_proba(model, p.images[test]),
-        classes,
-    )
-    (root / "train").mkdir()
-    table.to_csv(root / "train" / "predictions_cnn.csv", index=False)
+    save_studied(p, params("train", RECIPE), root / "study.pt", root / "train")
     (root / "bias.json").write_text(json.dumps(bias))
     return p, root
 
