@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.resolution_probe import bootstrap_f1, row_text
+from benchmarks.resolution_probe import bootstrap_f1, machine_line, row_text
 from maskutils.core.params import deep_update
 from maskutils.modeling import crossval
 from maskutils.modeling.evaluate import codes
@@ -94,8 +93,7 @@ def main() -> None:
             "folds": args.folds,
             "image_size": info["image_size"],
             "n_pool": int(len(y_ref)),
-            "machine": f"{platform.processor() or platform.machine()}, "
-            f"{torch.get_num_threads()} torch threads",
+            "machine": machine_line(),
             "variants": variants,
             "rows": {k: {**r, "seconds": seconds[k]} for k, r in rows.items()},
         }

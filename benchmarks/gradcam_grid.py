@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from benchmarks.resolution_probe import machine_line
 from maskutils.core.stats import sign
 from maskutils.modeling import checkpoint
 from maskutils.prepare.prepared import load_prepared
@@ -156,8 +156,7 @@ def main() -> None:
             "studied_model": studied,
             "rule": RULE,
             "choice": choice,
-            "machine": f"{platform.processor() or platform.machine()}, "
-            f"{torch.get_num_threads()} torch threads",
+            "machine": machine_line(),
             "rows": rows,
         }
         Path(args.out).write_text(json.dumps(record, indent=2) + "\n")

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import tempfile
 import time
 from pathlib import Path
 
-import torch
 import yaml
 
+from benchmarks.resolution_probe import machine_line
 from maskutils.modeling import build
 from maskutils.modeling.fit import run_to_end
 from maskutils.modeling.params import RECIPE_SCHEMA
@@ -64,8 +63,7 @@ def main() -> None:
             "data": args.data,
             "task": args.task,
             "image_size": info["image_size"],
-            "machine": f"{platform.processor() or platform.machine()}, "
-            f"{torch.get_num_threads()} torch threads",
+            "machine": machine_line(),
             "seconds": {"train": round(trained, 1), "gradcam": round(explained, 1)},
             "metrics": metrics,
         }

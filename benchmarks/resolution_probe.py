@@ -75,6 +75,11 @@ def bootstrap_f1(y, preds: dict, n: int, reps: int, seed: int) -> dict:
     return out
 
 
+def machine_line() -> str:
+    """The processor and torch's threads, as every benchmark record names its machine."""
+    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads"
+
+
 def row_text(r: dict) -> str:
     """'macro-F1 [lo, hi]    difference [lo, hi]' of one row of `bootstrap_f1`."""
     f, d = r["macro_f1"], r["minus_first"]
@@ -133,8 +138,7 @@ def main() -> None:
             "folds": args.folds,
             "n_pool": int(len(y_ref)),
             "classes": classes,
-            "machine": f"{platform.processor() or platform.machine()}, "
-            f"{torch.get_num_threads()} torch threads",
+            "machine": machine_line(),
             "rows": {k: {**r, "feature_seconds": seconds[k]} for k, r in rows.items()},
         }
         Path(args.out).write_text(json.dumps(record, indent=2) + "\n")

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import re
 import tempfile
 import time
@@ -34,7 +33,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from benchmarks.resolution_probe import bootstrap_f1, row_text
+from benchmarks.resolution_probe import bootstrap_f1, machine_line, row_text
 from maskutils.core import stats
 from maskutils.core.labels import known_label
 from maskutils.core.params import deep_update
@@ -66,13 +65,6 @@ def shrunk(x: np.ndarray, side: int) -> np.ndarray:
     low = F.interpolate(t, size=(side, side), mode="bilinear", antialias=True)
     up = F.interpolate(low, size=x.shape[-2:], mode="bilinear", align_corners=False)
     return up.round().clamp(0, 255).to(torch.uint8).numpy()
-
-
-def recall_ci(y, pred, k: int, reps: int, seed: int) -> dict:
-    """Recall of class k with a bootstrap interval over its images."""
-    hit = (pred[y == k] == k).astype(float)
-    idx = stats.resample(np.random.default_rng(seed), len(hit), reps)
-    return stats.ci(float(hit.mean()), hit[idx].mean(1))
 
 
 def main() -> None:
@@ -157,7 +149,8 @@ def main() -> None:
     for name, (_, yy) in sets.items():
         table = bootstrap_f1(yy, preds[name], len(classes), args.bootstrap, 0)
         for arm, r in table.items():
-            r["no_mask_recall"] = recall_ci(yy, preds[name][arm], no_mask, args.bootstrap, 0)
+            hit = preds[name][arm][yy == no_mask] == no_mask
+            r["no_mask_recall"] = stats.bootstrap_mean(hit, args.bootstrap, 0.95, 0)
         rows[name] = {"n": int(len(yy)), "arms": table}
         print(f"{name} ({len(yy)} faces)")
         for arm, r in table.items():
@@ -170,8 +163,7 @@ def main() -> None:
             "task": args.task,
             "image_size": info["image_size"],
             "scene_split": f"scene number < {middle:g}: first half; the rest: second half",
-            "machine": f"{platform.processor() or platform.machine()}, "
-            f"{torch.get_num_threads()} torch threads",
+            "machine": machine_line(),
             "arms": arms,
             "val_shrink": args.val_shrink,
             "epoch_kept": kept,  # up to head_epochs: the head-only model won validation
