@@ -9,7 +9,9 @@ the bias stage's audit with mitigation. Three arms (`ARMS`), each seed in each:
   masks), so a null run's supported gaps are not all false alarms;
 - `shuffled` runs plant nothing and shuffle the recorded attributes within class after prepare
   (`shuffle_groups`): no group differs from another in any picture, so every flag is a false alarm.
-The two unplanted arms keep the declared hypothesis and skip the mitigation (no verdict uses it).
+The two unplanted arms keep the declared hypothesis. Each mitigation of `--methods` (default: the
+bias stage's) is measured in the planted runs; those that retrain nothing (`group_prior`) also in
+the shuffled runs, where any "narrowing" is of a gap that is not there (`measured_methods`).
 Every run's audit is also repeated on `--shuffles` exact nulls (`fairness.exact_null`, the same
 shuffle of its out-of-fold predictions). Seed s sets prepare.seed and the training seed. Writes
 data/bench/bias_power.json and prints the rates. Each finished run is kept in
@@ -58,9 +60,8 @@ def one_run(job: dict) -> dict:
     prep = arm_prepare(job)
     cfg = recipe(params, seed)
     audit = {**params["bias"], "threads": job["threads"], "workers": 1}  # jobs run side by side
-    mitigated = wants_mitigated(job)
-    if not mitigated:  # the verdicts are the unmitigated model's: no need to train the other
-        audit["mitigation"] = {**audit["mitigation"], "method": "none"}
+    audit["mitigation"] = {**audit["mitigation"], "method": "none"}  # each method on its own
+    methods = measured_methods(job)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -73,6 +74,7 @@ def one_run(job: dict) -> dict:
         s = bias.summary(study, audit)
         rows = p.manifest.set_index("image_id").loc[study.table["image_id"]].reset_index()
         shuffles = false_alarms(study.table, rows, study.classes, audit, cfg, job["shuffles"], seed)
+        outcomes = {label: mitigation_outcome(bias, p, audit, tmp, label) for label in methods}
     gaps = [
         {
             "grouping": name,
@@ -91,7 +93,8 @@ def one_run(job: dict) -> dict:
         "n": s["n"],
         "plant_keep": prep["split"]["plant_bias"]["keep"],
         "pale_cloth": prep["synthetic"]["pale_cloth"],
-        "mitigated": mitigated,
+        "mitigated": bool(methods),
+        "mitigation": outcomes,
         "family": s["family"],
         "gaps": gaps,
         "planted": {
@@ -118,6 +121,51 @@ def one_run(job: dict) -> dict:
         "exact_null": shuffles,
         "predictions": study.table.to_dict("list"),  # for later analyses without training
         "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
+#: mitigation methods that retrain the folds (the others correct the trained folds' predictions)
+RETRAINED = ("reweight", "oversample", "both")
+
+
+def parse_method(label: str) -> dict:
+    """`group_prior:0.5` -> {method: group_prior, strength: 0.5}; `both` -> {method: both}."""
+    method, _, strength = label.partition(":")
+    if method not in ("group_prior", *RETRAINED):
+        raise SystemExit(f"--methods: {label!r} is not group_prior[:STRENGTH] or {RETRAINED}")
+    return {"method": method, **({"strength": float(strength)} if strength else {})}
+
+
+def measured_methods(job: dict) -> list[str]:
+    """The mitigations a job measures: every `--methods` one in the planted runs of the
+    `--mitigated` seeds; in `shuffled` runs those that retrain nothing (a retrained method's
+    false narrowing would cost a k-fold run per seed); none in `null` runs."""
+    if job["arm"] == "planted" and job["mitigate"]:
+        return job["methods"]
+    if job["arm"] == "shuffled":
+        return [m for m in job["methods"] if parse_method(m)["method"] not in RETRAINED]
+    return []
+
+
+def mitigation_outcome(bias, p, audit: dict, tmp: Path, label: str) -> dict:
+    """The bias stage's verdict on one mitigation of a run (its folds in tmp/kfold): the
+    pre-registered gap before and after, whether it narrowed (`analysis.narrowing`), the worse
+    group's metric, and the paired change of overall macro-F1."""
+    mit = {**audit["mitigation"], **parse_method(label)}
+    params = {**audit, "mitigation": mit, "mde": {**audit["mde"], "repeats": 0}}
+    s = bias.summary(bias.run(p, params, tmp / "kfold", tmp / f"bias_{label}"), params)
+    pl = s["planted"] or {}
+    if "change_after" not in pl:
+        return {"judged": False}
+    side = pl["worse_side"]
+    return {
+        "judged": True,
+        **{k: pl[k] for k in ("narrowed", "narrowed_with_confidence", "worse_side_macro_f1")},
+        "difference": pl["before"]["difference"],
+        "difference_after": pl["after"]["difference"],
+        "change": pl["change_after"],
+        "worse_side_metric": {k: pl[k][side]["value"] for k in ("before", "after")},
+        "macro_f1_change": s["overall"]["change_after"]["macro_f1"],
     }
 
 
@@ -148,8 +196,9 @@ def shuffle_groups(manifest, audit: dict, seed: int):
 
 
 def run_key(job: dict) -> str:
-    """What decides a run: its params, the prepare params of its arm, seed, torch threads and the
-    code of maskutils (not whether its mitigated folds were trained: see `reusable`)."""
+    """What decides a run: its params, the prepare params of its arm, seed, torch threads, the
+    training code (`crossval.code_digest`) and the audit's (maskutils/fairness, stages/bias); not
+    which mitigations it measured (see `reusable`)."""
     from maskutils.modeling.crossval import code_digest
 
     blob = json.dumps(
@@ -157,28 +206,22 @@ def run_key(job: dict) -> str:
         | {"prepare": arm_prepare(job)},
         sort_keys=True,
     )
-    return hashlib.sha1((blob + code_digest()).encode()).hexdigest()[:16]
+    h = hashlib.sha1((blob + code_digest()).encode())
+    for folder in ("fairness", "stages/bias"):
+        for path in sorted((ROOT / "maskutils" / folder).rglob("*.py")):
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def kept_run(runs_dir: Path, job: dict) -> Path:
     return runs_dir / f"{job['arm']}_seed{job['seed']}_{run_key(job)}.json"
 
 
-def wants_mitigated(job: dict) -> bool:
-    """Whether a job trains the mitigated folds: planted runs of the `--mitigated` seeds."""
-    return job["arm"] == "planted" and job["mitigate"]
-
-
-def was_mitigated(run: dict) -> bool:
-    """Whether a kept run trained its mitigated folds."""
-    return run["mitigated"]
-
-
 def reusable(path: Path, job: dict) -> bool:
-    """A kept run serves a job unless the job wants the mitigated folds and the run skipped them."""
+    """A kept run serves a job when it measured every mitigation the job measures."""
     if not path.is_file():
         return False
-    return not wants_mitigated(job) or was_mitigated(json.loads(path.read_text()))
+    return set(measured_methods(job)) <= set(json.loads(path.read_text())["mitigation"])
 
 
 def keep(job: dict, result: dict) -> None:
@@ -249,10 +292,14 @@ def summarise(runs: list[dict]) -> dict:
             ),
         },
         "preregistered_mde": [r["planted"]["mde"] for r in planted],
-        # over the planted runs that trained their mitigated folds (`--mitigated`)
-        "narrowed_with_confidence": rate(
-            [bool(r["planted"]["narrowed_with_confidence"]) for r in planted if was_mitigated(r)]
-        ),
+        # per mitigation method, over the runs that measured it (`measured_methods`)
+        "mitigation": {
+            label: mitigation_rates(
+                [r["mitigation"][label] for r in planted if label in r["mitigation"]],
+                [r["mitigation"][label] for r in arm["shuffled"] if label in r["mitigation"]],
+            )
+            for label in sorted({k for r in runs for k in r["mitigation"]})
+        },
         # every run's predictions with the attributes shuffled within class (fairness.exact_null)
         "exact_null": {
             "any_supported": rate([bool(a["supported"]) for a in shuffles]),
@@ -262,6 +309,28 @@ def summarise(runs: list[dict]) -> dict:
                 sorted(Counter(g for a in shuffles for g in a["supported"]).items())
             ),
         },
+    }
+
+
+def mitigation_rates(planted: list[dict], shuffled: list[dict]) -> dict:
+    """One method's record: how often it narrows the planted gap with confidence (the worse
+    group gaining, `analysis.narrowing`), the gap after, the worse group's metric, the paired
+    cost in overall macro-F1 (each run's point and interval; a cost is a negative change), and
+    how often it "narrows" a gap that is not there (the shuffled arm)."""
+    judged = [o for o in planted if o["judged"]]
+    cost = [o["macro_f1_change"] for o in judged]
+    return {
+        "narrowed_with_confidence": rate([o["narrowed_with_confidence"] for o in judged]),
+        "gap_before": [o["difference"]["value"] for o in judged],
+        "gap_after": [o["difference_after"]["value"] for o in judged],
+        "worse_side_metric": [o["worse_side_metric"] for o in judged],
+        "macro_f1_change": {
+            "runs": cost,
+            "mean": float(np.mean([c["value"] for c in cost])) if cost else None,
+        },
+        "shuffled_narrowed_with_confidence": rate(
+            [o["narrowed_with_confidence"] for o in shuffled if o["judged"]]
+        ),
     }
 
 
@@ -282,6 +351,18 @@ def compact(out: dict, params: dict) -> dict:
     """What the bias report shows (benchmarks/results/bias_power.json, committed): the design,
     the rates and the time, without the runs."""
     return {"design": design(params)} | {k: v for k, v in out.items() if k != "runs"}
+
+
+def merge_mitigation(path: Path, out: dict, params: dict) -> None:
+    """Writes this study's per-method mitigation rates, with its seeds, arms, machine and time,
+    into the committed record at `path` (summary.mitigation), whose design must be this one."""
+    rec = json.loads(path.read_text())
+    if rec["design"] != design(params):
+        raise SystemExit(f"{path} records another design than this study's: not merged")
+    rec["summary"]["mitigation"] = {
+        k: out[k] for k in ("profiles", "seeds", "arms", "machine", "wall_seconds")
+    } | {"methods": out["summary"]["mitigation"]}
+    path.write_text(json.dumps(rec, indent=1) + "\n")
 
 
 def machine() -> dict:
@@ -318,11 +399,24 @@ def main() -> None:
         help="a params override, e.g. prepare.synthetic.n_images=3000 (repeatable)",
     )
     ap.add_argument(
+        "--methods",
+        nargs="+",
+        help="mitigations to measure, e.g. group_prior:1 group_prior:0.5 both "
+        "(default: params bias.mitigation)",
+    )
+    ap.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS), help="arms to run")
+    ap.add_argument(
+        "--mitigation-into",
+        metavar="RECORD",
+        help="also write this study's mitigation rates into RECORD's summary.mitigation (a "
+        "committed power study of the same design: fresh seeds confirm a method chosen on others)",
+    )
+    ap.add_argument(
         "--mitigated",
         type=int,
         metavar="N",
-        help="train the mitigated folds (for the narrowing rate) in the planted runs of the first "
-        "N seeds only; the rest take about half the time (default: all)",
+        help="measure the mitigations in the planted runs of the first N seeds only "
+        "(a retrained one doubles a run's time; default: all)",
     )
     ap.add_argument("--out", default=str(ROOT / "data" / "bench" / "bias_power.json"))
     ap.add_argument(
@@ -335,6 +429,13 @@ def main() -> None:
 
     params = params_for(args.profile, args.set, ROOT / "params")
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    mit = params["bias"]["mitigation"]
+    methods = args.methods or [
+        mit["method"] + (f":{mit['strength']:g}" if mit["method"] == "group_prior" else "")
+    ]
+    methods = [m for m in methods if m != "none"]
+    for label in methods:
+        parse_method(label)
     runs_dir = str(Path(args.out).with_name(Path(args.out).stem + "_runs"))
     jobs = [
         {
@@ -344,10 +445,11 @@ def main() -> None:
             "threads": threads,
             "shuffles": args.shuffles,
             "mitigate": args.mitigated is None or seed < args.first_seed + args.mitigated,
+            "methods": methods,
             "runs_dir": runs_dir,
         }
         for seed in range(args.first_seed, args.first_seed + args.seeds)
-        for arm in ARMS
+        for arm in args.arms
     ]
     kept = {i: kept_run(Path(runs_dir), job) for i, job in enumerate(jobs)}
     todo = [job for i, job in enumerate(jobs) if not reusable(kept[i], job)]
@@ -360,6 +462,8 @@ def main() -> None:
         "profiles": args.profile,
         "overrides": args.set,
         "seeds": [args.first_seed, args.first_seed + args.seeds - 1],
+        "arms": args.arms,
+        "methods": methods,
         "jobs": args.jobs,
         "machine": machine(),
         "wall_seconds": round(wall, 1),  # this invocation's (kept runs are read, not re-run)
@@ -373,6 +477,8 @@ def main() -> None:
     if args.results:
         Path(args.results).parent.mkdir(parents=True, exist_ok=True)
         Path(args.results).write_text(json.dumps(compact(out, params), indent=1) + "\n")
+    if args.mitigation_into:
+        merge_mitigation(Path(args.mitigation_into), out, params)
     s = out["summary"]
 
     def show(r: dict) -> str:
@@ -394,7 +500,14 @@ def main() -> None:
             f"planted gap: mean {g['mean']:.3f}, min {g['min']:.3f}, median {g['median']:.3f}, "
             f"max {g['max']:.3f}; values {[round(v, 3) for v in g['values']]}"
         )
-    print(f"mitigation narrows it with confidence: {show(s['narrowed_with_confidence'])}")
+    for label, mit in s["mitigation"].items():
+        cost = mit["macro_f1_change"]["mean"]
+        print(
+            f"{label}: narrows the planted gap with confidence "
+            f"{show(mit['narrowed_with_confidence'])}; on the shuffled arm "
+            f"{show(mit['shuffled_narrowed_with_confidence'])}; mean overall macro-F1 change "
+            + (f"{cost:+.4f}" if cost is not None else "n/a")
+        )
     e = s["exact_null"]
     print(f"exact nulls (attributes shuffled): any supported gap {show(e['any_supported'])}")
     print(f"exact nulls: pre-registered test fires {show(e['preregistered_fired'])}")

@@ -30,14 +30,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch.nn import functional as F
 
 from benchmarks.resolution_probe import bootstrap_f1, machine_line, row_text
 from maskutils.core import stats
 from maskutils.core.labels import known_label
 from maskutils.core.params import deep_update
-from maskutils.modeling import build
+from maskutils.modeling import augment, build
 from maskutils.modeling.fit import run_to_end
 from maskutils.modeling.params import RECIPE_SCHEMA
 from maskutils.modeling.predict import predict_proba
@@ -57,14 +55,6 @@ ARMS = {
 def scene_number(file: str) -> int:
     found = re.findall(r"\d+", Path(file).stem)
     return int(found[-1]) if found else -1
-
-
-def shrunk(x: np.ndarray, side: int) -> np.ndarray:
-    """uint8 N x 3 x S x S images shrunk to `side` (antialiased) and scaled back up."""
-    t = torch.as_tensor(x).float()
-    low = F.interpolate(t, size=(side, side), mode="bilinear", antialias=True)
-    up = F.interpolate(low, size=x.shape[-2:], mode="bilinear", align_corners=False)
-    return up.round().clamp(0, 255).to(torch.uint8).numpy()
 
 
 def main() -> None:
@@ -117,7 +107,7 @@ def main() -> None:
         train, val = p.rows("train"), p.rows("val")
         x_val, y_val = p.images[val], y[val]
         if args.val_shrink:
-            x_val = np.concatenate([x_val, shrunk(x_val, args.val_shrink)])
+            x_val = np.concatenate([x_val, augment.shrunk(x_val, args.val_shrink)])
             y_val = np.concatenate([y_val, y_val])
         preds, seconds, kept = {name: {} for name in sets}, {}, {}
         for arm, over in arms.items():

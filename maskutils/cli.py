@@ -122,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="data/grid")
     p = sub.add_parser("params-doc", help="write docs/params.md from the params rows")
     p.add_argument("--out", default="docs/params.md")
+    p = sub.add_parser("dvc-yaml", help="write dvc.yaml from the stage declarations")
+    p.add_argument("--out", default="dvc.yaml")
     p = sub.add_parser("html", help="render an executed notebook to offline HTML")
     p.add_argument("executed")
     p.add_argument("html")
@@ -212,6 +214,12 @@ def _run(args) -> int:
         from maskutils.publish import params_doc
 
         print(f"wrote {params_doc.write(args.out)}")
+    elif args.command == "dvc-yaml":
+        from maskutils.stages import dvc_yaml
+
+        with atomic(writable_file(args.out)) as tmp:
+            tmp.write_text(dvc_yaml.text())
+        print(f"wrote {args.out}")
     elif args.command == "html":
         from maskutils.publish.html import to_html
 

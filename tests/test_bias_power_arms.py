@@ -4,8 +4,17 @@ the shuffled arm unties every recorded group from its pictures, and each arm and
 run key, so a kept run of one design is never read for another."""
 
 import pandas as pd
+import pytest
 
-from benchmarks.bias_power import ARMS, arm_prepare, flags, run_key, shuffle_groups
+from benchmarks.bias_power import (
+    ARMS,
+    arm_prepare,
+    flags,
+    measured_methods,
+    parse_method,
+    run_key,
+    shuffle_groups,
+)
 from maskutils.experiments.compose import params_for
 from tests.conftest import ROOT
 
@@ -86,3 +95,16 @@ def test_flags_count_runs_that_flag_anything_and_name_the_gaps():
     assert f["gaps_supported"]["k"] == 2 and f["gaps_supported"]["n"] == 6
     assert f["supported_by_gap"] == {"age: m1": 2}
     assert f["gap"] == [0.1, -0.02]
+
+
+def test_each_arm_measures_the_mitigations_it_can_judge():
+    methods = ["group_prior:1", "both"]
+    job = {"methods": methods, "mitigate": True}
+    assert measured_methods({**job, "arm": "planted"}) == methods
+    # a retrained method's false narrowing would cost a k-fold run per seed
+    assert measured_methods({**job, "arm": "shuffled"}) == ["group_prior:1"]
+    assert measured_methods({**job, "arm": "null"}) == []
+    assert measured_methods({**job, "arm": "planted", "mitigate": False}) == []
+    assert parse_method("group_prior:0.5") == {"method": "group_prior", "strength": 0.5}
+    with pytest.raises(SystemExit, match="--methods"):
+        parse_method("threshold")

@@ -89,10 +89,11 @@ def test_bias_report_and_metrics(project):
     assert "Power of this design." in page and "for another design" in page
     metrics = json.loads((project / "reports" / "metrics" / "bias.json").read_text())
     assert set(metrics["attributes"]) == {"gender", "age", "skin_tone", "gender x age"}
-    assert (
-        metrics["mitigation"]["method"] == "both" and metrics["n"] == 120
-    )  # the pool, out of fold
-    assert len(list((project / "data" / "bias").glob("fold*_predictions.csv"))) == 3
+    assert metrics["n"] == 120  # the pool, out of fold
+    # the default mitigation corrects the k-fold predictions: nothing retrained
+    assert metrics["mitigation"]["method"] == "group_prior"
+    assert (project / "data" / "bias" / "predictions.csv").is_file()
+    assert not list((project / "data" / "bias").glob("fold*_predictions.csv"))
 
 
 def test_gradcam_report_and_metrics(project):
@@ -120,7 +121,9 @@ def test_external_report_and_metrics(project):
     assert camera["counts"]["images"] == 60 and camera["metrics"]["n"] == camera["counts"]["used"]
     assert {"accuracy", "macro_f1", "recall_cloth"} <= set(camera["gap"])
     assert {"gender", "age"} <= set(camera["bias"]["attributes"])
-    assert metrics["mitigation"]["method"] == "both"  # the bias stage's plan: audited after too
+    assert metrics["mitigation"]["method"] == "group_prior"  # the bias stage's: audited after too
+    groups = camera["bias"]["attributes"]["age"]["groups"].values()
+    assert groups and all("after" in g["accuracy"] for g in groups)
 
 
 def test_every_report_opens_offline_and_the_index_links_them(project):
@@ -133,6 +136,7 @@ def test_every_report_opens_offline_and_the_index_links_them(project):
         "05_gradcam.html",
         "06_detect.html",
         "07_external.html",
+        "08_calibration.html",
         "index.html",
         "model_card.html",
     ]

@@ -1,18 +1,20 @@
-"""The bias and external stages through `dvc repro` on photos without attributes (class folders,
-no attributes.csv), in a copy of the project: they finish, say there is nothing to audit, and
-leave every output dvc.yaml declares. Only `prepare` runs upstream of them: the k-fold folds and
-the studied model are made here (a tiny CNN), so that the stages under test are the only ones
-whose notebooks run."""
+"""The bias and external stages through `dvc repro` on photos without attributes, from each kind
+of source that has none (class folders without attributes.csv; VOC street scenes, a face crop
+per box), in a copy of the project: they finish, say there is nothing to audit, and leave every
+output dvc.yaml declares (the synthetic source, which has attributes: test_pipeline.py). Only
+`prepare` runs upstream of them: the k-fold folds and the studied model are made here (a tiny
+CNN), so that the stages under test are the only ones whose notebooks run."""
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
 
 from maskutils.modeling import crossval
 from maskutils.prepare.prepared import load_prepared
-from tests.conftest import ROOT, TINY_CNN, params, photo_folders, run_in, save_studied
+from tests.conftest import ROOT, TINY_CNN, params, photo_folders, run_in, save_studied, shared
 
 pytestmark = pytest.mark.slow
 
@@ -33,17 +35,40 @@ def _studied(work, p) -> None:
     save_studied(p, cfg, work / "models" / "study.pt", work / "data" / "train")
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    work = tmp_path_factory.mktemp("photos_project")
+def tiny_voc(root: Path, scenes: int = 60) -> Path:
+    """The first `scenes` street scenes of voc-300 (images and annotations), copied."""
+    voc = shared("voc-300")
+    for xml in sorted((voc / "annotations").glob("*.xml"), key=lambda f: f.name)[:scenes]:
+        (root / "annotations").mkdir(parents=True, exist_ok=True)
+        shutil.copy(xml, root / "annotations" / xml.name)
+        for image in (voc / "images").glob(xml.stem + ".*"):
+            (root / "images").mkdir(parents=True, exist_ok=True)
+            shutil.copy(image, root / "images" / image.name)
+    return root
+
+
+def _source(kind: str, where: Path) -> dict:
+    if kind == "voc":  # the rare `incorrect` class would leave a fold without it: dropped
+        return {
+            "source": {"kind": "voc", "root": str(tiny_voc(where))},
+            "voc": {"incorrect": "drop"},
+        }
+    return {"source": {"kind": "folder", "root": str(photo_folders(where))}}
+
+
+@pytest.fixture(scope="module", params=["folder", "voc"])
+def project(tmp_path_factory, request):
+    work = tmp_path_factory.mktemp(f"{request.param}_project")
     for name in ("params", "notebooks", "maskutils", "benchmarks/results"):
         shutil.copytree(ROOT / name, work / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "dvc.yaml", work / "dvc.yaml")
-    photos = photo_folders(work.parent / f"{work.name}_photos")
     others = photo_folders(work.parent / f"{work.name}_others", per_class=4, first=500)
     profile = {
         **PROFILE,
-        "prepare": {**PROFILE["prepare"], "source": {"kind": "folder", "root": str(photos)}},
+        "prepare": {
+            **PROFILE["prepare"],
+            **_source(request.param, work.parent / f"{work.name}_src"),
+        },
         "external": {**PROFILE["external"], "sets": {**CAMERA, "web": {"root": str(others)}}},
     }
     (work / "params" / "profiles" / "photos.yaml").write_text(yaml.safe_dump(profile))

@@ -48,3 +48,23 @@ def _round(x, digits: int = 6):
     if isinstance(x, (list, tuple)):
         return [_round(v, digits) for v in x]
     return x
+
+
+def headline(metrics: dict, paths: tuple[str, ...]) -> dict:
+    """The few numbers a reader compares across runs (`dvc metrics show`, `dvc metrics diff`):
+    each dotted path's value, `*` standing for every key at its level, flat under the path that
+    found it. A path the metrics do not have (a block some data never write) is left out."""
+    out = {}
+    for path in paths:
+        found = [((), metrics)]
+        for part in path.split("."):
+            found = [
+                ((*at, k), v[k])
+                for at, v in found
+                if isinstance(v, dict)
+                for k in (v if part == "*" else [part] if part in v else [])
+            ]
+        for at, v in found:
+            if isinstance(v, (int, float, bool)) or v is None:
+                out[".".join(at)] = v
+    return out

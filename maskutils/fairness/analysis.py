@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from maskutils.core import fmt
+from maskutils.core import metrics as m
 from maskutils.core.labels import task_label
 from maskutils.core.stats import ADJUSTMENTS
 from maskutils.fairness import audit as bias
@@ -165,13 +167,8 @@ def preregistered(table, rows, models, params, classes, cfg, plant, results) -> 
     if gap is not None:
         side = "worst" if h["direction"] == "lower" else "best"
         out["exploratory_supported"] = bool(gap["supported"] and gap[side] == h["group"])
-    if "change_after" in out:  # narrowed: a difference the hypothesis's way got smaller
-        change, before = out["change_after"], out["before"]["difference"]["value"]
-        worse = before is not None and before > 0
-        out["narrowed"] = bool(worse and change["value"] > 0)
-        out["narrowed_with_confidence"] = bool(
-            worse and change["ci_low"] is not None and change["ci_low"] > 0
-        )
+    if "change_after" in out:
+        out.update(narrowing(out, table, groups, classes))
     if params["mde"]["repeats"] and out["judged"]:
         out["mde"] = power.preregistered(
             table["true"],
@@ -185,6 +182,40 @@ def preregistered(table, rows, models, params, classes, cfg, plant, results) -> 
             seed=cfg["seed"],
         )
     return out
+
+
+def narrowing(pl: dict, table: pd.DataFrame, groups: pd.Series, classes: list[str]) -> dict:
+    """Whether the mitigation narrowed the pre-registered gap `pl` (its `before`, `after` and
+    paired `change_after`): the difference ran the hypothesis's way and got smaller (`narrowed`);
+    with confidence when the change's interval is above 0 and the worse side really gained: its
+    metric rose and its macro-F1 over all its images did not fall (a gap closed by lowering the
+    better side, or by predicting the class everywhere, does not count)."""
+    change, b, a = pl["change_after"], pl["before"], pl["after"]
+    worse = b["difference"]["value"] is not None and b["difference"]["value"] > 0
+    side = "group" if pl["direction"] == "lower" else "rest"
+    rows = (groups.astype(str) == pl["group"]).to_numpy()
+    rows = rows if side == "group" else ~rows
+    f1 = {k: side_macro_f1(table["true"], table[k], rows, classes) for k in ("before", "after")}
+    gained = bool(
+        a[side]["value"] is not None
+        and a[side]["value"] > b[side]["value"]
+        and f1["after"] >= f1["before"]
+    )
+    return {
+        "worse_side": side,
+        "worse_side_macro_f1": f1,
+        "narrowed": bool(worse and change["value"] > 0),
+        "narrowed_with_confidence": bool(
+            worse and gained and change["ci_low"] is not None and change["ci_low"] > 0
+        ),
+    }
+
+
+def side_macro_f1(true, pred, rows: np.ndarray, classes: list[str]) -> float:
+    """Macro-F1 over the images at `rows` (a boolean mask), classes present there."""
+    y = bias.class_codes(np.asarray(true)[rows], classes, "true")
+    p = bias.class_codes(np.asarray(pred)[rows], classes, "pred")
+    return round(float(m.macro_f1_from(m.confusion(y, p, len(classes)))), 6)
 
 
 def findings(study: Audit, confidence: float) -> list[str]:

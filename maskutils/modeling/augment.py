@@ -68,3 +68,12 @@ def shrink(x: torch.Tensor, share: float, smallest: int, gen: torch.Generator) -
     x = x.clone()
     x[picked] = F.interpolate(low, size=x.shape[-2:], mode="bilinear", align_corners=False)
     return x
+
+
+def shrunk(x, side: int):
+    """uint8 N x 3 x S x S images (numpy) shrunk to `side` (antialiased) and scaled back up: the
+    same images as a far smaller face would give (validation's `val_shrink` copies)."""
+    t = torch.as_tensor(x).float()
+    low = F.interpolate(t, size=(side, side), mode="bilinear", antialias=True)
+    up = F.interpolate(low, size=x.shape[-2:], mode="bilinear", align_corners=False)
+    return up.round().clamp(0, 255).to(torch.uint8).numpy()

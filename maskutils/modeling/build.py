@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 from torch import nn
 
+from maskutils.modeling import augment
 from maskutils.modeling.backbones import build_transfer
 from maskutils.modeling.fit import Trainer, seed_everything
 from maskutils.modeling.models import build_cnn, cnn_spec
@@ -95,6 +97,15 @@ def trainer(kind, model: nn.Module, x_train, y_train, x_val, y_val, cfg, n_class
     return cls(model, x_train, y_train, x_val, y_val, cfg, n_classes, **kw)
 
 
+def validation(x_val: np.ndarray, y_val: np.ndarray, cfg: dict):
+    """The images early stopping scores: the validation rows, and with `val_shrink` copies of
+    them shrunk to that side beside them (small faces)."""
+    if not cfg["val_shrink"]:
+        return x_val, y_val
+    shrunk = augment.shrunk(x_val, cfg["val_shrink"])
+    return np.concatenate([x_val, shrunk]), np.concatenate([y_val, y_val])
+
+
 def trainer_for(p, y, train, val, cfg: dict, n_classes: int, mitigation: dict | None = None):
     """A fresh model of the recipe's kind (`cfg["model"]`) and its trainer, on rows `train` of the
     prepared data `p` (labels `y`), validated on rows `val`. `mitigation` rebalances the training
@@ -104,13 +115,14 @@ def trainer_for(p, y, train, val, cfg: dict, n_classes: int, mitigation: dict | 
         cfg = {**cfg, "class_weights": "none"}
     kind = cfg["model"]
     model = build(kind, cfg, n_classes, p.info["image_size"])
+    x_val, y_val = validation(p.images[val], y[val], cfg)
     return trainer(
         kind,
         model,
         p.images[rows],
         y[rows],
-        p.images[val],
-        y[val],
+        x_val,
+        y_val,
         cfg,
         n_classes,
         sample_weight=weight,

@@ -47,6 +47,10 @@ class KFoldRun:
     recipe: dict  # the training recipe every fold used (out_dir/recipe.json)
 
 
+#: the share of each fold's training folds held out for early stopping
+VAL_FRACTION = 0.1
+
+
 def plan(p: Prepared, y: np.ndarray, val_fraction: float, seed: int) -> list[dict]:
     """Per fold: the rows it trains on, validates on (inside the training folds) and tests on.
     Rows `excluded` by a planted bias are tested in their fold and never trained or validated on."""
@@ -130,7 +134,7 @@ def run(
     classes, y = p.task(cfg["task"])
     threads = threads or torch.get_num_threads()
     concurrent = resolve_device(cfg["device"]).type == "cuda" if concurrent is None else concurrent
-    folds = plan(p, y, 0.1, cfg["seed"])
+    folds = plan(p, y, VAL_FRACTION, cfg["seed"])
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "recipe.json").write_text(json.dumps(cfg, indent=1, sort_keys=True))
     keys = {f["fold"]: fold_key(p, cfg, f, mitigation, threads) for f in folds}
@@ -183,7 +187,7 @@ def load(p: Prepared, out_dir: Path) -> KFoldRun:
         raise FileNotFoundError(f"{path} not found: run `dvc repro kfold` first")
     cfg = json.loads(path.read_text())
     classes, y = p.task(cfg["task"])
-    folds = plan(p, y, 0.1, cfg["seed"])
+    folds = plan(p, y, VAL_FRACTION, cfg["seed"])
     stale = [
         f["fold"]
         for f in folds

@@ -102,6 +102,14 @@ RECIPE = [
         range=(2, 1024),
     ),
     Param(
+        "val_shrink",
+        0,
+        "small faces: validation also scores a copy of each of its images shrunk to this side "
+        "(px) and scaled back up, so that the epoch kept is chosen on small faces too (a head-only "
+        "epoch can win on close-ups alone, docs/results.md); 0: off",
+        range=(0, 1024),
+    ),
+    Param(
         "cnn.preset",
         "small",
         "`small` (fast on a CPU), `tiny3` (3 convs, 4-8-16), "

@@ -17,20 +17,29 @@ from maskutils.modeling.checkpoint import load
 
 
 @torch.no_grad()
-def predict_proba(
-    model: nn.Module, x: torch.Tensor, batch_size: int = 256, device=None
-) -> np.ndarray:
-    """Class probabilities for uint8 images (N x 3 x S x S), in batches, in eval mode."""
+def _logits(model: nn.Module, x, batch_size: int, device):
+    """The model's float logits for uint8 images, batch by batch, in eval mode."""
     device = device or next(model.parameters()).device
     model.eval()
-    out = []
     for i in range(0, len(x), batch_size):
         xb = to_float(torch.as_tensor(x[i : i + batch_size]).to(device, non_blocking=True))
         if device.type == "cuda":
             xb = xb.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            logits = model(xb)
-        out.append(torch.softmax(logits.float(), 1).cpu())
+            yield model(xb).float()
+
+
+def predict_proba(
+    model: nn.Module, x: torch.Tensor, batch_size: int = 256, device=None
+) -> np.ndarray:
+    """Class probabilities for uint8 images (N x 3 x S x S), in batches, in eval mode."""
+    out = [torch.softmax(z, 1).cpu() for z in _logits(model, x, batch_size, device)]
+    return torch.cat(out).numpy() if out else np.empty((0, 0))
+
+
+def predict_logits(model: nn.Module, x, batch_size: int = 256, device=None) -> np.ndarray:
+    """Class logits (before softmax) for uint8 images: what temperature scaling divides."""
+    out = [z.cpu() for z in _logits(model, x, batch_size, device)]
     return torch.cat(out).numpy() if out else np.empty((0, 0))
 
 

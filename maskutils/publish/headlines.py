@@ -12,6 +12,7 @@ index shows it on the page (and its top-level numbers), tests fail on it
 
 from __future__ import annotations
 
+import importlib
 from typing import Callable
 
 from maskutils.core import fmt
@@ -153,6 +154,10 @@ def bias_headlines(m: dict, params: dict) -> list[Headline]:
 def _mitigation(mit: dict) -> str:
     if mit["method"] == "none":
         return "none (no mitigated model: nothing to compare after)"
+    if mit["method"] == "group_prior":
+        return (
+            f"group prior correction by {' x '.join(mit['by'])} (needs the group when predicting)"
+        )
     return f"{mit['method']} by {' x '.join(mit['by'])} x class"
 
 
@@ -318,11 +323,23 @@ HEADLINES: dict[str, Callable[[dict, dict], list[Headline]]] = {
 }
 
 
+def headline_function(stage: str) -> Callable[[dict, dict], list[Headline]] | None:
+    """The function that reads `stage`'s headline rows: one of HEADLINES, or the `headlines`
+    of the stage's own report module (maskutils/stages/NAME/report.py), or None."""
+    if stage in HEADLINES:
+        return HEADLINES[stage]
+    try:
+        module = importlib.import_module(f"maskutils.stages.{stage}.report")
+    except ImportError:
+        return None
+    return getattr(module, "headlines", None)
+
+
 def stage_headlines(stage: str, m: dict, params: dict) -> list[Headline]:
-    """The headline rows of `stage` (which must have a function in HEADLINES); a metrics file or
+    """The headline rows of `stage` (which must have a `headline_function`); a metrics file or
     params it cannot read raise HeadlineError, never a bare KeyError the caller might swallow."""
     try:
-        return HEADLINES[stage](m, params)
+        return headline_function(stage)(m, params)
     except READ_ERRORS as exc:
         raise HeadlineError(stage, exc) from exc
 

@@ -26,10 +26,10 @@ import yaml
 
 from maskutils.core import fmt
 from maskutils.publish.headlines import (
-    HEADLINES,
     Headline,
     HeadlineError,
     generic_headlines,
+    headline_function,
     stage_headlines,
 )
 from maskutils.publish.html import check_offline
@@ -73,7 +73,7 @@ def summarize(stage: Stage, reports_dir: Path, params: dict) -> StageSummary:
         return s
     if isinstance(metrics, dict) and isinstance(metrics.get("provenance"), dict):
         s.machine = metrics.pop("provenance")
-    if stage.name not in HEADLINES:
+    if headline_function(stage.name) is None:
         s.status, s.rows = "unknown schema", generic_headlines(metrics)
         s.note = "no headline function for this stage yet; showing top-level numbers"
         return s

@@ -5,6 +5,7 @@ line when the stage starts and ends, and the progress lines the stage's code not
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tempfile
@@ -15,6 +16,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 
 from maskutils.core import progress
+from maskutils.core.results import headline, write_metrics
 from maskutils.publish.html import to_html
 from maskutils.stages import Stage
 
@@ -85,5 +87,16 @@ def run_stage(stage: Stage, root: Path = Path(".")) -> Path:
             stop.set()
             relay.join()
     to_html(root / executed, root / html)
+    if stage.headline:
+        write_headline(stage, root)
     print(f"{prefix} done in {time.perf_counter() - t0:.0f} s -> {html}", flush=True)
     return root / html
+
+
+def write_headline(stage: Stage, root: Path = Path(".")) -> Path:
+    """The stage's headline metrics file (reports/headlines/NAME.json, what dvc.yaml declares as
+    its `metrics`), read from the full metrics file its notebook wrote."""
+    full = json.loads((root / stage.metrics).read_text())
+    return write_metrics(
+        root / stage.headline_file, headline(full, stage.headline), provenance=False
+    )

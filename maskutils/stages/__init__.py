@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from maskutils.core.params import ParamsError, Schema
+from maskutils.modeling.params import RECIPE_SCHEMA
 from maskutils.prepare.params import SCHEMA as PREPARE
 from maskutils.stages.bias.params import SCHEMA as BIAS
+from maskutils.stages.calibration.params import SCHEMA as CALIBRATION
 from maskutils.stages.detect.params import SCHEMA as DETECT
 from maskutils.stages.eda.params import SCHEMA as EDA
 from maskutils.stages.external.params import SCHEMA as EXTERNAL
@@ -21,25 +23,188 @@ from maskutils.stages.train.params import SCHEMA as TRAIN
 
 @dataclass(frozen=True)
 class Stage:
-    name: str  # params/<name>.yaml, reports/metrics/<name>.json
+    """One stage, declared once: `maskutils dvc-yaml` writes dvc.yaml from these records, the
+    index lists the reports of those with a notebook, and the tests hold the import-linter
+    contract and the notebooks to them."""
+
+    name: str  # params/<name>.yaml, reports/metrics/<name>.json, maskutils/stages/<name>
     title: str
     schema: Schema
     notebook: str | None = None  # notebooks/<notebook>.ipynb -> reports/<notebook>.html
+    code: tuple[str, ...] = ()  # maskutils folders it runs, besides core and its own folder
+    reads: tuple[str, ...] = ()  # data, models and records it reads (dvc deps)
+    writes: tuple[str, ...] = ()  # data it writes (dvc outs, cached)
+    keeps: tuple[str, ...] = ()  # of those, the ones kept between runs (resumable work)
+    params_also: tuple[tuple[str, tuple[str, ...] | None], ...] = ()  # (stage, keys or None: all)
+    note: str = ""  # one comment for dvc.yaml: what is not evident from the above
+    plots: tuple[tuple[str, dict], ...] = ()  # (title, dvc plot definition) of files it writes
+    headline: tuple[str, ...] = ()  # dotted paths (`*`: every key) of its metrics to compare
 
     @property
     def report(self) -> str | None:
         return f"{self.notebook}.html" if self.notebook else None
 
+    @property
+    def metrics(self) -> str | None:
+        """The full metrics file the notebook writes (the reports and the card read it)."""
+        return f"reports/metrics/{self.name}.json" if self.notebook else None
+
+    @property
+    def headline_file(self) -> str | None:
+        """The few numbers of `headline`, what dvc.yaml declares as the stage's metrics."""
+        return f"reports/headlines/{self.name}.json" if self.headline else None
+
+
+#: the training recipe's keys of params/train.yaml (maskutils/modeling/params.py), which the
+#: stages that train folds again read, and not the train report's keys
+RECIPE = tuple(RECIPE_SCHEMA.tree)
+TRAINS = ("prepare", "modeling", "publish")
 
 STAGES = [
-    Stage("prepare", "Prepared data", PREPARE),
-    Stage("eda", "The data", EDA, "01_eda"),
-    Stage("train", "Training and evaluation", TRAIN, "02_train"),
-    Stage("kfold", "K-fold cross-validation", KFOLD, "03_kfold"),
-    Stage("bias", "Bias", BIAS, "04_bias"),
-    Stage("gradcam", "Grad-CAM", GRADCAM, "05_gradcam"),
-    Stage("detect", "Detection", DETECT, "06_detect"),
-    Stage("external", "External test sets", EXTERNAL, "07_external"),
+    Stage(
+        "prepare",
+        "Prepared data",
+        PREPARE,
+        code=("prepare",),
+        writes=("data/prepared",),
+    ),
+    Stage(
+        "eda",
+        "The data",
+        EDA,
+        "01_eda",
+        code=("prepare", "publish"),
+        reads=("data/prepared",),
+        headline=("n_images", "n_problems", "image_size"),
+    ),
+    Stage(
+        "train",
+        "Training and evaluation",
+        TRAIN,
+        "02_train",
+        code=TRAINS,
+        reads=("data/prepared",),
+        writes=("models", "data/train", "data/train_kept"),
+        keeps=("data/train_kept",),
+        note="a model trained before with the same recipe, data and code is loaded, not trained",
+        plots=(
+            (
+                "CNN training curves",
+                {
+                    "x": "epoch",
+                    "y": {"data/train/history_cnn.csv": ["train_loss", "val_loss", "val_macro_f1"]},
+                },
+            ),
+            (
+                "pretrained model training curves (head phase, then fine-tuning)",
+                {"x": "epoch", "y": {"data/train/history_transfer.csv": ["val_macro_f1"]}},
+            ),
+            (
+                "CNN test confusion",
+                {
+                    "template": "confusion",
+                    "x": "pred",
+                    "y": {"data/train/predictions_cnn.csv": "true"},
+                },
+            ),
+        ),
+        headline=(
+            "models.*.macro_f1.value",
+            "models.*.accuracy.value",
+            "finetune_vs_probe.macro_f1_difference.value",
+        ),
+    ),
+    Stage(
+        "kfold",
+        "K-fold cross-validation",
+        KFOLD,
+        "03_kfold",
+        code=TRAINS,
+        reads=("data/prepared", "models/study.json"),
+        writes=("data/kfold",),
+        keeps=("data/kfold",),
+        params_also=(("train", RECIPE),),
+        note="finished folds survive an interrupted run, and a re-run resumes from them",
+        plots=(
+            (
+                "k-fold out-of-fold confusion",
+                {"template": "confusion", "x": "pred", "y": {"data/kfold/predictions.csv": "true"}},
+            ),
+        ),
+        headline=("summary.macro_f1.*", "pooled_macro_f1"),
+    ),
+    Stage(
+        "bias",
+        "Bias",
+        BIAS,
+        "04_bias",
+        code=(*TRAINS, "fairness"),
+        reads=("data/prepared", "data/kfold", "benchmarks/results"),
+        writes=("data/bias",),
+        keeps=("data/bias",),
+        note="the recipe: data/kfold/recipe.json; measured power: benchmarks/bias_power.py",
+        headline=(
+            "planted.before.difference.value",
+            "planted.after.difference.value",
+            "planted.change_after.*",
+            "planted.narrowed_with_confidence",
+            "overall.change_after.macro_f1.value",
+        ),
+    ),
+    Stage(
+        "gradcam",
+        "Grad-CAM",
+        GRADCAM,
+        "05_gradcam",
+        code=TRAINS,
+        reads=("data/prepared", "models/study.pt", "models/cnn.pt", "benchmarks/results"),
+        note="method and depth: benchmarks/gradcam_grid.py (its record)",
+        headline=(
+            "localisation.overall.pointing_hit.value",
+            "faithfulness.overall.drop_vs_random.value",
+            "sanity.randomisation.passes",
+        ),
+    ),
+    Stage(
+        "detect",
+        "Detection",
+        DETECT,
+        "06_detect",
+        code=TRAINS,
+        reads=("models/study.pt",),
+        headline=("recall.value", "precision.value", "ap"),
+    ),
+    Stage(
+        "external",
+        "External test sets",
+        EXTERNAL,
+        "07_external",
+        code=(*TRAINS, "fairness"),
+        reads=("data/prepared", "data/train", "models/study.pt", "reports/metrics/bias.json"),
+        writes=("data/external",),
+        params_also=(("bias", None),),
+        note="the studied model on other test sets, audited with the bias stage's settings, plan",
+        headline=(
+            "in_distribution.macro_f1.value",
+            "sets.*.metrics.macro_f1.value",
+            "sets.*.gap.macro_f1.value",
+        ),
+    ),
+    Stage(
+        "calibration",
+        "Calibration",
+        CALIBRATION,
+        "08_calibration",
+        code=(*TRAINS, "fairness"),
+        reads=("data/prepared", "models/study.pt", "data/kfold"),
+        note="temperature fitted on the validation split only; the k-fold predictions as they are",
+        headline=(
+            "temperature",
+            "test.*.ece.value",
+            "test.*.brier.value",
+            "out_of_fold.before.ece.value",
+        ),
+    ),
 ]
 SCHEMAS = {s.name: s.schema for s in STAGES}
 REPORTED = [s for s in STAGES if s.notebook]

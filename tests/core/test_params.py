@@ -100,7 +100,35 @@ def test_each_stage_tracks_its_own_params_file_and_runs_one_command():
         if stage.notebook:
             assert stages[stage.name]["cmd"] == f"maskutils stage {stage.name}"
             assert f"notebooks/{stage.notebook}.ipynb" in stages[stage.name]["deps"]
-    assert len((ROOT / "dvc.yaml").read_text().splitlines()) <= 150
+
+
+def test_dvc_yaml_is_the_one_the_stage_declarations_write():
+    from maskutils.stages import dvc_yaml
+
+    assert (ROOT / "dvc.yaml").read_text() == dvc_yaml.text(), (
+        "dvc.yaml differs from the stage declarations: edit maskutils/stages/__init__.py and "
+        "run `maskutils dvc-yaml`"
+    )
+
+
+def test_a_declaration_change_shows_in_dvc_yaml():
+    import dataclasses
+
+    from maskutils import stages
+    from maskutils.stages import dvc_yaml
+
+    bias = stages.get("bias")
+    moved = dataclasses.replace(bias, reads=(*bias.reads, "data/extra"))
+    text = dvc_yaml.stage_text(moved)
+    assert "      - data/extra" in text and "      - data/extra" not in dvc_yaml.stage_text(bias)
+
+
+def test_the_import_linter_contract_lists_every_stage_with_a_notebook():
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    independent = next(c for c in contracts["contracts"] if c["type"] == "independence")
+    assert independent["modules"] == [f"maskutils.stages.{s.name}" for s in STAGES if s.notebook]
 
 
 def test_kfold_tracks_the_recipe_keys_of_train_yaml():

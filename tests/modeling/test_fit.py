@@ -273,3 +273,24 @@ def test_bad_model_files(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"junk")
     with pytest.raises(ValueError, match="not a maskutils model file"):
         checkpoint.load(tmp_path / "junk.pt")
+
+
+def test_val_shrink_adds_small_copies_of_the_validation_images(tmp_path_factory):
+    from maskutils.modeling import build
+    from maskutils.modeling.augment import shrunk
+    from tests.conftest import TINY_CNN
+
+    p = prepared_synthetic(tmp_path_factory, 60, 32, 3)
+    classes, y = p.task("mask_type")
+    train, val = p.rows("train"), p.rows("val")
+    plain = build.trainer_for(p, y, train, val, params("train", TINY_CNN), len(classes))
+    small = build.trainer_for(
+        p, y, train, val, params("train", {**TINY_CNN, "val_shrink": 8}), len(classes)
+    )
+    n = len(val)
+    assert len(plain.x_val) == n and len(small.x_val) == 2 * n
+    assert np.array_equal(small.y_val, np.concatenate([y[val], y[val]]))
+    copies = small.x_val[n:]
+    assert np.array_equal(copies, shrunk(p.images[val], 8)) and copies.shape == p.images[val].shape
+    # an 8 px face has lost the detail: the copies differ from the originals
+    assert np.abs(copies.astype(int) - p.images[val].astype(int)).mean() > 2

@@ -11,10 +11,12 @@ import pytest
 
 from maskutils.core import fmt
 from maskutils.publish import index
-from maskutils.publish.headlines import HEADLINES, HeadlineError, stage_headlines
+from maskutils.publish.headlines import HeadlineError, stage_headlines
+from maskutils.stages import REPORTED
 from maskutils.stages.bias import run as bias_study
 
 ROOT = Path(__file__).resolve().parents[2]
+STAGES = [s.name for s in REPORTED]  # every stage with a report has headlines
 METRICS = ROOT / "reports" / "metrics"
 ENV = {
     "git": {"commit": "abc1234", "dirty": False, "changed": []},
@@ -36,7 +38,7 @@ def committed(stage: str) -> dict:
 @pytest.fixture(scope="module")
 def params() -> dict:
     parsed, _ = index.read_params(ROOT / "params")
-    assert set(HEADLINES) <= set(parsed), "params/ lacks a stage's yaml"
+    assert set(STAGES) <= set(parsed), "params/ lacks a stage's yaml"
     return parsed
 
 
@@ -47,7 +49,7 @@ def rows_of(stage: str, m: dict, params: dict) -> list:
         pytest.fail(f"{exc} (reading reports/metrics/{stage}.json with params/*.yaml)")
 
 
-@pytest.mark.parametrize("stage", sorted(HEADLINES))
+@pytest.mark.parametrize("stage", sorted(STAGES))
 def test_every_headline_reads_the_committed_metrics(stage, params):
     rows = rows_of(stage, committed(stage), params)
     assert rows and all(isinstance(k, str) and isinstance(v, str) and v for k, v in rows)
@@ -77,6 +79,7 @@ SHOWN = {
     "gradcam": ["maps", "CAM energy inside the ROI", "pointing game", "probability drop"],
     "detect": ["scenes", "detection recall", "detection precision", "binary accuracy"],
     "external": ["in-distribution test macro-F1"],
+    "calibration": ["temperature", "test ECE raw -> scaled", "out-of-fold ECE"],
 }
 
 
@@ -85,10 +88,11 @@ PER_ITEM = {
     "train": lambda m: [r["name"] for r in m["models"].values()],
     "detect": lambda m: [f"{kind}: AP" for kind in m["detectors"]],
     "external": lambda m: [f"{name}: macro-F1" for name in m["sets"]],
+    "calibration": lambda m: [f"by {a}" for a in m["groups"]],
 }
 
 
-@pytest.mark.parametrize("stage", sorted(HEADLINES))
+@pytest.mark.parametrize("stage", sorted(STAGES))
 def test_every_block_of_the_committed_metrics_is_shown(stage, params):
     m = committed(stage)
     labels = [k for k, _ in rows_of(stage, m, params)]
@@ -201,7 +205,7 @@ def test_a_missing_params_key_raises_too(params):
 def test_the_page_says_which_headline_could_not_be_read(tmp_path, capsys):
     reports = tmp_path / "reports"
     (reports / "metrics").mkdir(parents=True)
-    for stage in HEADLINES:
+    for stage in STAGES:
         m = committed(stage)
         if stage == "bias":
             m = _drop(m, ("planted", "before"))
@@ -211,5 +215,5 @@ def test_the_page_says_which_headline_could_not_be_read(tmp_path, capsys):
     assert 'badge bad">headlines unreadable<' in bias
     assert "could not be read from bias.json (KeyError: &#x27;before&#x27;)" in bias
     assert "<table>" in bias  # the file's top-level numbers still show
-    assert page.count('badge ok">ok<') == len(HEADLINES) - 1  # the other stages read fine
+    assert page.count('badge ok">ok<') == len(STAGES) - 1  # the other stages read fine
     assert "index: bias: The headline numbers could not be read" in capsys.readouterr().err

@@ -227,11 +227,21 @@ def _audited(s: Sources) -> str:
     groups = ", ".join(s.key(B, "attributes", a) for a in s.keys(B, "attributes"))
     m = ("mitigation",)
     by = items(s, B, *m, "by") or "nothing"
+    if s.get(B, *m, "method") == "group_prior":
+        how = (
+            f"the class prior of each {by} group corrected after training (strength "
+            f"{raw(s, B, *m, 'strength')}), counted on the training rows; applying it needs "
+            "each image's group at prediction time"
+        )
+    else:
+        how = (
+            f"{s.v(B, *m, 'method')} by {by} and class (oversampling capped at "
+            f"{raw(s, B, *m, 'oversample_cap')} times)"
+        )
     return (
         f"<p>The bias audit groups the images by {groups}. A group, or for a class's recall a "
         f"group's images of that class, with fewer than {s.v(B, 'min_group')} images is shown "
-        f"but not judged. Mitigation: {s.v(B, *m, 'method')} by {by} and class (oversampling "
-        f"capped at {raw(s, B, *m, 'oversample_cap')} times).</p>"
+        f"but not judged. Mitigation: {how}.</p>"
     )
 
 

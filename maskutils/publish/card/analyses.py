@@ -5,6 +5,7 @@ with its gap to in-distribution and, where run, its own bias audit."""
 from __future__ import annotations
 
 from maskutils.publish.card.about import audited, study, unaudited
+from maskutils.publish.card.calibration import calibration
 from maskutils.publish.card.layout import facts, label, metric_order, note, part, table
 from maskutils.publish.card.source import Sources
 from maskutils.stages.gradcam import verdicts as gradcam_verdicts
@@ -25,6 +26,8 @@ def analyses(s: Sources) -> str:
         + "<h3>Explanations and scenes</h3>"
         + part(s, _gradcam, "gradcam.json")
         + part(s, _detect, "detect.json")
+        + "<h3>Calibration</h3>"
+        + part(s, calibration, "calibration.json")
     )
 
 

@@ -16,6 +16,7 @@ from maskutils.publish.card.layout import e, inline, table
 from maskutils.publish.card.source import Sources
 from maskutils.publish.html import offline_problems
 from maskutils.publish.index import CSS
+from maskutils.stages import REPORTED
 
 SECTIONS = [
     ("Model details", about.model_details),
@@ -29,7 +30,7 @@ SECTIONS = [
     ("Caveats and recommendations", ethics.caveats),
 ]
 #: The files the card reads, in the order the sources table lists them.
-FILES = [f"{n}.json" for n in ("eda", "train", "kfold", "bias", "external", "gradcam", "detect")]
+FILES = [f"{stage.name}.json" for stage in REPORTED]  # every stage with a report, in order
 FILES += [f"{n}.yaml" for n in ("prepare", "train", "kfold", "bias")]
 
 CARD_CSS = """

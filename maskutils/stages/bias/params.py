@@ -109,9 +109,12 @@ SCHEMA = Schema(
         ),
         Param(
             "mitigation.method",
-            "both",
-            "`none`, `reweight`, `oversample` or `both`",
-            choices=("none", "reweight", "oversample", "both"),
+            "group_prior",
+            "`group_prior`: each group's class prior corrected after training, counted on the "
+            "training rows (`fairness.group_prior`; needs the group at prediction time); "
+            "`reweight`, `oversample` or `both`: the folds retrained on rebalanced rows "
+            "(`modeling.rebalance`); `none`. docs/bias_power.md measures them",
+            choices=("none", "group_prior", "reweight", "oversample", "both"),
         ),
         Param(
             "mitigation.by",
@@ -127,6 +130,13 @@ SCHEMA = Schema(
             "a cell is repeated up to this many times its own "
             "size, at most up to its class's largest cell",
             range=(1.0, 100.0),
+        ),
+        Param(
+            "mitigation.strength",
+            1.0,
+            "`group_prior`: the share of the prior correction applied, in log space "
+            "(0: none, 1: the full ratio of the overall to the group's class share)",
+            range=(0.0, 2.0),
         ),
         Param(
             "power_study",

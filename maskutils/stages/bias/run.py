@@ -1,8 +1,11 @@
-"""The `bias` stage: audit the k-fold model by group, retrain with a mitigation, compare.
+"""The `bias` stage: audit the k-fold model by group, mitigate, compare.
 
 "Before" is the k-fold stage's out-of-fold predictions (every image of the pool, each predicted
-by the model that did not train on it). "After" retrains the same folds with the same params and
-seeds, with the training rows rebalanced by `maskutils.modeling.rebalance`. Both are audited on
+by the model that did not train on it). "After" is the same images predicted with the mitigation:
+with `group_prior`, each fold's predictions with its group prior correction, counted on that
+fold's training rows (`maskutils.fairness.group_prior`; nothing is retrained); with a
+rebalancing method, the same folds retrained with the same params and seeds on rows rebalanced by
+`maskutils.modeling.rebalance`. Neither reads an audited row to fit. Both are audited on
 the same images with paired resamples (`maskutils.fairness`). The exploratory gaps are
 judged as one family on adjusted p-values; the hypothesis declared in `planted` has its own
 one-sided test; each test states the smallest gap it would find. Data with no attribute to group
@@ -15,8 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from maskutils.fairness import group_prior
 from maskutils.fairness.analysis import Audit, analyse, audit_summary, nothing_to_audit, unaudited
 from maskutils.modeling import crossval
 from maskutils.modeling.params import executor_args
@@ -48,7 +53,10 @@ def mitigation_plan(manifest: pd.DataFrame, params: dict) -> dict:
         if a not in manifest.columns:
             raise KeyError(f"bias: mitigation.by names {a!r}, which the manifest does not have")
     method = mit["method"] if by else "none"
-    return {"method": method, "by": by, "oversample_cap": mit["oversample_cap"]}
+    plan = {"method": method, "by": by}
+    if method == "group_prior":
+        return {**plan, "strength": mit["strength"]}
+    return {**plan, "oversample_cap": mit["oversample_cap"]}
 
 
 def run(
@@ -71,19 +79,42 @@ def run(
     cfg = before.recipe
     plan = mitigation_plan(p.manifest, params)
     models = {"before": before}
-    if plan["method"] != "none":
+    if plan["method"] == "group_prior":
+        models["after"] = corrected(p, before, plan)
+        models["after"].to_csv(out_dir / "predictions.csv", index=False)
+    elif plan["method"] != "none":
         models["after"] = crossval.run(p, cfg, out_dir, mitigation=plan, **executor_args(params))
     for name, res in models.items():
-        table[name] = table["image_id"].map(res.oof.set_index("image_id")["pred"])
+        oof = res if isinstance(res, pd.DataFrame) else res.oof
+        table[name] = table["image_id"].map(oof.set_index("image_id")["pred"])
     found = analyse(
         table, rows, before.classes, params, cfg, p.info["params"]["split"]["plant_bias"]
     )
     return BiasStudy(
         **vars(found),
         plan=plan,
-        trained=models["after"].trained if "after" in models else [],
+        trained=getattr(models.get("after"), "trained", []),
         recipe=cfg,
     )
+
+
+def corrected(p: Prepared, before: crossval.KFoldRun, plan: dict) -> pd.DataFrame:
+    """The k-fold out-of-fold predictions, each fold's with the group prior correction counted on
+    the rows that fold trained on (`fairness.group_prior`): image_id and pred."""
+    cfg, classes = before.recipe, before.classes
+    _, y = p.task(cfg["task"])
+    keys = group_prior.group_keys(p.manifest, plan["by"])
+    position = pd.Series(range(len(p.manifest)), index=p.manifest["image_id"])
+    oof = before.oof
+    out = []
+    for f in crossval.plan(p, y, crossval.VAL_FRACTION, cfg["seed"]):
+        fitted = group_prior.fit(keys[f["train"]], y[f["train"]], len(classes), plan["strength"])
+        rows = oof[oof["fold"] == f["fold"]]
+        probs = rows[[f"p_{c}" for c in classes]].to_numpy()
+        at = position.loc[rows["image_id"]].to_numpy()
+        pred = group_prior.apply(probs, keys[at], fitted).argmax(1)
+        out.append(pd.DataFrame({"image_id": rows["image_id"], "pred": np.take(classes, pred)}))
+    return pd.concat(out, ignore_index=True)
 
 
 def summary(study: BiasStudy | NothingToAudit, params: dict) -> dict:

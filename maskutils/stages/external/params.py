@@ -60,9 +60,9 @@ SCHEMA = Schema(
         Param(
             "mitigated",
             True,
-            "also train the study's recipe with the bias stage's mitigation (bias.json "
-            "`mitigation`) on the same training rows, so a set's bias audit compares before "
-            "and after",
+            "also apply the bias stage's mitigation (bias.json `mitigation`: the group prior "
+            "correction, or the recipe retrained on the same rows, rebalanced), so a set's bias "
+            "audit compares before and after",
         ),
         Param(
             "gallery", 8, "removed copies shown per set (beside the training image)", range=(0, 50)

@@ -8,10 +8,11 @@ each count is kept, and the copies are shown beside the image they copy. What is
 like the in-distribution test split, with intervals, and the **gap** (in-distribution minus
 external, per metric and class) gets a bootstrap interval that resamples both sets. A set with
 attributes is audited by group like the out-of-fold predictions (`fairness.analysis`, the bias
-stage's settings), before and, with `mitigated`, after the bias stage's mitigation: the same
-recipe retrained on the same rows, rebalanced. A set with no attribute to group by (or no image
-scored) is not audited, and its metrics block says why. Nothing here feeds back into training or
-the choice of model.
+stage's settings), before and, with `mitigated`, after the bias stage's mitigation: the studied
+model's predictions with the group prior correction counted on its training rows (`group_prior`),
+or the same recipe retrained on the same rows, rebalanced. A set with no attribute to group by
+(or no image scored) is not audited, and its metrics block says why. Nothing here feeds back into
+training or the choice of model.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import pandas as pd
 
 from maskutils.core.labels import known_label
 from maskutils.core.progress import note
-from maskutils.fairness import analysis
+from maskutils.fairness import analysis, group_prior
 from maskutils.fairness.analysis import Audit
 from maskutils.modeling import build, checkpoint
 from maskutils.modeling.evaluate import gap, predictions_table, report
@@ -91,7 +92,7 @@ def run(
         s.unaudited = analysis.nothing_to_audit(s.rows, bias_params)
         if s.unaudited is None:
             if plan is not None and mitigated is None:
-                mitigated = _train_mitigated(p, cfg, classes, plan)
+                mitigated = _mitigated(p, cfg, classes, plan)
             s.audit = _audit(s, mitigated, bias_params, cfg, p)
         s.gap = gap(inside, s.table, classes, **ev) if len(s.table) else {}
         sets.append(s)
@@ -217,18 +218,39 @@ def _audit(s: ExternalSet, mitigated, bias_params, cfg, p) -> Audit:
     table = s.table[["image_id", "true"]].copy()
     table["before"] = s.table["pred"].to_numpy()
     if mitigated is not None:
-        table["after"] = [classes[k] for k in predict_proba(mitigated, s.images).argmax(1)]
+        table["after"] = mitigated(s)
     plant = p.info["params"]["split"]["plant_bias"]
     return analysis.analyse(table, s.rows, classes, bias_params, cfg, plant)
 
 
-def _train_mitigated(p: Prepared, cfg: dict, classes: list[str], plan: dict):
-    """The studied recipe retrained on the train split with the bias stage's mitigation."""
+def _mitigated(p: Prepared, cfg: dict, classes: list[str], plan: dict):
+    """The bias stage's mitigation as a function of a set to its predicted classes: the studied
+    model's probabilities with the group prior correction counted on the train split, or the
+    studied recipe retrained on the train split with the rebalancing."""
     task_classes, y = p.task(cfg["task"])
     if task_classes != classes:
         raise ValueError(
             f"models/study.pt knows {classes}, the prepared data {task_classes}: run `dvc repro`"
         )
+    if plan["method"] == "group_prior":
+        train = p.rows("train")
+        keys = group_prior.group_keys(p.manifest.iloc[train], plan["by"])
+        fitted = group_prior.fit(keys, y[train], len(classes), plan["strength"])
+
+        def corrected(s: ExternalSet) -> list[str]:
+            """A set without the `by` columns keeps its predictions: no group is known."""
+            probs = s.table[[f"p_{c}" for c in classes]].to_numpy()
+            known = all(a in s.rows.columns for a in plan["by"])
+            keys = group_prior.group_keys(s.rows, plan["by"]) if known else [None] * len(probs)
+            return [classes[k] for k in group_prior.apply(probs, keys, fitted).argmax(1)]
+
+        return corrected
+    model = _retrained(p, y, cfg, classes, plan)
+    return lambda s: [classes[k] for k in predict_proba(model, s.images).argmax(1)]
+
+
+def _retrained(p: Prepared, y: np.ndarray, cfg: dict, classes: list[str], plan: dict):
+    """The studied recipe retrained on the train split with the bias stage's rebalancing."""
     t = build.trainer_for(p, y, p.rows("train"), p.rows("val"), cfg, len(classes), plan)
     tr = cfg["transfer"]
     epochs = tr["head_epochs"] + tr["epochs"] if cfg["model"] == "transfer" else cfg["epochs"]

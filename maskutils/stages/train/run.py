@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from maskutils.core.progress import note
-from maskutils.modeling import baseline, build, checkpoint
+from maskutils.modeling import baseline, build, checkpoint, trained
 from maskutils.modeling.evaluate import paired, predictions_table, report
 from maskutils.modeling.fit import resolve_device, run_to_end
 from maskutils.modeling.models import cnn_spec, count_parameters
@@ -55,8 +55,17 @@ class TrainRun:
         return next((r for r in self.results if r.kind == kind), None)
 
 
-def run(p: Prepared, cfg: dict, models_dir: Path, out_dir: Path, progress: bool = True) -> TrainRun:
-    """Trains every model the params ask for; writes models/, predictions and timings."""
+def run(
+    p: Prepared,
+    cfg: dict,
+    models_dir: Path,
+    out_dir: Path,
+    progress: bool = True,
+    kept_dir: Path | None = None,
+) -> TrainRun:
+    """Trains every model the params ask for; writes models/, predictions and timings. With
+    `kept_dir`, a model trained before with the same recipe, data and code is loaded from there
+    instead (`modeling.trained`), and every model trained is kept there."""
     classes, y = p.task(cfg["task"])
     split = {name: p.rows(name) for name in ("train", "val", "test")}
     if not len(split["val"]):
@@ -89,7 +98,7 @@ def run(p: Prepared, cfg: dict, models_dir: Path, out_dir: Path, progress: bool 
     results = [
         r
         for kind, backbone in kinds
-        for r in _torch(kind, backbone, data, cfg, models_dir, progress)
+        for r in _torch(kind, backbone, data, cfg, models_dir, progress, kept_dir)
     ]
     kind, chosen = choose(results, cfg["model"])
     study = next(r for r in results if r.kind == kind)
@@ -173,7 +182,7 @@ def _meta(r, p: Prepared, cfg) -> dict:
     )
 
 
-def _torch(kind, backbone, data, cfg, models_dir, progress) -> list[ModelResult]:
+def _torch(kind, backbone, data, cfg, models_dir, progress, kept_dir) -> list[ModelResult]:
     """Trains one torch model of `kind` (`modeling.build`) and evaluates it on the test images;
     for the studied transfer model that fine-tunes, its linear probe (the head on the frozen
     backbone, before fine-tuning) is evaluated too, as the bar fine-tuning must clear."""
@@ -182,23 +191,31 @@ def _torch(kind, backbone, data, cfg, models_dir, progress) -> list[ModelResult]
         cfg = {**cfg, "epochs": cfg["compare"]["random_init_epochs"]}
     model = build.build(kind, cfg, len(classes), p.info["image_size"], backbone)
     name = _name(kind, model, cfg)
-    t = build.trainer(
-        kind,
-        model,
-        p.images[split["train"]],
-        y[split["train"]],
-        p.images[split["val"]],
-        y[split["val"]],
-        cfg,
-        len(classes),
-    )
     tr = cfg["transfer"]
     epochs = tr["head_epochs"] + tr["epochs"] if kind == "transfer" else cfg["epochs"]
-    res = run_to_end(t, epochs, progress, name)
+    rows = np.concatenate([split["train"], split["val"]])
+    k = trained.key(kind, backbone, cfg, p.images[rows], p.manifest["image_id"].iloc[rows], y[rows])
+    kept = trained.load(kept_dir, k, model) if kept_dir else None
+    if kept:
+        note(f"{name}: trained before with this recipe, data and code (kept in {kept_dir})")
+        res, probe = kept
+    else:
+        t = build.trainer(
+            kind,
+            model,
+            p.images[split["train"]],
+            y[split["train"]],
+            *build.validation(p.images[split["val"]], y[split["val"]], cfg),
+            cfg,
+            len(classes),
+        )
+        res = run_to_end(t, epochs, progress, name)
+        probe = t.probe() if kind == "transfer" and backbone is None else None
+        if kept_dir:
+            trained.save(kept_dir, k, res, probe)
     key = backbone or kind
     r = _torch_result(name, key, res, data)
     checkpoint.save(r.model, models_dir / f"{key}.pt", **_meta(r, p, cfg))
-    probe = t.probe() if kind == "transfer" and backbone is None else None
     if probe is None:
         return [r]
     return [r, _torch_result(f"{model.name} (ImageNet, frozen: linear probe)", PROBE, probe, data)]

@@ -38,7 +38,23 @@ def _record(prepare: dict, bias: dict, fold_recipe: dict) -> dict:
                 "anything": r(19, 400),
             },
             "planted_gap": {"mean": 0.5, "min": 0.25, "max": 0.75},
-            "narrowed_with_confidence": r(8, 10),
+            "mitigation": {
+                "seeds": [10, 19],
+                "arms": ["planted", "shuffled"],
+                "machine": {"processor": "x86_64", "cpus": 2},
+                "methods": {
+                    "group_prior:1": {
+                        "narrowed_with_confidence": r(8, 10),
+                        "shuffled_narrowed_with_confidence": r(1, 10),
+                        "macro_f1_change": {"mean": 0.004},
+                    },
+                    "both": {
+                        "narrowed_with_confidence": r(3, 10),
+                        "shuffled_narrowed_with_confidence": {"k": 0, "n": 0},
+                        "macro_f1_change": {"mean": -0.001},
+                    },
+                },
+            },
         },
     }
 
@@ -57,7 +73,10 @@ def test_the_power_of_this_design_is_shown_and_another_designs_is_refused(tmp_pa
         {**fold_recipe, "seed": 3, "device": "cuda"},
     )
     assert "for this design" in same and "**10/10 (100%" in same and "**1/10 (10%" in same
-    assert "from 0.250 to 0.750" in same and "8/10 (80%" in same
+    assert "from 0.250 to 0.750" in same and "seeds 10-19 of the planted and shuffled arms" in same
+    # every measured method, this run's marked; a retraining method's shuffled arm not measured
+    assert "`group_prior:1` (this run): narrowed the planted gap with confidence in 8/10" in same
+    assert "+0.004" in same and "`both`: narrowed" in same and "not measured (it retrains)" in same
     assert "7/10 (70%" in same  # the null runs' real gaps
     assert "any supported gap over all groupings **3/10 (30%" in same  # the shuffled runs
     assert "2/10 (20%" in same and "either: 4/10 (40%" in same

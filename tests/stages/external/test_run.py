@@ -148,6 +148,32 @@ def test_a_synthetic_camera_set_is_audited_before_and_after_mitigation(study):
     assert np.isclose(saved["gap"]["macro_f1"]["value"], s.gap["macro_f1"]["value"], atol=1e-6)
 
 
+def test_the_group_prior_correction_is_counted_on_the_training_rows_and_retrains_nothing(study):
+    from maskutils.fairness import group_prior
+
+    p, _ = study
+    plan = {"method": "group_prior", "by": ["age"], "strength": 1.0}
+    root = study[1].parent / "prior"
+    root.mkdir(exist_ok=True)
+    for name in ("study.pt", "train"):
+        if not (root / name).exists():
+            (root / name).symlink_to(study[1] / name)
+    (root / "bias.json").write_text(json.dumps({"mitigation": plan}))
+    st, _ = _run(p, root, {"camera": {"kind": "synthetic", "synthetic": {"n_images": 60}}})
+    (s,) = st.sets
+    assert st.mitigation == plan
+    classes, y = p.task(st.task)
+    train = p.rows("train")
+    fitted = group_prior.fit(
+        group_prior.group_keys(p.manifest.iloc[train], ["age"]), y[train], len(classes), 1.0
+    )
+    probs = s.table[[f"p_{c}" for c in classes]].to_numpy()
+    expected = group_prior.apply(probs, group_prior.group_keys(s.rows, ["age"]), fitted)
+    after = s.audit.table["after"].tolist()
+    assert after == [classes[k] for k in expected.argmax(1)]
+    assert fitted and any(np.abs(v).max() > 0 for v in fitted.values())
+
+
 def test_training_photos_without_attributes_score_and_audit_a_set_that_has_them(
     tmp_path_factory,
 ):

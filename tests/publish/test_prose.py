@@ -1,0 +1,50 @@
+"""Figures in prose (README, docs, notebook markdown) that carry a marker naming their record
+equal that record at the decimals they are printed with (maskutils.publish.prose): the committed
+texts pass, and a changed number in a record fails, naming the text and line."""
+
+import json
+import shutil
+
+import pytest
+
+from maskutils.publish import prose
+from tests.conftest import ROOT
+
+
+def test_every_marked_figure_equals_its_record():
+    n, problems = prose.check(ROOT)
+    assert n > 0, "no marked figure found"
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    ("printed", "pct", "value", "ok"),
+    [
+        ("0.976", False, 0.97612, True),
+        ("0.976", False, 0.9766, False),
+        ("+0.027", False, 0.0271, True),
+        ("-0.027", False, 0.0271, False),
+        ("80", True, 0.8, True),
+        ("1,200", False, 1200, True),
+        ("10", False, True, False),
+    ],
+)
+def test_figure_matches(printed, pct, value, ok):
+    assert prose.figure_matches(printed, pct, value) is ok
+
+
+def test_a_changed_record_fails_naming_the_text_and_line(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "rec.json").write_text(json.dumps({"a": {"b": [0.5, 0.25]}}))
+    (tmp_path / "README.md").write_text(
+        "intro\nhalf 0.50<!-- rec.json: a/b/0 --> and 25%<!-- rec.json: a/b/1 -->\n"
+    )
+    (tmp_path / "docs" / "x.md").write_text("gone 1.0<!-- rec.json: a/c -->\n")
+    shutil.copy(ROOT / "notebooks" / "08_calibration.ipynb", tmp_path / "notebooks")
+    n, problems = prose.check(tmp_path)
+    assert n == 3 and len(problems) == 1 and problems[0].startswith("docs/x.md:1:")
+    (tmp_path / "rec.json").write_text(json.dumps({"a": {"b": [0.51, 0.25], "c": 1}}))
+    n, problems = prose.check(tmp_path)
+    assert [p.split(": ")[0] for p in problems] == ["README.md:2"]
+    assert "the record says 0.51" in problems[0]

@@ -1,0 +1,52 @@
+"""Models kept under a key of what decides them (modeling.trained): the train stage run again
+with the same recipe, data and code loads them instead of training and gives the same
+predictions; another recipe trains anew."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from maskutils.modeling import build
+from maskutils.stages.train import run as train
+from tests.conftest import TINY_CNN, params, prepared_synthetic
+
+CFG = {
+    **TINY_CNN,
+    "transfer": {"backbone": "none"},
+    "baseline": {"enabled": False},
+    "evaluate": {"bootstrap": 100},
+}
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory):
+    p = prepared_synthetic(tmp_path_factory, 90, 32, 3)
+    root = tmp_path_factory.mktemp("kept")
+    run = train.run(p, params("train", CFG), root / "m1", root / "o1", False, root / "kept")
+    return p, root, run
+
+
+def test_a_second_run_loads_the_kept_model_and_predicts_the_same(first, monkeypatch):
+    p, root, run = first
+
+    def no_training(*a, **k):
+        raise AssertionError("trained again although the model was kept")
+
+    monkeypatch.setattr(build, "trainer", no_training)
+    again = train.run(p, params("train", CFG), root / "m2", root / "o2", False, root / "kept")
+    a, b = run.by_kind("cnn"), again.by_kind("cnn")
+    pd.testing.assert_frame_equal(a.predictions, b.predictions)
+    pd.testing.assert_frame_equal(a.history, b.history)
+    assert a.best_epoch == b.best_epoch
+    assert (root / "m2" / "cnn.pt").is_file()
+
+
+def test_another_recipe_trains_anew(first):
+    p, root, run = first
+    other = params("train", {**CFG, "lr": CFG.get("lr", 0.001) * 2})
+    again = train.run(p, other, root / "m3", root / "o3", False, root / "kept")
+    assert len(list((root / "kept").iterdir())) == 2
+    assert not np.array_equal(
+        run.by_kind("cnn").predictions.filter(like="p_").to_numpy(),
+        again.by_kind("cnn").predictions.filter(like="p_").to_numpy(),
+    )
