@@ -34,8 +34,8 @@ def calibration(s: Sources) -> str:
                 (
                     f"test ECE by {a}, raw",
                     ", ".join(
-                        f"{s.key(C, 'groups', a, g)} {s.v(C, 'groups', a, g, 'before', 'ece')}"
-                        for g in judged
+                        f"{s.key(C, *at)} {s.v(C, *at, 'before', 'ece', fmt='ci')}"
+                        for at in (("groups", a, g) for g in judged)
                     ),
                 )
             )
