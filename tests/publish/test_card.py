@@ -193,6 +193,7 @@ def test_the_sections_of_a_model_card_in_order(study):
     ]
     at = [html.index(f"{k}. {t}</h2>") for k, t in enumerate(titles, 1)]
     assert at == sorted(at) and "not run: no" not in html and "not available" not in html
+    assert "{&#x27;" not in html and "{'" not in html  # no interval printed as a raw dict
 
 
 def test_the_check_fails_on_a_wrong_or_untagged_number(study):

@@ -278,7 +278,7 @@ def _gradcam(s: Sources) -> str:
             ("roi_energy", "share of the map's energy inside the ROI"),
         ):
             others = ", ".join(
-                f"{name}: {s.v(G, *loc, pk if measure == 'pointing_hit' else ek)}"
+                f"{name}: {s.v(G, *loc, pk if measure == 'pointing_hit' else ek, 'value')}"
                 for name, pk, ek in gradcam_verdicts.BASELINES.values()
                 if s.has(G, *loc, pk)
             )
