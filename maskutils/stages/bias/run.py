@@ -78,14 +78,14 @@ def run(
         return NothingToAudit(reason)
     cfg = before.recipe
     plan = mitigation_plan(p.manifest, params)
-    models = {"before": before}
+    predictions, trained = {"before": before.oof}, []
     if plan["method"] == "group_prior":
-        models["after"] = corrected(p, before, plan)
-        models["after"].to_csv(out_dir / "predictions.csv", index=False)
+        predictions["after"] = corrected(p, before, plan)
+        predictions["after"].to_csv(out_dir / "predictions.csv", index=False)
     elif plan["method"] != "none":
-        models["after"] = crossval.run(p, cfg, out_dir, mitigation=plan, **executor_args(params))
-    for name, res in models.items():
-        oof = res if isinstance(res, pd.DataFrame) else res.oof
+        after = crossval.run(p, cfg, out_dir, mitigation=plan, **executor_args(params))
+        predictions["after"], trained = after.oof, after.trained
+    for name, oof in predictions.items():
         table[name] = table["image_id"].map(oof.set_index("image_id")["pred"])
     found = analyse(
         table, rows, before.classes, params, cfg, p.info["params"]["split"]["plant_bias"]
@@ -93,7 +93,7 @@ def run(
     return BiasStudy(
         **vars(found),
         plan=plan,
-        trained=getattr(models.get("after"), "trained", []),
+        trained=trained,
         recipe=cfg,
     )
 

@@ -40,7 +40,7 @@ def study(tmp_path_factory):
     p = load_prepared(out / "prepared")
     # 6 epochs: gap 0.48 [0.36, 0.61], one-sided p 0.002, narrowed with confidence (one thread)
     cfg = params("train", {"epochs": 6, "batch_size": 64, "device": "cpu", "model": "cnn"})
-    crossval.run(p, cfg, out / "kfold", concurrent=False)
+    crossval.run(p, cfg, out / "kfold", concurrent=False, threads=1)  # its sums: one thread
     audit = params(
         "bias",
         {
