@@ -7,10 +7,11 @@ marker naming the JSON file and the key it comes from:
     narrowed in 10/10<!-- benchmarks/results/bias_power.json: summary/.../k -->
     in 80%<!-- benchmarks/results/x.json: summary/rate -->      (a share printed as a percent)
 
-The key is a path of `/`-separated keys (list items by index). The figure must equal the value
-rounded to the decimals it is printed with; a figure followed by `%` is the value times 100. The
-markers are HTML comments, so they do not show when the Markdown is rendered. `check` lists
-every figure that differs, and every marker whose file or key is missing, with file and line.
+The key is a path of `/`-separated keys (list items by index; a key may hold spaces, as the
+benchmark records' arm names do). The figure must equal the value rounded to the decimals it is
+printed with; a figure followed by `%` is the value times 100. The markers are HTML comments, so
+they do not show when the Markdown is rendered. `check` lists every figure that differs, and
+every marker whose file or key is missing, with file and line.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 MARKER = re.compile(
     r"(?P<num>[+-]?\d[\d,]*(?:\.\d+)?)(?P<pct>%?)\s*<!--\s*(?P<file>[\w./-]+\.json)\s*:\s*"
-    r"(?P<path>[^\s>]+)\s*-->"
+    r"(?P<path>[^\s>](?:[^>]*?[^\s>])?)\s*-->"
 )
 
 

@@ -48,3 +48,18 @@ def test_a_changed_record_fails_naming_the_text_and_line(tmp_path):
     n, problems = prose.check(tmp_path)
     assert [p.split(": ")[0] for p in problems] == ["README.md:2"]
     assert "the record says 0.51" in problems[0]
+
+
+def test_a_key_may_hold_spaces(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "rec.json").write_text(json.dumps({"arms": {"today (no small faces)": 0.25}}))
+    (tmp_path / "README.md").write_text(
+        "a quarter 0.25<!-- rec.json: arms/today (no small faces) -->\n"
+    )
+    assert prose.check(tmp_path) == (1, [])
+    (tmp_path / "README.md").write_text(
+        "a third 0.33<!-- rec.json: arms/today (no small faces) -->\n"
+    )
+    n, problems = prose.check(tmp_path)
+    assert n == 1 and "the record says 0.25" in problems[0]
