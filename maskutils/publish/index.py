@@ -15,7 +15,6 @@ a headline function shows its top-level numbers ("unknown schema").
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import os
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from maskutils.core import fmt
+from maskutils.publish import render as templates
 from maskutils.publish.headlines import (
     Headline,
     HeadlineError,
@@ -117,98 +117,6 @@ def profile_headers(texts: dict) -> list[str]:
 
 # ---------------------------------------------------------------------------------------- page
 
-CSS = """
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1100px;
-  margin:2em auto;padding:0 1em;color:#222}
-h1{margin-bottom:.2em} h2{margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}
-.sub{color:#555;margin-top:0}
-table{border-collapse:collapse;width:100%;margin:.5em 0}
-th,td{text-align:left;vertical-align:top;padding:.35em .6em;border-bottom:1px solid #eee}
-th{background:#f6f6f6;font-weight:600;min-width:9em}
-td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
-.stage{margin:1.2em 0;padding:.6em 1em;border:1px solid #ddd;border-radius:6px}
-.stage h3{margin:.2em 0 .4em;font-size:1.1em}
-.badge{display:inline-block;font-size:.8em;padding:.05em .5em;border-radius:1em;margin-left:.5em;
-  vertical-align:middle}
-.ok{background:#e3f4e3;color:#185c18}.notrun{background:#eee;color:#666}.warn{background:#fff1d6;color:#7a4b00}
-.bad{background:#fde2e2;color:#8a1c1c}
-.note{color:#7a4b00;font-size:.9em}
-pre{background:#f7f7f7;padding:.6em;overflow:auto;font-size:13px}
-details{margin:.3em 0} summary{cursor:pointer}
-code{background:#f3f3f3;padding:0 .25em;border-radius:3px}
-"""
-
-_BADGE = {
-    "ok": "ok",
-    "not run": "notrun",
-    "no metrics": "warn",
-    "unknown schema": "warn",
-    "headlines unreadable": "bad",
-    "unreadable": "bad",
-}
-
-
-def _e(x) -> str:
-    return html.escape(str(x), quote=True)
-
-
-def _stage_html(s: StageSummary, out_dir: Path) -> str:
-    st = s.stage
-    parts = [
-        f'<div class="stage" id="{_e(st.name)}"><h3>{_e(st.title)} '
-        f'<span class="badge {_BADGE.get(s.status, "warn")}">{_e(s.status)}</span></h3>'
-    ]
-    if s.report is not None:
-        href = Path(os.path.relpath(s.report.resolve(), out_dir.resolve())).as_posix()
-        offline = (
-            "opens offline, images embedded"
-            if not s.offline
-            else f'<span class="note">offline check: {len(s.offline)} problem(s): '
-            f"{_e('; '.join(s.offline[:3]))}</span>"
-        )
-        parts.append(
-            f'<p>Report: <a href="{_e(href)}">{_e(st.report)}</a> · {s.report_kb:,.0f} KB · '
-            f"{offline}</p>"
-        )
-    elif s.status != "not run":
-        parts.append(f"<p>Report: {_e(st.report)} not found.</p>")
-    if s.note:
-        parts.append(f'<p class="note">{_e(s.note)}</p>')
-    if s.rows:
-        parts.append(
-            "<table>"
-            + "".join(
-                f'<tr><th style="width:32%">{_e(k)}</th><td class="num">{_e(v)}</td></tr>'
-                for k, v in s.rows
-            )
-            + "</table>"
-        )
-    elif s.status == "not run":
-        parts.append(
-            f"<p>Not run: no <code>metrics/{_e(st.name)}.json</code> and no report yet.</p>"
-        )
-    parts.append("</div>")
-    return "".join(parts)
-
-
-def card_html(card: Path, out_dir: Path) -> str:
-    """The model card's entry: a link when `card` (reports/model_card.html) exists, else "not
-    run"."""
-    head = '<div class="stage" id="model_card"><h3>Model card '
-    if not card.is_file():
-        return (
-            f'{head}<span class="badge notrun">not run</span></h3><p>Not run: no '
-            f"<code>{_e(card.name)}</code> yet (<code>maskutils card</code> writes it).</p></div>"
-        )
-    href = Path(os.path.relpath(card.resolve(), out_dir.resolve())).as_posix()
-    return (
-        f'{head}<span class="badge ok">ok</span></h3><p><a href="{_e(href)}">{_e(card.name)}</a>: '
-        "the studied model's details, intended use, data, results per class, per group and on "
-        "external sets, ethical considerations and caveats, every number read from the metrics "
-        "files.</p></div>"
-    )
-
-
 #: (label, provenance keys) of the columns of the machines table.
 MACHINE_COLUMNS = [
     ("CPU", ("cpu",)),
@@ -219,6 +127,37 @@ MACHINE_COLUMNS = [
     ("device", ("device",)),
     ("set in the environment", ("env",)),
 ]
+#: The words after the commit, by git's dirty flag (None: not known).
+DIRTY = {True: " (dirty: uncommitted changes)", False: " (clean)", None: ""}
+#: How many uncommitted changes the page lists.
+SHOWN_CHANGES = 50
+
+
+def _href(path: Path, out_dir: Path) -> str:
+    return Path(os.path.relpath(path.resolve(), out_dir.resolve())).as_posix()
+
+
+def stage_entry(s: StageSummary, out_dir: Path) -> dict:
+    """What the page shows of one stage: its status, report link and size, offline problems,
+    note and headline rows."""
+    linked = s.report is not None
+    return {
+        "name": s.stage.name,
+        "title": s.stage.title,
+        "status": s.status,
+        "report": s.stage.report,
+        "href": _href(s.report, out_dir) if linked else None,
+        "kb": f"{s.report_kb:,.0f}" if linked else None,
+        "offline": s.offline or [],
+        "note": s.note,
+        "rows": s.rows,
+    }
+
+
+def card_entry(card: Path, out_dir: Path) -> dict:
+    """The model card's entry: its name, and its link when `card` (reports/model_card.html)
+    exists (None: not run)."""
+    return {"name": card.name, "href": _href(card, out_dir) if card.is_file() else None}
 
 
 def _cell(machine: dict, keys) -> str:
@@ -233,28 +172,16 @@ def _cell(machine: dict, keys) -> str:
     return " · ".join(values)
 
 
-def machines_html(summaries: list[StageSummary], here: dict | None) -> str:
-    """What decided each metrics file's bytes (its provenance block), beside this machine's."""
+def machine_rows(summaries: list[StageSummary], here: dict | None) -> list:
+    """(metrics file, its MACHINE_COLUMNS cells, or None when not recorded) of each metrics file's
+    provenance block, then this machine's: what decided each file's bytes."""
     rows = [(f"{s.stage.name}.json", s.machine) for s in summaries if s.status != "not run"]
     if here is not None:
         rows.append(("this machine (index)", here))
-    head = "".join(f"<th>{_e(label)}</th>" for label, _ in MACHINE_COLUMNS)
-    body = []
-    for name, m in rows:
-        if m is None:
-            body.append(
-                f"<tr><td>{_e(name)}</td><td colspan='{len(MACHINE_COLUMNS)}'>not recorded "
-                "(written before metrics files kept their provenance)</td></tr>"
-            )
-            continue
-        cells = "".join(f"<td>{_e(_cell(m, keys))}</td>" for _, keys in MACHINE_COLUMNS)
-        body.append(f"<tr><td>{_e(name)}</td>{cells}</tr>")
-    return (
-        "<h3>What decided the numbers' bytes</h3><p>Same params and seed give byte-identical "
-        "metrics on the same kind of machine; on another CPU kind the numbers move within their "
-        "intervals (docs/reproducibility.md).</p>"
-        f"<table><tr><th>metrics file</th>{head}</tr>{''.join(body)}</table>"
-    )
+    return [
+        (name, None if m is None else [_cell(m, keys) for _, keys in MACHINE_COLUMNS])
+        for name, m in rows
+    ]
 
 
 def render(
@@ -265,79 +192,33 @@ def render(
     out_dir: Path,
     card: Path,
 ) -> str:
-    """The index page as one HTML string (inline CSS, no scripts, nothing remote); `card`: where
-    the model card is or would be (reports/model_card.html)."""
+    """The index page as one HTML string (templates/index.html.j2: inline CSS, no scripts,
+    nothing remote); `card`: where the model card is or would be (reports/model_card.html)."""
     g = env["git"]
-    dirty = {True: " (dirty: uncommitted changes)", False: " (clean)", None: ""}[g.get("dirty")]
     src = params.get("prepare", {}).get("source", {}) or {}
-    kind, root = src.get("kind", "?"), src.get("root")
-    headers = profile_headers(texts)
-    ran = sum(s.status != "not run" for s in summaries)
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>maskstudy · reports</title>",
-        f"<style>{CSS}</style></head><body>",
-        "<h1>maskstudy: face-mask classification</h1>",
-        f'<p class="sub">{ran} of {len(summaries)} stages run · commit '
-        f"<code>{_e(g['commit'])}</code>{_e(dirty)}"
-        f" · built {_e(env['date'])}</p>",
-        "<h2>Results</h2>",
-    ]
-    out += [_stage_html(s, out_dir) for s in summaries]
-    out.append(card_html(card, out_dir))
-
-    out.append("<h2>Dataset and params</h2><table>")
-    out.append(
-        f"<tr><th>dataset source</th><td>{_e(kind)}"
-        + (f" · root <code>{_e(root)}</code>" if root else "")
-        + "</td></tr>"
+    syn = params.get("prepare", {}).get("synthetic")
+    synthetic = src.get("kind", "?") == "synthetic" and isinstance(syn, dict)
+    changed = g.get("changed") or []
+    return templates.render(
+        "index.html.j2",
+        ran=sum(s.status != "not run" for s in summaries),
+        commit=g["commit"],
+        dirty=DIRTY[g.get("dirty")],
+        date=env["date"],
+        stages=[stage_entry(s, out_dir) for s in summaries],
+        card=card_entry(card, out_dir),
+        source={"kind": src.get("kind", "?"), "root": src.get("root")},
+        synthetic=fmt.num(syn.get("n_images", "?")) if synthetic else None,
+        profiles=[h.lstrip("# ") for h in profile_headers(texts)],
+        texts=texts,
+        device=env["device"],
+        versions=env["versions"],
+        columns=[label for label, _ in MACHINE_COLUMNS],
+        machines=machine_rows(summaries, env.get("machine")),
+        changed=changed[:SHOWN_CHANGES],
+        more=max(len(changed) - SHOWN_CHANGES, 0),
+        n_changed=len(changed),
     )
-    if kind == "synthetic" and isinstance(params.get("prepare", {}).get("synthetic"), dict):
-        syn = params["prepare"]["synthetic"]
-        out.append(
-            f"<tr><th>synthetic set</th><td>{_e(fmt.num(syn.get('n_images', '?')))} "
-            "images</td></tr>"
-        )
-    out.append(
-        "<tr><th>profile</th><td>"
-        + (
-            "<br>".join(f"<code>{_e(h.lstrip('# '))}</code>" for h in headers)
-            or "no profile header (params written by hand?)"
-        )
-        + "</td></tr>"
-    )
-    out.append("</table>")
-    if texts:
-        out += [
-            f"<details><summary>params/{_e(name)}</summary><pre>{_e(text)}</pre></details>"
-            for name, text in texts.items()
-        ]
-    else:
-        out.append("<p>No params/*.yaml found.</p>")
-
-    out.append("<h2>Provenance</h2><table>")
-    out.append(f"<tr><th>git commit</th><td><code>{_e(g['commit'])}</code>{_e(dirty)}</td></tr>")
-    out.append(f"<tr><th>built (UTC)</th><td>{_e(env['date'])}</td></tr>")
-    out.append(f"<tr><th>device</th><td>{_e(env['device'])}</td></tr>")
-    out.append(
-        "<tr><th>versions</th><td>"
-        + " · ".join(f"{_e(k)} {_e(v)}" for k, v in env["versions"].items())
-        + "</td></tr></table>"
-    )
-    out.append(machines_html(summaries, env.get("machine")))
-    if g.get("changed"):
-        shown = g["changed"][:50]
-        more = f"<li>... and {len(g['changed']) - 50} more</li>" if len(g["changed"]) > 50 else ""
-        out.append(
-            f"<details><summary>{len(g['changed'])} uncommitted change(s)</summary><ul>"
-            + "".join(f"<li><code>{_e(c)}</code></li>" for c in shown)
-            + more
-            + "</ul></details>"
-        )
-    out.append("</body></html>\n")
-    return "\n".join(out)
 
 
 def build_index(

@@ -1,11 +1,11 @@
 """The card's first sections (Mitchell et al.): model details, intended use, factors and metrics.
-The prose is written here; every value in it is read through `Sources`."""
+Every value is read here through `Sources`; the prose is in templates/card/*.html.j2."""
 
 from __future__ import annotations
 
 from maskutils.core import stats
-from maskutils.publish.card.layout import e, facts, inline, note, part, table
-from maskutils.publish.card.source import Missing, Sources
+from maskutils.publish.card.layout import maybe, part
+from maskutils.publish.card.source import Missing, Sources, Value
 
 T, P, B = "train.json", "train.yaml", "bias.json"
 
@@ -23,22 +23,22 @@ def audited(s: Sources, name: str, *base) -> bool:
     return not s.has(name, *base, "audited") or bool(s.get(name, *base, "audited"))
 
 
-def unaudited(s: Sources, name: str, *base) -> str:
+def unaudited(s: Sources, name: str, *base) -> Value:
     """Why the audit block at `base` holds no audit, tagged."""
     return s.v(name, *base, "reason", fmt="raw")
 
 
-def items(s: Sources, name: str, *at) -> str:
-    """Every item of a list (classes, attributes), tagged, comma-separated."""
-    return ", ".join(s.v(name, *at, i) for i in range(len(s.get(name, *at))))
+def items(s: Sources, name: str, *at) -> list[Value]:
+    """Every item of a list (classes, attributes), tagged."""
+    return [s.v(name, *at, i) for i in range(len(s.get(name, *at)))]
 
 
-def pairs(s: Sources, name: str, *at) -> str:
-    """'key = value' of every entry of a table (e.g. plant_bias.where), both tagged."""
-    return ", ".join(f"{s.key(name, *at, k)} = {s.v(name, *at, k)}" for k in s.keys(name, *at))
+def pairs(s: Sources, name: str, *at) -> list[tuple[Value, Value]]:
+    """(key, value) of every entry of a table (e.g. plant_bias.where), both tagged."""
+    return [(s.key(name, *at, k), s.v(name, *at, k)) for k in s.keys(name, *at)]
 
 
-def raw(s: Sources, name: str, *at) -> str:
+def raw(s: Sources, name: str, *at) -> Value:
     """A params value as written: a float as Python spells it (0.0003), anything else by
     `fmt.num` (1,000)."""
     return s.v(name, *at, fmt="raw" if isinstance(s.get(name, *at), float) else "num")
@@ -47,289 +47,220 @@ def raw(s: Sources, name: str, *at) -> str:
 # ---- model details ------------------------------------------------------------------------
 
 
-def model_details(s: Sources) -> str:
-    return (
-        part(s, _studied, T)
-        + "<h3>Training recipe</h3>"
-        + part(s, _recipe, P, T)
-        + "<h3>Every trained model on the same test images</h3>"
-        + part(s, _comparison, T)
-    )
+def model_details(s: Sources) -> dict:
+    return {
+        "studied": part(s, _studied, T),
+        "recipe": part(s, _recipe, P, T),
+        "comparison": part(s, _comparison, T),
+    }
 
 
-def _studied(s: Sources) -> str:
+def _studied(s: Sources) -> dict:
     try:
         kind = study(s)
     except Missing as exc:
-        named = inline(s, lambda s: f" <code>params/train.yaml</code> names {s.v(P, 'model')}.", "")
-        return note(f"The studied model is not known: {e(exc)} (written by older code?).{named}")
+        return {"unknown": str(exc), "named": maybe(s, lambda s: s.v(P, "model"))}
     m = ("models", kind)
-    rows = [
-        ("model", s.v(T, *m, "name")),
-        ("kind", s.key(T, *m) + ": the model the k-fold, bias, Grad-CAM and detect stages study"),
-        ("parameters", s.v(T, *m, "parameters")),
-        ("best epoch", s.v(T, *m, "best_epoch")),
-        ("task", f"{s.v(T, 'task')}: one face crop in, one of {items(s, T, 'classes')} out"),
-        ("developed by", "the maskstudy project's pipeline (<code>dvc repro</code>)"),
-    ]
+    facts = {
+        "unknown": None,
+        "name": s.v(T, *m, "name"),
+        "kind": s.key(T, *m),
+        "parameters": s.v(T, *m, "parameters"),
+        "best_epoch": s.v(T, *m, "best_epoch"),
+        "task": s.v(T, "task"),
+        "classes": items(s, T, "classes"),
+        "made_with": None,
+    }
     if s.has(T, "provenance"):
         p = ("provenance",)
-        rows.append(
-            (
-                "made with",
-                f"torch {s.v(T, *p, 'torch')} on {s.v(T, *p, 'cpu')}, "
-                f"device {s.v(T, *p, 'device')}",
-            )
+        facts["made_with"] = {k: s.v(T, *p, k) for k in ("torch", "cpu", "device")}
+    return facts
+
+
+def _recipe(s: Sources) -> dict:
+    recipe = {"input": maybe(s, _input)}
+    recipe |= {
+        k: raw(s, P, k)
+        for k in (
+            "epochs",
+            "batch_size",
+            "lr",
+            "schedule",
+            "weight_decay",
+            "patience",
+            "class_weights",
+            "seed",
         )
-    return facts(rows)
-
-
-def _recipe(s: Sources) -> str:
-    rows = [
-        ("input", inline(s, _input, "not recorded (a train.json older than its resolution)")),
-        (
-            "optimisation",
-            f"up to {raw(s, P, 'epochs')} epochs, batch {raw(s, P, 'batch_size')}, learning rate "
-            f"{raw(s, P, 'lr')} ({raw(s, P, 'schedule')} schedule), weight decay "
-            f"{raw(s, P, 'weight_decay')}, early stopping after {raw(s, P, 'patience')} epochs "
-            f"without gain, class weights {raw(s, P, 'class_weights')}, seed {raw(s, P, 'seed')}",
-        ),
-    ]
+    }
+    recipe["transfer"] = None
     if s.get(P, "model") == "transfer":
         t = ("transfer",)
-        rows.append(
-            (
-                "transfer",
-                f"{raw(s, P, *t, 'backbone')} from {raw(s, P, *t, 'weights')} weights, fed at "
-                f"{inline(s, _fed, 'its side')}: the head alone for "
-                f"{raw(s, P, *t, 'head_epochs')} epochs, then every layer for "
-                f"{raw(s, P, *t, 'epochs')} at learning rate {raw(s, P, *t, 'lr')}",
-            )
-        )
-    return facts(rows)
+        recipe["transfer"] = {
+            "backbone": raw(s, P, *t, "backbone"),
+            "weights": raw(s, P, *t, "weights"),
+            "fed": maybe(s, lambda s: s.v(T, "models", "transfer", "input_px")),
+            "head_epochs": raw(s, P, *t, "head_epochs"),
+            "epochs": raw(s, P, *t, "epochs"),
+            "lr": raw(s, P, *t, "lr"),
+        }
+    return recipe
 
 
-def _fed(s: Sources) -> str:
-    return f"{s.v(T, 'models', 'transfer', 'input_px')} px"
-
-
-def _input(s: Sources) -> str:
+def _input(s: Sources) -> dict:
     """The cache side, how it was chosen, and the studied model's input side, upsampling said."""
-    text = f"face crops cached at {s.v(T, 'resolution', 'cached_px')} px"
-    if s.has(T, "resolution", "auto"):
-        text += f" (<code>image_size: auto</code>: {s.v(T, 'resolution', 'auto', 'rule')})"
+    res = ("resolution",)
+    found = {"cached": s.v(T, *res, "cached_px"), "auto": None, "fed": None, "upsampled": False}
+    if s.has(T, *res, "auto"):
+        found["auto"] = s.v(T, *res, "auto", "rule")
     m = ("models", study(s))
     if s.has(T, *m, "input_px"):
-        text += f"; the studied model is fed at {s.v(T, *m, 'input_px')} px"
-        if s.get(T, *m, "upsampled"):
-            text += ", <b>upsampled</b> from the cache (no detail is added)"
-    return text
+        found["fed"] = s.v(T, *m, "input_px")
+        found["upsampled"] = bool(s.get(T, *m, "upsampled"))
+    return found
 
 
-def _comparison(s: Sources) -> str:
+def _comparison(s: Sources) -> dict:
     def score(k):
         v = s.get(T, "models", k, "macro_f1", "value")
         return -1.0 if v is None else v
 
     studied = s.get(T, "study_model") if s.has(T, "study_model") else None
     rows = [
-        [
-            s.v(T, "models", k, "name") + (" <b>(studied)</b>" if k == studied else ""),
-            s.key(T, "models", k),
-            s.v(T, "models", k, "parameters"),
-            s.v(T, "models", k, "macro_f1", fmt="ci"),
-            s.v(T, "models", k, "accuracy", fmt="ci"),
-            s.v(T, "models", k, "n"),
-        ]
+        {
+            "name": s.v(T, "models", k, "name"),
+            "studied": k == studied,
+            "kind": s.key(T, "models", k),
+            "parameters": s.v(T, "models", k, "parameters"),
+            "macro_f1": s.v(T, "models", k, "macro_f1", fmt="ci"),
+            "accuracy": s.v(T, "models", k, "accuracy", fmt="ci"),
+            "n": s.v(T, "models", k, "n"),
+        }
         for k in sorted(s.keys(T, "models"), key=lambda k: -score(k))
     ]
-    out = table(["model", "kind", "parameters", "macro-F1", "accuracy", "test images"], rows)
-    out += inline(
-        s,
-        lambda s: (
-            f"<p>Intervals: {s.v(P, 'evaluate', 'confidence', fmt='pct')} bootstrap "
-            "percentile intervals over the test images.</p>"
-        ),
-        "",
-    )
+    found = {
+        "rows": rows,
+        "confidence": maybe(s, lambda s: s.v(P, "evaluate", "confidence", fmt="pct")),
+    }
+    found["paired"] = found["probe"] = None
     if s.has(T, "paired"):
         p = ("paired",)
         a, b = s.get(T, *p, "a"), s.get(T, *p, "b")
-        out += (
-            f"<p>The best two, paired on the same {s.v(T, *p, 'n')} images: "
-            f"{s.v(T, 'models', a, 'name')} minus {s.v(T, 'models', b, 'name')}: macro-F1 "
-            f"{s.v(T, *p, 'macro_f1_difference', fmt='ci')}, accuracy "
-            f"{s.v(T, *p, 'accuracy_difference', fmt='ci')}; images only the first gets right "
-            f"{s.v(T, *p, 'only_a_right')}, only the second {s.v(T, *p, 'only_b_right')} "
-            f"(McNemar exact p = {s.v(T, *p, 'mcnemar_p')}).</p>"
-        )
+        found["paired"] = {
+            "n": s.v(T, *p, "n"),
+            "a": s.v(T, "models", a, "name"),
+            "b": s.v(T, "models", b, "name"),
+            "macro_f1": s.v(T, *p, "macro_f1_difference", fmt="ci"),
+            "accuracy": s.v(T, *p, "accuracy_difference", fmt="ci"),
+            "only_a": s.v(T, *p, "only_a_right"),
+            "only_b": s.v(T, *p, "only_b_right"),
+            "mcnemar_p": s.v(T, *p, "mcnemar_p"),
+        }
     if s.has(T, "finetune_vs_probe"):
         d = ("finetune_vs_probe", "macro_f1_difference")
         verdict = {1: "beats", 0: "does not beat", -1: "is worse than"}[stats.sign(s.get(T, *d))]
-        out += (
-            "<p>Fine-tuning against the linear probe (the same ImageNet backbone frozen, the head "
-            f"trained on its features), paired on the same images: macro-F1 difference "
-            f"{s.v(T, *d, fmt='ci')}: fine-tuning <b>{verdict}</b> the probe.</p>"
-        )
-    return out
+        found["probe"] = {"difference": s.v(T, *d, fmt="ci"), "verdict": verdict}
+    return found
 
 
 # ---- intended use -------------------------------------------------------------------------
 
 
-def intended_use(s: Sources) -> str:
-    task = inline(s, lambda s: f" ({items(s, T, 'classes')})", "")
-    size = inline(s, lambda s: f" of {s.v(T, 'resolution', 'cached_px')} px", "")
-    scenes = inline(
-        s,
-        lambda s: (
-            f" (in the detect stage's scenes the detector found "
-            f"{s.v('detect.json', 'recall', fmt='ci')} of the annotated faces)"
-        ),
-        "",
-    )
-    return (
-        "<p><b>Primary use.</b> A research and teaching model: it sorts one cropped, roughly "
-        f"frontal face image{size} into a mask type{task}, so that a study can show how a "
-        "classifier's errors depend on the data, on groups of people and on a change of "
-        "source, every number with its uncertainty.</p>"
-        "<p><b>Primary users.</b> Researchers, students and reviewers reproducing or auditing "
-        "the study.</p>"
-        "<p><b>Out of scope.</b> Enforcing mask rules or sanctioning anyone; identifying, "
-        "tracking or profiling people; judging whether a mask fits or protects (the classes "
-        "are visual types, not a certification); medical or occupational-safety decisions; "
-        f"whole scenes without a face detector{scenes}; any image source it was not measured "
-        "on (see Evaluation data and the external sets below) without measuring it there "
-        "first.</p>"
-    )
+def intended_use(s: Sources) -> dict:
+    return {
+        "classes": maybe(s, lambda s: items(s, T, "classes")),
+        "size": maybe(s, lambda s: s.v(T, "resolution", "cached_px")),
+        "recall": maybe(s, lambda s: s.v("detect.json", "recall", fmt="ci")),
+    }
 
 
 # ---- factors ------------------------------------------------------------------------------
 
 
-def factors(s: Sources) -> str:
-    return (
-        "<p><b>Relevant factors.</b> Who is pictured (the attributes the data record), which "
-        "mask type they wear (the class), where the images come from (source, camera, "
-        "lighting, resolution) and, in scenes, how large the face is.</p>"
-        "<p><b>Evaluation factors.</b></p>"
-        + part(s, _audited, B)
-        + part(s, _planted, "prepare.yaml")
-    )
+def factors(s: Sources) -> dict:
+    return {"audited": part(s, _audited, B), "planted": part(s, _planted, "prepare.yaml")}
 
 
-def _audited(s: Sources) -> str:
+def _audited(s: Sources) -> dict:
     if not audited(s, B):
-        return (
-            f"<p>Not audited by group: {unaudited(s, B)}. How the model does for different "
-            "people is not measured.</p>"
-        )
-    groups = ", ".join(s.key(B, "attributes", a) for a in s.keys(B, "attributes"))
+        return {"unaudited": unaudited(s, B)}
+    groups = [s.key(B, "attributes", a) for a in s.keys(B, "attributes")]
     m = ("mitigation",)
-    by = items(s, B, *m, "by") or "nothing"
+    found = {"unaudited": None, "groups": groups, "by": items(s, B, *m, "by")}
     if s.get(B, *m, "method") == "group_prior":
-        how = (
-            f"the class prior of each {by} group corrected after training (strength "
-            f"{raw(s, B, *m, 'strength')}), counted on the training rows; applying it needs "
-            "each image's group at prediction time"
-        )
+        found["prior"] = {"strength": raw(s, B, *m, "strength")}
+        found["rebalance"] = None
     else:
-        how = (
-            f"{s.v(B, *m, 'method')} by {by} and class (oversampling capped at "
-            f"{raw(s, B, *m, 'oversample_cap')} times)"
-        )
-    return (
-        f"<p>The bias audit groups the images by {groups}. A group, or for a class's recall a "
-        f"group's images of that class, with fewer than {s.v(B, 'min_group')} images is shown "
-        f"but not judged. Mitigation: {how}.</p>"
-    )
+        found["prior"] = None
+        found["rebalance"] = {
+            "method": s.v(B, *m, "method"),
+            "cap": raw(s, B, *m, "oversample_cap"),
+        }
+    found["min_group"] = s.v(B, "min_group")
+    return found
 
 
-def _planted(s: Sources) -> str:
-    out = ""
+def _planted(s: Sources) -> dict:
+    found = {"plant": None, "declared": None}
     pb = ("split", "plant_bias")
     if s.get("prepare.yaml", *pb, "where"):
-        out += (
-            "<p>Planted on purpose (<code>params/prepare.yaml</code>): of the training-pool images "
-            f"with {pairs(s, 'prepare.yaml', *pb, 'where')}, only "
-            f"{s.v('prepare.yaml', *pb, 'keep', fmt='pct')} are trained on.</p>"
-        )
+        found["plant"] = {
+            "where": pairs(s, "prepare.yaml", *pb, "where"),
+            "keep": s.v("prepare.yaml", *pb, "keep", fmt="pct"),
+        }
     h, by = ("planted",), "bias.yaml"
     if s.has(by, *h, "attribute"):
-        of = f" of {raw(s, by, *h, 'class')}" if s.has(by, *h, "class") else ""
-        out += (
-            "<p>Declared before the audit (<code>params/bias.yaml</code>): "
-            f"{raw(s, by, *h, 'metric')}{of} is {raw(s, by, *h, 'direction')} for "
-            f"{raw(s, by, *h, 'attribute')} = {raw(s, by, *h, 'group')} than for everyone "
-            "else.</p>"
-        )
-    return out
+        found["declared"] = {"class": raw(s, by, *h, "class") if s.has(by, *h, "class") else None}
+        found["declared"] |= {k: raw(s, by, *h, k) for k in ("metric", "direction", "attribute")}
+        found["declared"]["group"] = raw(s, by, *h, "group")
+    return found
 
 
 # ---- metrics ------------------------------------------------------------------------------
 
 
-def metrics(s: Sources) -> str:
-    out = (
-        "<p><b>Headline:</b> macro-F1, the mean of the per-class F1 scores, so every class counts "
-        "the same however many images it has; with accuracy, and per class precision, recall and "
-        "F1. The predicted class is the one of highest probability (no tuned threshold).</p>"
-    )
+def metrics(s: Sources) -> dict:
+    found = {"binary": None}
     if s.has(P, "task") and s.get(P, "task") == "binary":
-        out += inline(
+        found["binary"] = maybe(
             s,
-            lambda s: (
-                f"<p><b>Binary task ({raw(s, P, 'task')}):</b> sensitivity and specificity "
-                f"with {raw(s, P, 'evaluate', 'positive')} as the positive class.</p>"
-            ),
-            "",
+            lambda s: {"task": raw(s, P, "task"), "positive": raw(s, P, "evaluate", "positive")},
         )
-    rows = [
-        (
-            "test images",
-            lambda s: (
-                f"{raw(s, P, 'evaluate', 'bootstrap')} bootstrap resamples of the test "
-                f"images, {s.v(P, 'evaluate', 'confidence', fmt='pct')} percentile intervals"
-            ),
-        ),
-        (
-            "k-fold",
-            lambda s: (
-                f"the mean over the {s.v('kfold.json', 'k')} folds with a "
-                f"{s.v('kfold.yaml', 'confidence', fmt='pct')} t-interval, and macro-F1 pooled "
-                "over every out-of-fold prediction"
-            ),
-        ),
-        ("groups", _group_metrics),
-        (
-            "external sets",
-            lambda s: (
-                "the same metrics on each external set, and the gap: in-distribution "
-                "minus external, with its interval"
-            ),
-        ),
-    ]
-    return out + facts([(k, inline(s, fn)) for k, fn in rows])
-
-
-def _group_metrics(s: Sources) -> str:
-    if not audited(s, B):
-        return f"not measured, nothing to audit: {unaudited(s, B)}"
-    out = (
-        f"per group accuracy, macro-F1 and each class's recall, {s.v(B, 'bootstrap')} bootstrap "
-        f"resamples within each group, {s.v(B, 'confidence', fmt='pct')} intervals; the gap "
-        f"between the best and worst group with a permutation test ({s.v(B, 'permutations')} "
-        "shuffles within each class)"
+    found["test"] = maybe(
+        s,
+        lambda s: {
+            "bootstrap": raw(s, P, "evaluate", "bootstrap"),
+            "confidence": s.v(P, "evaluate", "confidence", fmt="pct"),
+        },
     )
+    found["kfold"] = maybe(
+        s,
+        lambda s: {
+            "k": s.v("kfold.json", "k"),
+            "confidence": s.v("kfold.yaml", "confidence", fmt="pct"),
+        },
+    )
+    found["groups"] = maybe(s, _group_metrics)
+    return found
+
+
+def _group_metrics(s: Sources) -> dict:
+    if not audited(s, B):
+        return {"unaudited": unaudited(s, B)}
+    found = {
+        "unaudited": None,
+        "bootstrap": s.v(B, "bootstrap"),
+        "confidence": s.v(B, "confidence", fmt="pct"),
+        "permutations": s.v(B, "permutations"),
+        "family": None,
+        "power": None,
+    }
     if s.has(B, "family"):
         f = ("family",)
-        out += (
-            f", its p-value {s.v(B, *f, 'method')}-adjusted over the {s.v(B, *f, 'size')} gaps "
-            f"of the family (one real gap must pass p &lt; {s.v(B, *f, 'level', digits=4)})"
-        )
+        found["family"] = {
+            "method": s.v(B, *f, "method"),
+            "size": s.v(B, *f, "size"),
+            "level": s.v(B, *f, "level", digits=4),
+        }
     if s.has(B, "mde", "power"):
-        out += (
-            f"; the minimum detectable gap: the smallest gap the test finds with "
-            f"{s.v(B, 'mde', 'power', fmt='pct')} power at these group sizes"
-        )
-    return out
+        found["power"] = s.v(B, "mde", "power", fmt="pct")
+    return found

@@ -4,48 +4,35 @@ from reports/metrics/calibration.json."""
 from __future__ import annotations
 
 from maskutils.core.stats import sign
-from maskutils.publish.card.layout import facts, note
 from maskutils.publish.card.source import Sources
 
 C = "calibration.json"
 
+#: What temperature scaling did, by the sign of the change in ECE (None: unknown).
+VERDICTS = {
+    -1: "lowered the calibration error on the test split",
+    1: "raised the calibration error on the test split",
+    0: "did not change the calibration error on the test split beyond its interval",
+    None: "has no known effect on the calibration error",
+}
 
-def calibration(s: Sources) -> str:
+
+def calibration(s: Sources) -> dict:
     t = ("test",)
-    rows = [
-        ("temperature, fitted on the validation split", s.v(C, "temperature")),
-        (
-            "test ECE, raw -> scaled (change)",
-            f"{s.v(C, *t, 'before', 'ece', fmt='ci')} -> {s.v(C, *t, 'after', 'ece', fmt='ci')} "
-            f"({s.v(C, *t, 'change_after', 'ece', fmt='ci')})",
-        ),
-        (
-            "test Brier score, raw -> scaled",
-            f"{s.v(C, *t, 'before', 'brier', fmt='ci')} -> "
-            f"{s.v(C, *t, 'after', 'brier', fmt='ci')}",
-        ),
-    ]
+    found = {
+        "temperature": s.v(C, "temperature"),
+        "ece": [s.v(C, *t, k, "ece", fmt="ci") for k in ("before", "after", "change_after")],
+        "brier": [s.v(C, *t, k, "brier", fmt="ci") for k in ("before", "after")],
+        "out_of_fold": None,
+        "groups": [],
+    }
     if s.get(C, "out_of_fold"):
-        rows.append(("out-of-fold ECE, raw", s.v(C, "out_of_fold", "before", "ece", fmt="ci")))
+        found["out_of_fold"] = s.v(C, "out_of_fold", "before", "ece", fmt="ci")
     for a in s.keys(C, "groups"):
         judged = [g for g in s.keys(C, "groups", a) if s.get(C, "groups", a, g, "judged")]
         if judged:
-            rows.append(
-                (
-                    f"test ECE by {a}, raw",
-                    ", ".join(
-                        f"{s.key(C, *at)} {s.v(C, *at, 'before', 'ece', fmt='ci')}"
-                        for at in (("groups", a, g) for g in judged)
-                    ),
-                )
-            )
-    word = {
-        -1: "lowered the calibration error on the test split",
-        1: "raised the calibration error on the test split",
-        0: "did not change the calibration error on the test split beyond its interval",
-        None: "has no known effect on the calibration error",
-    }[sign(s.get(C, *t, "change_after", "ece"))]
-    return facts(rows) + note(
-        f"Verdict, read from these figures: temperature scaling {word}. A confidence is the "
-        "largest class probability; read it as a probability only as far as the ECE allows."
-    )
+            at = [("groups", a, g) for g in judged]
+            ece = [(s.key(C, *g), s.v(C, *g, "before", "ece", fmt="ci")) for g in at]
+            found["groups"].append((a, ece))
+    found["verdict"] = VERDICTS[sign(s.get(C, *t, "change_after", "ece"))]
+    return found

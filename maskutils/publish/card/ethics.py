@@ -1,145 +1,78 @@
 """The card's last sections (Mitchell et al.): ethical considerations, caveats and
-recommendations. Written text; each fact in it that depends on the data is read through
-`Sources`, so the text changes when the data do."""
+recommendations. Written text (templates/card/ethics.html.j2, caveats.html.j2); each fact in it
+that depends on the data is read here through `Sources`, so the text changes when the data do."""
 
 from __future__ import annotations
 
 from maskutils.publish.card.about import audited, pairs, raw, unaudited
-from maskutils.publish.card.layout import inline, label, part
+from maskutils.publish.card.layout import label, maybe, part
 from maskutils.publish.card.source import Sources
 
-PR, B, X, EDA = "prepare.yaml", "bias.json", "external.json", "eda.json"
+PR, B, X, EDA, D = "prepare.yaml", "bias.json", "external.json", "eda.json", "detect.json"
 
 
-def ethics(s: Sources) -> str:
-    return (
-        part(s, _people, PR)
-        + part(s, _groups, B)
-        + "<p><b>Faces are personal data.</b> The model sees faces; it must not be part of a "
-        "system that identifies, tracks or sanctions people. A mask-type label says nothing "
-        "reliable about health, belief or compliance.</p>"
-    )
+def ethics(s: Sources) -> dict:
+    return {"people": part(s, _people, PR), "groups": part(s, _groups, B)}
 
 
-def _people(s: Sources) -> str:
+def _people(s: Sources) -> dict:
     if s.get(PR, "source", "kind") == "synthetic":
-        return (
-            f"<p><b>Data.</b> The training faces are {raw(s, PR, 'source', 'kind')}: rendered "
-            "by the project, so no real person is pictured, and gender, age and skin tone are "
-            "the generator's labels. The audit measures the model on rendered groups, which "
-            "says how the pipeline finds a gap, not how the model treats people.</p>"
-        )
-    return (
-        f"<p><b>Data.</b> The training faces are photographs ({raw(s, PR, 'source', 'kind')} "
-        f"source at <code>{raw(s, PR, 'source', 'root')}</code>): real people, whose "
-        "attributes, where present, are the dataset's annotations, not their own account.</p>"
-    )
+        return {"synthetic": True, "kind": raw(s, PR, "source", "kind")}
+    kind = raw(s, PR, "source", "kind")
+    return {"synthetic": False, "kind": kind, "root": raw(s, PR, "source", "root")}
 
 
-def _groups(s: Sources) -> str:
+def _groups(s: Sources) -> dict:
     if not audited(s, B):
-        return (
-            f"<p><b>Groups.</b> Not audited: {unaudited(s, B)}. Whether the model does worse "
-            "for some people is not known; measure it on images that record who is pictured "
-            "before any use.</p>"
-        )
-    out = (
-        f"<p><b>Groups.</b> Groups with fewer than {s.v(B, 'min_group')} images are listed but "
-        "not judged: for them no gap found means not measured.</p>"
-    )
-    found = [
+        return {"unaudited": unaudited(s, B)}
+    found = {"unaudited": None, "min_group": s.v(B, "min_group")}
+    supported = [
         (a, m)
         for a in s.keys(B, "attributes")
         for m in s.keys(B, "attributes", a, "gaps")
         if s.get(B, "attributes", a, "gaps", m, "supported")
     ]
-    if found:
-        out += "<p>Gaps the data support: " + "; ".join(_gap(s, a, m) for a, m in found) + ".</p>"
-    else:
-        out += (
-            "<p>No gap between groups is supported by the data; the detectable gaps under "
-            "Quantitative analyses say how large a gap could have gone unseen.</p>"
-        )
+    found["gaps"] = [_gap(s, a, m) for a, m in supported]
+    found["change"] = None
     if s.has(B, "overall", "change_after"):
-        out += (
-            "<p>Mitigation changed macro-F1 overall by "
-            f"{s.v(B, 'overall', 'change_after', 'macro_f1', fmt='ci')}.</p>"
-        )
-    return out
+        found["change"] = s.v(B, "overall", "change_after", "macro_f1", fmt="ci")
+    return found
 
 
-def _gap(s: Sources, attr: str, metric: str) -> str:
+def _gap(s: Sources, attr: str, metric: str) -> dict:
     g = ("attributes", attr, "gaps", metric)
-    return (
-        f"{s.key(B, 'attributes', attr)}, {label(s, B, ('classes',), *g)}: "
-        f"{s.v(B, *g, 'worst')} worse than {s.v(B, *g, 'best')} by "
-        f"{s.v(B, *g, 'before', 'difference', fmt='ci')}"
-    )
+    return {
+        "attribute": s.key(B, "attributes", attr),
+        "metric": label(s, B, ("classes",), *g),
+        "worst": s.v(B, *g, "worst"),
+        "best": s.v(B, *g, "best"),
+        "difference": s.v(B, *g, "before", "difference", fmt="ci"),
+    }
 
 
-def caveats(s: Sources) -> str:
-    items = [
-        inline(
+def caveats(s: Sources) -> dict:
+    """Each caveat's values; None where a file or key it needs is missing."""
+    return {
+        "domain": maybe(
             s,
-            _domain,
-            "<b>Outside the training source</b>: not measured (no external sets "
-            "evaluated, <code>reports/metrics/external.json</code> not run).",
+            lambda s: [
+                (s.key(X, "sets", n), s.v(X, "sets", n, "gap", "macro_f1", fmt="ci"))
+                for n in s.keys(X, "sets")
+            ],
         ),
-        inline(s, _small, ""),
-        inline(s, _kfold, ""),
-        inline(s, _shortcut, ""),
-        inline(s, _scenes, ""),
-        "<b>Recommendations.</b> Before any use, evaluate on images of the target setting "
-        "(the external stage), re-run the bias audit on its people, and report intervals, not "
-        "point values; retrain or stop where a gap is found.",
-    ]
-    return "<ul>" + "".join(f"<li>{i}</li>" for i in items if i) + "</ul>"
-
-
-def _domain(s: Sources) -> str:
-    sets = s.keys(X, "sets")
-    if not sets:
-        return "<b>Outside the training source</b>: not measured (no external set evaluated)."
-    gaps = "; ".join(
-        f"{s.key(X, 'sets', n)} {s.v(X, 'sets', n, 'gap', 'macro_f1', fmt='ci')}" for n in sets
-    )
-    return (
-        "<b>Outside the training source</b> macro-F1 drops (in-distribution minus external): "
-        f"{gaps}."
-    )
-
-
-def _small(s: Sources) -> str:
-    return (
-        f"<b>A small test set</b>: {s.v('train.json', 'split', 'test')} images; differences "
-        "inside the intervals are not findings."
-    )
-
-
-def _kfold(s: Sources) -> str:
-    text = (
-        "<b>K-fold retrains</b> the recipe with "
-        + (pairs(s, "kfold.yaml", "overrides") or "no overrides")
-        + ", so its numbers describe the recipe, not the one studied model."
-    )
-    return text
-
-
-def _shortcut(s: Sources) -> str:
-    return (
-        "<b>Shortcuts</b>: image metadata predicts the class: "
-        f"{s.v(EDA, 'shortcut', 'warning')}; near-duplicate groups across the split: "
-        f"{s.v(EDA, 'duplicates', 'groups_across_splits')}. A model can still learn a cue "
-        "the data carry (background, lighting); the Grad-CAM section says whether its maps "
-        "can show where."
-    )
-
-
-def _scenes(s: Sources) -> str:
-    D = "detect.json"
-    return (
-        "<b>In scenes</b> the detector finds "
-        f"{s.v(D, 'recall_masked_vs_unmasked', 'masked', fmt='ci')} of masked faces and "
-        f"{s.v(D, 'recall_masked_vs_unmasked', 'unmasked', fmt='ci')} of unmasked ones: a face "
-        "not found is never classified."
-    )
+        "test": maybe(s, lambda s: s.v("train.json", "split", "test")),
+        "overrides": maybe(s, lambda s: pairs(s, "kfold.yaml", "overrides")),
+        "shortcut": maybe(
+            s,
+            lambda s: {
+                "warning": s.v(EDA, "shortcut", "warning"),
+                "across_splits": s.v(EDA, "duplicates", "groups_across_splits"),
+            },
+        ),
+        "scenes": maybe(
+            s,
+            lambda s: {
+                k: s.v(D, "recall_masked_vs_unmasked", k, fmt="ci") for k in ("masked", "unmasked")
+            },
+        ),
+    }

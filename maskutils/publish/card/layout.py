@@ -1,79 +1,70 @@
-"""The card's building blocks: tables, notes, and `part`, which shows a block whose file or key is
-missing as "not run" / "not available" instead of breaking the page."""
+"""The card's blocks as data: `part`, which turns a block whose file or key is missing into a
+`Gap` the page shows as "not run" / "not available" instead of breaking, `maybe` for a phrase,
+and the words of a metric's name; templates/card/macros.html.j2 lays them out."""
 
 from __future__ import annotations
 
-import html
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Callable
 
-from maskutils.publish.card.source import Missing, Sources
-
-
-def e(text) -> str:
-    return html.escape(str(text), quote=True)
+from maskutils.publish.card.source import Missing, Sources, Value
 
 
-def table(head: list[str], rows: list[list[str]]) -> str:
-    """A table of ready HTML cells; `head` is plain text."""
-    th = "".join(f"<th>{e(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{th}</tr>{body}</table>"
+@dataclass(frozen=True)
+class Gap:
+    """Why a part shows no numbers: `file` (its label) not run, or unreadable (`why`); without a
+    file, a key missing (`why`: which)."""
+
+    file: str | None
+    why: str | None = None
 
 
-def facts(rows: list[tuple[str, str]]) -> str:
-    """A two-column table: plain-text label, HTML value."""
-    return (
-        "<table>" + "".join(f"<tr><th>{e(k)}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
-    )
+@dataclass(frozen=True)
+class Part:
+    """A block of the card: its data, or the gap that stands in for it."""
+
+    data: Any = None
+    gap: Gap | None = None
 
 
-def note(text: str) -> str:
-    return f'<p class="note">{text}</p>'
-
-
-def not_run(s: Sources, name: str) -> str:
-    """'not run' for a missing file, or why it could not be read."""
-    why = s.problems.get(name)
-    if why:
-        return note(f"not available: <code>{e(s.label(name))}</code> is {e(why)}")
-    return note(f"not run: no <code>{e(s.label(name))}</code>")
-
-
-def part(s: Sources, fn: Callable[[Sources], str], *files: str) -> str:
-    """fn(s), or a note naming what is missing: the first of `files` not run, else the key."""
+def part(s: Sources, fn: Callable[[Sources], Any], *files: str) -> Part:
+    """fn(s), or the gap naming what is missing: the first of `files` not run, else the key."""
     for name in files:
         if not s.ran(name):
-            return not_run(s, name)
+            return Part(gap=Gap(s.label(name), s.problems.get(name)))
     try:
-        return fn(s)
+        return Part(fn(s))
     except Missing as exc:
-        return note(f"not available: {e(exc)} (written by older code?)")
+        return Part(gap=Gap(None, str(exc)))
 
 
-def inline(s: Sources, fn: Callable[[Sources], str], default: str = "not available") -> str:
-    """fn(s), or `default` when a file or key it reads is missing (for a phrase in a sentence)."""
+def maybe(s: Sources, fn: Callable[[Sources], Any]) -> Any:
+    """fn(s), or None when a file or key it reads is missing (for a phrase in a sentence)."""
     try:
         return fn(s)
     except Missing:
-        return default
+        return None
 
+
+#: A phrase: plain words and tagged values, shown one after the other (macros.html.j2, `show`).
+Phrase = list[str | Value]
 
 WORDS = {"accuracy": "accuracy", "macro_f1": "macro-F1"}
 PREFIXES = (("recall_", "recall of "), ("f1_", "F1 of "), ("miss_rate_", "miss rate of "))
 
 
-def label(s: Sources, name: str, classes: tuple, *at, value: bool = False) -> str:
+def label(s: Sources, name: str, classes: tuple, *at, value: bool = False) -> Phrase:
     """The metric whose key ends `at` (with `value`: the metric named by the value at `at`) in
     words; its class (recall_n95, f1_cloth) tagged from the file's class list at `classes`, any
     other metric tagged as it is."""
     metric = s.get(name, *at) if value else at[-1]
     if metric in WORDS:
-        return WORDS[metric]
+        return [WORDS[metric]]
     names = s.get(name, *classes)
     for prefix, text in PREFIXES:
         if metric.startswith(prefix) and metric[len(prefix) :] in names:
-            return text + s.v(name, *classes, names.index(metric[len(prefix) :]))
-    return s.v(name, *at) if value else s.key(name, *at)
+            return [text, s.v(name, *classes, names.index(metric[len(prefix) :]))]
+    return [s.v(name, *at) if value else s.key(name, *at)]
 
 
 def metric_order(classes: list[str]):

@@ -1,5 +1,5 @@
 """The model card page: the sections of Mitchell et al. 2019 in their order, in the index page's
-style, written as one self-contained offline HTML file.
+style, written as one self-contained offline HTML file (templates/card/page.html.j2).
 
     maskutils card [--reports reports] [--params params] [--out reports/model_card.html]
 """
@@ -11,13 +11,14 @@ import os
 import sys
 from pathlib import Path
 
+from maskutils.publish import render as templates
 from maskutils.publish.card import about, analyses, data, ethics
-from maskutils.publish.card.layout import e, inline, table
+from maskutils.publish.card.layout import maybe
 from maskutils.publish.card.source import Sources
 from maskutils.publish.html import offline_problems
-from maskutils.publish.index import CSS
 from maskutils.stages import REPORTED
 
+#: (title, function): each section's data, shown by templates/card/<function's name>.html.j2.
 SECTIONS = [
     ("Model details", about.model_details),
     ("Intended use", about.intended_use),
@@ -33,48 +34,28 @@ SECTIONS = [
 FILES = [f"{stage.name}.json" for stage in REPORTED]  # every stage with a report, in order
 FILES += [f"{n}.yaml" for n in ("prepare", "train", "kfold", "bias")]
 
-CARD_CSS = """
-h4{margin:1em 0 .3em}
-.v{font-variant-numeric:tabular-nums}
-.v:hover{background:#fff6c8}
-"""
-
 
 def render(s: Sources, index: str = "index.html") -> str:
     """The card as one HTML string (inline CSS, no scripts, nothing remote); `index`: the link to
     the reports index."""
-    name = inline(
-        s, lambda s: s.v("train.json", "models", about.study(s), "name"), "the studied model"
+    name = maybe(s, lambda s: s.v("train.json", "models", about.study(s), "name"))
+    sections = [(title, f"card/{fn.__name__}.html.j2", fn(s)) for title, fn in SECTIONS]
+    return templates.render(
+        "card/page.html.j2",
+        name="the studied model" if name is None else name,
+        index=index,
+        sections=sections,
+        sources=sources(s),
     )
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>maskstudy · model card</title>",
-        f"<style>{CSS}{CARD_CSS}</style></head><body>",
-        f"<h1>Model card: {name}</h1>",
-        '<p class="sub">Sections after Mitchell et al. 2019, "Model Cards for Model Reporting". '
-        "Every number here is read from <code>reports/metrics/*.json</code> or "
-        "<code>params/*.yaml</code> when the card is built (hover a value to see its file and "
-        'key); a part whose file is missing says "not run". '
-        f'<a href="{e(index)}">All reports</a>.</p>',
-    ]
-    for k, (title, fn) in enumerate(SECTIONS, 1):
-        out.append(f'<h2 id="s{k}">{k}. {e(title)}</h2>{fn(s)}')
-    out.append("<h2>Sources</h2>" + sources(s))
-    out.append("</body></html>\n")
-    return "\n".join(out)
 
 
-def sources(s: Sources) -> str:
-    """Each file the card reads, and whether it was there."""
+def sources(s: Sources) -> list[tuple[str, str]]:
+    """(file, status) of each file the card reads: read, or why not."""
     rows = []
     for name in FILES:
-        path = f"<code>{e(s.label(name))}</code>"
         missing = "not run" if name.endswith(".json") else "not found"
-        status = "read" if s.ran(name) else s.problems.get(name, missing)
-        rows.append([path, e(status)])
-    return table(["file", "status"], rows)
+        rows.append((s.label(name), "read" if s.ran(name) else s.problems.get(name, missing)))
+    return rows
 
 
 def write_card(reports_dir: Path, params_dir: Path, out: Path) -> Path:

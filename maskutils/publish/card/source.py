@@ -1,6 +1,6 @@
 """Where every value of the model card comes from: a metrics file (reports/metrics/NAME.json) or a
-params file (params/NAME.yaml), read here, formatted by `core.fmt`, and wrapped in an element that
-names its file and path,
+params file (params/NAME.yaml), read here, formatted by `core.fmt`, and handed to the templates as
+a `Value` that names its file and path; it shows as (templates/card/macros.html.j2, `value`)
 
     <span class="v" data-src="train.json:models.transfer.macro_f1" data-fmt="ci">0.953 [...]</span>
 
@@ -11,13 +11,14 @@ card shows as "not run" or "not available" instead of a number.
 
 from __future__ import annotations
 
-import html
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from maskutils.core import fmt
+from maskutils.publish import render
 
 
 class Missing(KeyError):
@@ -36,6 +37,20 @@ FORMATS = {
     "raw": lambda v, digits: str(v),  # a float of a params file as written (0.0003)
 }
 DIGITS = {"num": 3, "ci": 3, "pct": 0, "mean": 3, "raw": 0}
+
+
+@dataclass(frozen=True)
+class Value:
+    """A value as the card shows it (`shown`), with its source: `src` is "file:path", `fmt` how it
+    was formatted ("key" for a key), `digits` its decimals where they differ from DIGITS[fmt]."""
+
+    src: str
+    fmt: str
+    shown: str
+    digits: int | None = None
+
+    def __html__(self) -> str:
+        return render.macro("card/macros.html.j2", "value")(self)
 
 
 def encode(path) -> str:
@@ -104,23 +119,16 @@ class Sources:
             raise Missing(f"{name}: {encode(path)} is not a table")
         return list(value)
 
-    def v(self, name: str, *path, fmt: str = "num", digits: int | None = None) -> str:
+    def v(self, name: str, *path, fmt: str = "num", digits: int | None = None) -> Value:
         """The value at `path` of file `name`, formatted and tagged with its source."""
         value = self.get(name, *path)
         digits = DIGITS[fmt] if digits is None else digits
         shown = FORMATS[fmt](value, digits)
-        return self.tag(name, path, shown, fmt, digits)
+        return Value(
+            f"{name}:{encode(path)}", fmt, shown, digits if digits != DIGITS[fmt] else None
+        )
 
-    def key(self, name: str, *path) -> str:
+    def key(self, name: str, *path) -> Value:
         """The last key of `path` (a group, a class, a model's kind), tagged: it must exist."""
         self.get(name, *path)
-        return self.tag(name, path, str(path[-1]), "key", None)
-
-    @staticmethod
-    def tag(name: str, path, shown: str, fmt: str, digits: int | None) -> str:
-        src = html.escape(f"{name}:{encode(path)}", quote=True)
-        extra = "" if digits is None or digits == DIGITS[fmt] else f' data-digits="{digits}"'
-        return (
-            f'<span class="v" data-src="{src}" data-fmt="{fmt}"{extra} title="{src}">'
-            f"{html.escape(shown)}</span>"
-        )
+        return Value(f"{name}:{encode(path)}", "key", str(path[-1]))
