@@ -4,11 +4,13 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from maskutils.publish.html import check_offline, remote_resources
+from maskutils.stages import STAGES
 from tests.conftest import ROOT, project_env, run_in
 
 pytestmark = pytest.mark.slow
@@ -172,7 +174,28 @@ def test_the_stages_import_the_code_under_test(project):
     assert Path(out.splitlines()[0]).resolve() == (project / "maskutils" / "__init__.py").resolve()
 
 
-# The two tests below change params in the project: they run last.
+# The tests below change code or params in the project: they run last.
+
+
+def test_a_card_edit_rerenders_the_pages_and_runs_no_stage(project):
+    card = project / "maskutils" / "publish" / "card" / "__init__.py"
+    card.write_text(card.read_text() + "# a comment\n")
+    log = run_in(["dvc", "repro"], project)
+    for stage in STAGES:
+        assert f"Stage '{stage.name}' didn't change" in log, stage.name
+    assert "Running stage 'card'" in log and "Running stage 'index'" in log
+
+
+def test_a_report_edit_retrains_nothing(project):
+    """A train report's sentence changed: the train stage re-renders with the models it kept,
+    and nothing after it has to run again (its outputs are the same bytes)."""
+    report = project / "maskutils" / "stages" / "train" / "report.py"
+    report.write_text(report.read_text() + "# a comment\n")
+    t0 = time.perf_counter()
+    log = run_in(["dvc", "repro"], project)
+    seconds = time.perf_counter() - t0
+    assert "Running stage 'train'" in log and "trained before with this recipe" in log
+    assert "Stage 'kfold' didn't change" in log and seconds < 60, seconds
 
 
 def test_display_param_reruns_only_eda(project):

@@ -41,7 +41,9 @@ def save(
         "params": params or {},
         "format": 1,
     }
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    # contiguous: a model trained channels_last and the same weights loaded into a fresh model
+    # give the same bytes, so a stage that loads a kept model re-runs nothing after it
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     torch.save({"meta": meta, "state_dict": state}, path)
     return path
 

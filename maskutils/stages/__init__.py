@@ -31,7 +31,7 @@ class Stage:
     title: str
     schema: Schema
     notebook: str | None = None  # notebooks/<notebook>.ipynb -> reports/<notebook>.html
-    code: tuple[str, ...] = ()  # maskutils folders it runs, besides core and its own folder
+    code: tuple[str, ...] = ()  # maskutils folders (or files) it runs, besides core and its own
     reads: tuple[str, ...] = ()  # data, models and records it reads (dvc deps)
     writes: tuple[str, ...] = ()  # data it writes (dvc outs, cached)
     keeps: tuple[str, ...] = ()  # of those, the ones kept between runs (resumable work)
@@ -58,7 +58,16 @@ class Stage:
 #: the training recipe's keys of params/train.yaml (maskutils/modeling/params.py), which the
 #: stages that train folds again read, and not the train report's keys
 RECIPE = tuple(RECIPE_SCHEMA.tree)
-TRAINS = ("prepare", "modeling", "publish")
+#: what runs a stage's notebook and renders its report (`maskutils stage`): the only parts of
+#: maskutils/publish a stage depends on, so that editing the card, the index or their headlines
+#: re-renders those pages and re-runs no stage
+RENDERS = (
+    "publish/notebook.py",
+    "publish/runner.py",
+    "publish/html.py",
+    "publish/templates/offline",
+)
+TRAINS = ("prepare", "modeling", *RENDERS)
 
 STAGES = [
     Stage(
@@ -73,7 +82,7 @@ STAGES = [
         "The data",
         EDA,
         "01_eda",
-        code=("prepare", "publish"),
+        code=("prepare", *RENDERS),
         reads=("data/prepared",),
         headline=("n_images", "n_problems", "image_size"),
     ),

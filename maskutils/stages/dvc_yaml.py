@@ -14,10 +14,10 @@ HEADER = """\
 # those, not this file; a test fails when the two differ. Every notebook stage is one command,
 # `maskutils stage NAME`: its params checked, notebooks/NN_NAME.ipynb run by papermill with
 # params/NAME.yaml, then rendered to reports/NN_NAME.html. Deps are the maskutils folders the
-# stage's code lives in (docs/architecture.md) plus the data it reads. Each stage tracks its own
-# params file whole: a mistyped key re-runs the stage, which then fails naming the key. data/ and
-# models/ are DVC-cached (dvc push / pull: docs/remote.md); reports and metrics are plain files
-# committed to git (cache: false).
+# stage's code lives in (docs/architecture.md), the few files that render its report (not the card
+# or the index) and the data it reads. Each stage tracks its own params file whole: a mistyped key
+# re-runs the stage, which then fails naming the key. data/ and models/ are DVC-cached (dvc push /
+# pull: docs/remote.md); reports and metrics are plain files committed to git (cache: false).
 """
 #: what the card and the index read besides the metrics (the Grad-CAM verdicts' rule)
 PAGE_CODE = (
