@@ -229,6 +229,34 @@ def test_a_changed_value_changes_the_card(study):
     assert values["train.yaml:epochs"] == "21"
 
 
+def test_a_worst_cell_mitigation_is_described_with_its_values(study):
+    reports, params = study
+
+    def worst(doc):
+        doc["mitigation"] = {"method": "worst_reweight", "by": ["age"], "count": 2, "boost": 3.0}
+
+    _edit(reports / "metrics" / "bias.json", worst)
+    html = _card(reports, params)
+    assert problems(html, reports / "metrics", params) == []
+    values = _values(html)
+    assert values["bias.json:mitigation.count"] == "2"
+    assert values["bias.json:mitigation.boost"] == "3.0"
+    assert "worst age x class cells" in re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+
+
+def test_kfold_overrides_that_cannot_change_the_studied_model_say_so(study):
+    reports, params = study
+    text = lambda html: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))  # noqa: E731
+    said = "epochs changes only a CNN"
+    assert said in text(_card(reports, params))  # the fixture studies a transfer model
+
+    def cnn(doc):
+        doc["study_model"] = "cnn"
+
+    _edit(reports / "metrics" / "train.json", cnn)
+    assert said not in text(_card(reports, params))
+
+
 def test_missing_files_say_not_run(tmp_path):
     html = write_card(tmp_path / "reports", tmp_path / "params", tmp_path / "card.html").read_text()
     assert problems(html, tmp_path, tmp_path) == [] and offline_problems(html) == []

@@ -186,11 +186,18 @@ def _audited(s: Sources) -> dict:
     groups = [s.key(B, "attributes", a) for a in s.keys(B, "attributes")]
     m = ("mitigation",)
     found = {"unaudited": None, "groups": groups, "by": items(s, B, *m, "by")}
-    if s.get(B, *m, "method") == "group_prior":
+    method = s.get(B, *m, "method")
+    found["prior"] = found["worst"] = found["rebalance"] = None
+    if method == "group_prior":
         found["prior"] = {"strength": raw(s, B, *m, "strength")}
-        found["rebalance"] = None
+    elif method in ("worst_reweight", "worst_oversample"):
+        found["worst"] = {
+            "method": s.v(B, *m, "method"),
+            "count": raw(s, B, *m, "count"),
+            "boost": raw(s, B, *m, "boost"),
+            "copies": method == "worst_oversample",
+        }
     else:
-        found["prior"] = None
         found["rebalance"] = {
             "method": s.v(B, *m, "method"),
             "cap": raw(s, B, *m, "oversample_cap"),

@@ -62,6 +62,7 @@ def caveats(s: Sources) -> dict:
         ),
         "test": maybe(s, lambda s: s.v("train.json", "split", "test")),
         "overrides": maybe(s, lambda s: pairs(s, "kfold.yaml", "overrides")),
+        "inert": maybe(s, _inert_overrides),
         "shortcut": maybe(
             s,
             lambda s: {
@@ -76,3 +77,15 @@ def caveats(s: Sources) -> dict:
             },
         ),
     }
+
+
+#: recipe keys only a CNN reads: a transfer model's epochs are `transfer.epochs`
+CNN_ONLY = ("epochs", "cnn")
+
+
+def _inert_overrides(s: Sources) -> list[str]:
+    """The k-fold overrides that cannot change the studied model (a CNN's keys when it is a
+    transfer model), so that the card does not present them as applied."""
+    if s.get("train.json", "study_model") != "transfer":
+        return []
+    return [k for k in s.keys("kfold.yaml", "overrides") if k in CNN_ONLY]
