@@ -125,25 +125,37 @@ def one_run(job: dict) -> dict:
 
 
 #: mitigation methods that retrain the folds (the others correct the trained folds' predictions)
-RETRAINED = ("reweight", "oversample", "both")
+RETRAINED = ("reweight", "oversample", "both", "worst_reweight", "worst_oversample")
+#: the bias param a method label's number sets (`group_prior:0.5`, `worst_reweight:3`)
+NUMBER = {
+    "group_prior": "strength",
+    "worst_reweight": "worst_boost",
+    "worst_oversample": "worst_boost",
+}
 
 
 def parse_method(label: str) -> dict:
-    """`group_prior:0.5` -> {method: group_prior, strength: 0.5}; `both` -> {method: both}."""
-    method, _, strength = label.partition(":")
-    if method not in ("group_prior", *RETRAINED):
-        raise SystemExit(f"--methods: {label!r} is not group_prior[:STRENGTH] or {RETRAINED}")
-    return {"method": method, **({"strength": float(strength)} if strength else {})}
+    """`group_prior:0.5` -> {method: group_prior, strength: 0.5}; `worst_reweight:3` ->
+    {method: worst_reweight, worst_boost: 3.0}; `both` -> {method: both}."""
+    method, _, number = label.partition(":")
+    if method not in ("group_prior", *RETRAINED) or (number and method not in NUMBER):
+        raise SystemExit(
+            f"--methods: {label!r} is not group_prior[:STRENGTH], worst_reweight[:BOOST], "
+            f"worst_oversample[:BOOST] or one of {RETRAINED[:3]}"
+        )
+    return {"method": method, **({NUMBER[method]: float(number)} if number else {})}
 
 
 def measured_methods(job: dict) -> list[str]:
     """The mitigations a job measures: every `--methods` one in the planted runs of the
-    `--mitigated` seeds; in `shuffled` runs those that retrain nothing (a retrained method's
-    false narrowing would cost a k-fold run per seed); none in `null` runs."""
+    `--mitigated` seeds; in `shuffled` runs those that retrain nothing, and with
+    `--retrain-shuffled` the others too (a retrained method's false narrowing costs a k-fold run
+    per seed); none in `null` runs."""
     if job["arm"] == "planted" and job["mitigate"]:
         return job["methods"]
     if job["arm"] == "shuffled":
-        return [m for m in job["methods"] if parse_method(m)["method"] not in RETRAINED]
+        retrain = job.get("retrain_shuffled", False)
+        return [m for m in job["methods"] if retrain or parse_method(m)["method"] not in RETRAINED]
     return []
 
 
@@ -406,6 +418,11 @@ def main() -> None:
     )
     ap.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS), help="arms to run")
     ap.add_argument(
+        "--retrain-shuffled",
+        action="store_true",
+        help="also measure the retraining methods in the shuffled runs (a k-fold run each)",
+    )
+    ap.add_argument(
         "--mitigation-into",
         metavar="RECORD",
         help="also write this study's mitigation rates into RECORD's summary.mitigation (a "
@@ -426,13 +443,12 @@ def main() -> None:
     args = ap.parse_args()
     from maskutils.experiments.compose import params_for
     from maskutils.experiments.runner import run_all
+    from maskutils.stages.bias.report import method_label
 
     params = params_for(args.profile, args.set, ROOT / "params")
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     mit = params["bias"]["mitigation"]
-    methods = args.methods or [
-        mit["method"] + (f":{mit['strength']:g}" if mit["method"] == "group_prior" else "")
-    ]
+    methods = args.methods or [method_label(mit)]
     methods = [m for m in methods if m != "none"]
     for label in methods:
         parse_method(label)
@@ -446,6 +462,7 @@ def main() -> None:
             "shuffles": args.shuffles,
             "mitigate": args.mitigated is None or seed < args.first_seed + args.mitigated,
             "methods": methods,
+            "retrain_shuffled": args.retrain_shuffled,
             "runs_dir": runs_dir,
         }
         for seed in range(args.first_seed, args.first_seed + args.seeds)

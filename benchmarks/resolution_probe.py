@@ -23,13 +23,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from maskutils.core import stats
 from maskutils.core.metrics import confusion, macro_f1_from
 from maskutils.modeling.backbones import build_transfer
+from maskutils.modeling.frozen import probe_oof
 from maskutils.modeling.transfer import head_inputs
 from maskutils.prepare.params import SCHEMA as PREPARE
 from maskutils.prepare.prepared import load_prepared
@@ -40,20 +38,6 @@ def parse_size(text: str) -> tuple[int, int]:
     """`160` (cached and fed at 160) or `64:96` (cached at 64, fed at 96)."""
     cache, _, fed = text.partition(":")
     return int(cache), int(fed or cache)
-
-
-def probe_oof(features: np.ndarray, y: np.ndarray, folds: np.ndarray, seed: int) -> np.ndarray:
-    """Out-of-fold predictions of a standardised logistic regression, one fit per fold."""
-    pred = np.empty(len(y), int)
-    for f in np.unique(folds):
-        test = folds == f
-        clf = make_pipeline(
-            StandardScaler(),
-            LogisticRegression(max_iter=3000, class_weight="balanced", random_state=seed),
-        )
-        clf.fit(features[~test], y[~test])
-        pred[test] = clf.predict(features[test])
-    return pred
 
 
 def bootstrap_f1(y, preds: dict, n: int, reps: int, seed: int) -> dict:

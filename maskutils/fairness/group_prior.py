@@ -19,18 +19,10 @@ What it needs and assumes, said where it is used (bias report, model card):
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
+from maskutils.modeling.rebalance import group_keys
 
-def group_keys(rows: pd.DataFrame, by: list[str]) -> np.ndarray:
-    """Each row's group: its values of the `by` columns joined (several: their intersection);
-    None where any of them is missing."""
-    parts = [rows[a] for a in by]
-    missing = np.zeros(len(rows), dtype=bool)
-    for s in parts:
-        missing |= s.isna().to_numpy()
-    keys = ["|".join(map(str, t)) for t in zip(*parts)] if parts else [""] * len(rows)
-    return np.array([None if m else k for k, m in zip(keys, missing)], dtype=object)
+__all__ = ["apply", "fit", "group_keys"]
 
 
 def fit(keys: np.ndarray, y: np.ndarray, n_classes: int, strength: float) -> dict[str, list]:

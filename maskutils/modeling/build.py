@@ -111,7 +111,7 @@ def trainer_for(p, y, train, val, cfg: dict, n_classes: int, mitigation: dict | 
     prepared data `p` (labels `y`), validated on rows `val`. `mitigation` rebalances the training
     rows (`modeling.rebalance`, seeded by cfg's seed); an epoch still draws len(train) images."""
     rows, weight = rebalance(p.manifest, train, y, mitigation or {"method": "none"}, cfg["seed"])
-    if weight is not None:  # inverse cell frequency balances the classes already
+    if weight is not None:  # every rebalancing weight balances the classes already
         cfg = {**cfg, "class_weights": "none"}
     kind = cfg["model"]
     model = build(kind, cfg, n_classes, p.info["image_size"])

@@ -27,7 +27,7 @@ import torch
 
 from maskutils.core import metrics as m
 from maskutils.core.progress import note
-from maskutils.modeling import build, local_folds
+from maskutils.modeling import build, local_folds, rebalance
 from maskutils.modeling.evaluate import predictions_table
 from maskutils.modeling.fit import resolve_device
 from maskutils.modeling.predict import predict_proba
@@ -203,6 +203,7 @@ def load(p: Prepared, out_dir: Path) -> KFoldRun:
 
 def _trainer(p, y, f, cfg, n_classes, mitigation=None):
     cfg = {**cfg, "seed": cfg["seed"] + f["fold"]}
+    mitigation = rebalance.for_fold(mitigation, f["fold"])
     return build.trainer_for(p, y, f["train"], f["val"], cfg, n_classes, mitigation)
 
 

@@ -112,9 +112,20 @@ SCHEMA = Schema(
             "group_prior",
             "`group_prior`: each group's class prior corrected after training, counted on the "
             "training rows (`fairness.group_prior`; needs the group at prediction time); "
-            "`reweight`, `oversample` or `both`: the folds retrained on rebalanced rows "
-            "(`modeling.rebalance`); `none`. docs/bias_power.md measures them",
-            choices=("none", "group_prior", "reweight", "oversample", "both"),
+            "`reweight`, `oversample` or `both`: the folds retrained on rows rebalanced by "
+            "group (`modeling.rebalance`); `worst_reweight` or `worst_oversample`: the folds "
+            "retrained with more weight on, or more copies of, each fold's `worst_cells` "
+            "(`fairness.worst_cells`, found on inner folds of its training rows); `none`. "
+            "docs/bias_power.md measures them",
+            choices=(
+                "none",
+                "group_prior",
+                "reweight",
+                "oversample",
+                "both",
+                "worst_reweight",
+                "worst_oversample",
+            ),
         ),
         Param(
             "mitigation.by",
@@ -137,6 +148,20 @@ SCHEMA = Schema(
             "`group_prior`: the share of the prior correction applied, in log space "
             "(0: none, 1: the full ratio of the overall to the group's class share)",
             range=(0.0, 2.0),
+        ),
+        Param(
+            "mitigation.worst_cells",
+            2,
+            "`worst_*`: how many (group, class) cells each fold targets, those whose recall "
+            "on inner folds of its training rows falls furthest below their class's",
+            range=(1, 100),
+        ),
+        Param(
+            "mitigation.worst_boost",
+            3.0,
+            "`worst_reweight`: the loss weight of a targeted cell's images, times their "
+            "class-balanced weight; `worst_oversample`: about how many copies of each",
+            range=(1.0, 20.0),
         ),
         Param(
             "power_study",

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from maskutils.core.stats import ADJUSTMENTS
+from maskutils.modeling.rebalance import WORST
 from maskutils.stages.bias.run import BiasStudy
 
 
@@ -28,7 +29,29 @@ def header(s: dict, study: BiasStudy, min_group: int) -> str:
     elif plan["method"] != "none":
         text += f" by {' x '.join(plan['by'])} x class · mitigated folds trained now: "
         text += f"{study.trained or 'none (resumed)'}"
+    if "cells_by_fold" in plan:
+        text += cells_text(plan)
     return text
+
+
+def cells_text(plan: dict) -> str:
+    """Each fold's targeted cells, with the inner-fold probe's recall against its class's."""
+    folds = "; ".join(
+        f"fold {k}: "
+        + (
+            ", ".join(
+                f"{c['group']} x {c['class']} ({c['recall']:.2f} vs {c['class_recall']:.2f})"
+                for c in cells
+            )
+            or "none below its class"
+        )
+        for k, cells in plan["cells_by_fold"].items()
+    )
+    return (
+        f" · boost {plan['boost']:g} on each fold's {plan['count']} worst cells, found on "
+        f"inner folds of its training rows (a linear probe's recall, the cell's vs its class's): "
+        f"{folds}"
+    )
 
 
 #: what each section of the report says when nothing was audited (`not_audited` says why)
@@ -119,12 +142,22 @@ def _pct(share: float) -> str:
     return f"{share:.0%}" if share >= 0.095 or share < 0.0005 else f"{share:.1%}"
 
 
+def method_label(m: dict) -> str:
+    """A mitigation plan, or the params' `mitigation` section, as the power study names its
+    methods: `group_prior:1`, `worst_reweight:3`, `both`."""
+    if m["method"] == "group_prior":
+        return f"group_prior:{m['strength']:g}"
+    if m["method"] in WORST:
+        return f"{m['method']}:{m.get('boost', m.get('worst_boost')):g}"
+    return m["method"]
+
+
 def mitigation_lines(rec: dict | None, ours: dict, r) -> list[str]:
     """Each measured mitigation method's rates (the power study's summary.mitigation), this run's
     marked; `r` renders a rate."""
     if not rec:
         return ["- no mitigation method measured in this record"]
-    label = ours["method"] + (f":{ours['strength']:g}" if ours["method"] == "group_prior" else "")
+    label = method_label(ours)
     m = rec["machine"]
     out = [
         f"- mitigation, measured on seeds {rec['seeds'][0]}-{rec['seeds'][1]} of the "

@@ -5,12 +5,14 @@ by the model that did not train on it). "After" is the same images predicted wit
 with `group_prior`, each fold's predictions with its group prior correction, counted on that
 fold's training rows (`maskutils.fairness.group_prior`; nothing is retrained); with a
 rebalancing method, the same folds retrained with the same params and seeds on rows rebalanced by
-`maskutils.modeling.rebalance`. Neither reads an audited row to fit. Both are audited on
-the same images with paired resamples (`maskutils.fairness`). The exploratory gaps are
-judged as one family on adjusted p-values; the hypothesis declared in `planted` has its own
-one-sided test; each test states the smallest gap it would find. Data with no attribute to group
-by (and no hypothesis declared) have nothing to audit: no mitigation is trained, and the metrics
-file says so and why. The output folder is made either way (dvc.yaml declares it).
+`maskutils.modeling.rebalance` (the `worst_*` methods: towards each fold's worst cells, found on
+that fold's training rows by `maskutils.fairness.worst_cells`). None reads an audited row to
+fit. Both are audited on the same images with paired resamples (`maskutils.fairness`). The
+exploratory gaps are judged as one family on adjusted p-values; the hypothesis declared in
+`planted` has its own one-sided test; each test states the smallest gap it would find. Data with
+no attribute to group by (and no hypothesis declared) have nothing to audit: no mitigation is
+trained, and the metrics file says so and why. The output folder is made either way (dvc.yaml
+declares it).
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from maskutils.fairness import group_prior
+from maskutils.fairness import group_prior, worst_cells
 from maskutils.fairness.analysis import Audit, analyse, audit_summary, nothing_to_audit, unaudited
-from maskutils.modeling import crossval
+from maskutils.modeling import crossval, rebalance
 from maskutils.modeling.params import executor_args
 from maskutils.prepare.prepared import Prepared
 
@@ -56,6 +58,8 @@ def mitigation_plan(manifest: pd.DataFrame, params: dict) -> dict:
     plan = {"method": method, "by": by}
     if method == "group_prior":
         return {**plan, "strength": mit["strength"]}
+    if method in rebalance.WORST:
+        return {**plan, "count": mit["worst_cells"], "boost": mit["worst_boost"]}
     return {**plan, "oversample_cap": mit["oversample_cap"]}
 
 
@@ -83,7 +87,10 @@ def run(
         predictions["after"] = corrected(p, before, plan)
         predictions["after"].to_csv(out_dir / "predictions.csv", index=False)
     elif plan["method"] != "none":
-        after = crossval.run(p, cfg, out_dir, mitigation=plan, **executor_args(params))
+        trained_with = plan
+        if plan["method"] in rebalance.WORST:
+            plan, trained_with = targeted(p, before, plan)
+        after = crossval.run(p, cfg, out_dir, mitigation=trained_with, **executor_args(params))
         predictions["after"], trained = after.oof, after.trained
     for name, oof in predictions.items():
         table[name] = table["image_id"].map(oof.set_index("image_id")["pred"])
@@ -96,6 +103,23 @@ def run(
         trained=trained,
         recipe=cfg,
     )
+
+
+def targeted(p: Prepared, before: crossval.KFoldRun, plan: dict) -> tuple[dict, dict]:
+    """(the plan as reported: each fold's worst cells with their inner-fold recalls, the plan
+    the folds train with: each fold's cells as [group, class code]). The cells of a fold are
+    found on that fold's training rows alone (`fairness.worst_cells`)."""
+    cfg, classes = before.recipe, before.classes
+    _, y = p.task(cfg["task"])
+    folds = crossval.plan(p, y, crossval.VAL_FRACTION, cfg["seed"])
+    sets = {str(f["fold"]): f["train"] for f in folds}
+    found = worst_cells.find(p, cfg, len(classes), sets, plan["by"], plan["count"])
+    reported = {
+        k: [{**c, "class": classes[c["class"]]} for c in cells] for k, cells in found.items()
+    }
+    cells = {k: [[c["group"], c["class"]] for c in v] for k, v in found.items()}
+    rest = {k: v for k, v in plan.items() if k != "count"}
+    return {**plan, "cells_by_fold": reported}, {**rest, "cells_by_fold": cells}
 
 
 def corrected(p: Prepared, before: crossval.KFoldRun, plan: dict) -> pd.DataFrame:

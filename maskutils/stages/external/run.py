@@ -26,9 +26,9 @@ import pandas as pd
 
 from maskutils.core.labels import known_label
 from maskutils.core.progress import note
-from maskutils.fairness import analysis, group_prior
+from maskutils.fairness import analysis, group_prior, worst_cells
 from maskutils.fairness.analysis import Audit
-from maskutils.modeling import build, checkpoint
+from maskutils.modeling import build, checkpoint, rebalance
 from maskutils.modeling.evaluate import gap, predictions_table, report
 from maskutils.modeling.fit import run_to_end
 from maskutils.modeling.predict import predict_proba
@@ -250,7 +250,13 @@ def _mitigated(p: Prepared, cfg: dict, classes: list[str], plan: dict):
 
 
 def _retrained(p: Prepared, y: np.ndarray, cfg: dict, classes: list[str], plan: dict):
-    """The studied recipe retrained on the train split with the bias stage's rebalancing."""
+    """The studied recipe retrained on the train split with the bias stage's rebalancing (a
+    `worst_*` method: towards the worst cells of the train split, found on its rows alone)."""
+    if plan["method"] in rebalance.WORST:
+        sets = {"train": p.rows("train")}
+        found = worst_cells.find(p, cfg, len(classes), sets, plan["by"], plan["count"])
+        cells = [[c["group"], c["class"]] for c in found["train"]]
+        plan = {"method": plan["method"], "by": plan["by"], "boost": plan["boost"], "cells": cells}
     t = build.trainer_for(p, y, p.rows("train"), p.rows("val"), cfg, len(classes), plan)
     tr = cfg["transfer"]
     epochs = tr["head_epochs"] + tr["epochs"] if cfg["model"] == "transfer" else cfg["epochs"]
