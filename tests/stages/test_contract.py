@@ -87,3 +87,11 @@ def test_the_prepared_data_are_read_once_and_only_when_used(tmp_path, monkeypatc
     inputs = Inputs({"data/prepared": tmp_path})
     assert read == []
     assert inputs.prepared is inputs.prepared and read == [tmp_path]
+
+
+def test_every_notebook_stage_tracks_the_contract():
+    import yaml
+
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    for stage in NOTEBOOKS:
+        assert "maskutils/stages/contract.py" in stages[stage.name]["deps"], stage.name
