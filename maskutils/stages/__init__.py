@@ -1,7 +1,8 @@
 """The study's stages in pipeline order: each one's params rows, notebook and report.
 
-A stage's folder holds `params.py` (its rows), `run.py` (the work) and `report.py` (tables and
-figures for its notebook). No stage imports another: the bias stage reads what k-fold wrote.
+A stage's folder holds `params.py` (its rows), `run.py` (the work: `run(inputs, params)` and
+`summary(result, params)`, stages/contract.py) and `report.py` (tables and figures for its
+notebook). No stage imports another: the bias stage reads what k-fold wrote.
 """
 
 from __future__ import annotations

@@ -48,6 +48,6 @@ def test_nothing_to_audit_still_makes_the_output_and_says_why(folds, tmp_path):
 def test_a_hypothesis_on_a_column_the_data_lack_names_the_key(folds, tmp_path):
     p, kfold = folds
     planted = {"attribute": "gender", "group": "female", "class": "surgical"}
+    inputs = Inputs({"data/kfold": kfold, "data/bias": tmp_path / "bias"}, {}, p)
     with pytest.raises(KeyError, match="planted.attribute names 'gender'"):
-        inputs = Inputs({"data/kfold": kfold, "data/bias": tmp_path / "bias"}, {}, p)
         bias_study.run(inputs, params("bias", {"planted": planted}))
