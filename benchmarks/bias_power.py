@@ -54,6 +54,7 @@ def one_run(job: dict) -> dict:
     from maskutils.prepare.prepared import load_prepared
     from maskutils.prepare.run import run as prepare
     from maskutils.stages.bias import run as bias
+    from maskutils.stages.contract import Inputs
 
     torch.set_num_threads(job["threads"])
     params, seed = job["params"], job["seed"]
@@ -70,7 +71,8 @@ def one_run(job: dict) -> dict:
         if job["arm"] == "shuffled":
             p.manifest = shuffle_groups(p.manifest, audit, seed)
         crossval.run(p, cfg, tmp / "kfold", threads=job["threads"])
-        study = bias.run(p, audit, tmp / "kfold", tmp / "bias")
+        inputs = Inputs({"data/kfold": tmp / "kfold", "data/bias": tmp / "bias"}, {}, p)
+        study = bias.run(inputs, audit)
         s = bias.summary(study, audit)
         rows = p.manifest.set_index("image_id").loc[study.table["image_id"]].reset_index()
         shuffles = false_alarms(study.table, rows, study.classes, audit, cfg, job["shuffles"], seed)
@@ -163,9 +165,12 @@ def mitigation_outcome(bias, p, audit: dict, tmp: Path, label: str) -> dict:
     """The bias stage's verdict on one mitigation of a run (its folds in tmp/kfold): the
     pre-registered gap before and after, whether it narrowed (`analysis.narrowing`), the worse
     group's metric, and the paired change of overall macro-F1."""
+    from maskutils.stages.contract import Inputs
+
     mit = {**audit["mitigation"], **parse_method(label)}
     params = {**audit, "mitigation": mit, "mde": {**audit["mde"], "repeats": 0}}
-    s = bias.summary(bias.run(p, params, tmp / "kfold", tmp / f"bias_{label}"), params)
+    inputs = Inputs({"data/kfold": tmp / "kfold", "data/bias": tmp / f"bias_{label}"}, {}, p)
+    s = bias.summary(bias.run(inputs, params), params)
     pl = s["planted"] or {}
     if "change_after" not in pl:
         return {"judged": False}

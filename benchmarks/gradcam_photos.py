@@ -54,7 +54,7 @@ def main() -> None:
         trained = time.perf_counter() - t0
         meta = {"task": args.task, "name": cfg["transfer"]["backbone"], "classes": classes}
         t0 = time.perf_counter()
-        *_, metrics, _ = gradcam.run(model, meta, p, g)
+        metrics = gradcam.summary(gradcam.analyse(model, meta, p, g), g)
         explained = time.perf_counter() - t0
     print(json.dumps({k: metrics[k] for k in ("method", "target_layer", "grid", "n_images")}))
     print(json.dumps(metrics["sanity"], indent=1)[:3000])

@@ -67,7 +67,7 @@ def test_ray_folds_equal_local_folds_byte_for_byte(prepared, tmp_path, cluster):
             else:
                 assert a.read_bytes() == b.read_bytes(), name
     blobs = [
-        write_metrics(tmp_path / f"{d}.json", kfold.summary(r)).read_bytes()
+        write_metrics(tmp_path / f"{d}.json", kfold.summary(r, params("kfold", {}))).read_bytes()
         for d, r in (("local", local), ("ray", remote))
     ]
     assert blobs[0] == blobs[1]

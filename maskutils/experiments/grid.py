@@ -63,7 +63,7 @@ def one_run(job: dict) -> dict:
         prepare(job["prepare"], Path(tmp) / "prepared", progress=False)
         p = load_prepared(Path(tmp) / "prepared")
         res = crossval.run(p, job["recipe"], Path(tmp) / "kfold", threads=job["threads"])
-        s = summary(res, job["confidence"])
+        s = summary(res, {"confidence": job["confidence"]})  # the k-fold params it reads
     keep = ("dataset", "model", "seed")
     return {**{k: job[k] for k in keep}, "kfold": s, "seconds": time.perf_counter() - t0}
 

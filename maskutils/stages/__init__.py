@@ -1,18 +1,21 @@
 """The study's stages in pipeline order: each one's params rows, notebook and report.
 
-A stage's folder holds `params.py` (its rows), `run.py` (the work) and `report.py` (tables and
-figures for its notebook). No stage imports another: the bias stage reads what k-fold wrote.
+A stage's folder holds `params.py` (its rows), `run.py` (the work: `run(inputs, params)` and
+`summary(result, params)`, stages/contract.py) and `report.py` (tables and figures for its
+notebook). No stage imports another: the bias stage reads what k-fold wrote.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from maskutils.core.params import ParamsError, Schema
 from maskutils.modeling.params import RECIPE_SCHEMA
 from maskutils.prepare.params import SCHEMA as PREPARE
 from maskutils.stages.bias.params import SCHEMA as BIAS
 from maskutils.stages.calibration.params import SCHEMA as CALIBRATION
+from maskutils.stages.contract import Inputs
 from maskutils.stages.detect.params import SCHEMA as DETECT
 from maskutils.stages.eda.params import SCHEMA as EDA
 from maskutils.stages.external.params import SCHEMA as EXTERNAL
@@ -53,6 +56,24 @@ class Stage:
     def headline_file(self) -> str | None:
         """The few numbers of `headline`, what dvc.yaml declares as the stage's metrics."""
         return f"reports/headlines/{self.name}.json" if self.headline else None
+
+    def inputs(
+        self, paths: dict[str, str | Path], also: dict[str, str | Path] | None = None
+    ) -> Inputs:
+        """Its `Inputs` (stages/contract.py): `paths` keyed by the names of its `reads` and
+        `writes` (any other name is an error), and the params of each stage in `params_also`,
+        read from `also[stage]` (default params/STAGE.yaml), checked, cut to the declared keys."""
+        unknown = sorted(set(paths) - {*self.reads, *self.writes})
+        if unknown:
+            raise ParamsError(
+                f"{self.name}: {', '.join(unknown)} not among the reads and writes its record "
+                "declares (maskutils/stages/__init__.py)"
+            )
+        given = {}
+        for stage, keys in self.params_also:
+            full = SCHEMAS[stage].load((also or {}).get(stage, f"params/{stage}.yaml"))
+            given[stage] = full if keys is None else {k: full[k] for k in keys}
+        return Inputs({k: Path(v) for k, v in paths.items()}, given)
 
 
 #: the training recipe's keys of params/train.yaml (maskutils/modeling/params.py), which the

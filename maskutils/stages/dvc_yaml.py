@@ -40,8 +40,13 @@ def command(st: Stage) -> str:
     return f"maskutils {st.name} --params params/{st.name}.yaml --out {st.writes[0]}"
 
 
+#: what every notebook stage's run is called through (docs/architecture.md, a stage's contract)
+CONTRACT = "maskutils/stages/contract.py"
+
+
 def deps(st: Stage) -> list[str]:
-    own = [f"maskutils/stages/{st.name}", f"notebooks/{st.notebook}.ipynb"] if st.notebook else []
+    own = [f"maskutils/stages/{st.name}", CONTRACT, f"notebooks/{st.notebook}.ipynb"]
+    own = own if st.notebook else []
     return ["maskutils/core", *(f"maskutils/{c}" for c in st.code), *own, *st.reads]
 
 

@@ -13,6 +13,7 @@ from maskutils.modeling.fit import class_weights, fit
 from maskutils.modeling.models import build_cnn
 from maskutils.modeling.predict import classify
 from maskutils.modeling.transfer import RATE_STEPS, TransferTrainer, finetune_groups
+from maskutils.stages.contract import Inputs
 from maskutils.stages.train import run as experiment
 from maskutils.stages.train.report import finetune_text
 from tests.conftest import face_photo, params, prepared_synthetic, save
@@ -213,11 +214,14 @@ def test_cpu_runs_repeat_exactly(prepared, tmp_path):
     )
     blobs = []
     for k in range(2):
-        run = experiment.run(prepared, cfg, tmp_path / f"m{k}", tmp_path / f"o{k}", progress=False)
-        blobs.append(write_metrics(tmp_path / f"{k}.json", experiment.summary(run)).read_bytes())
+        paths = {"models": tmp_path / f"m{k}", "data/train": tmp_path / f"o{k}"}
+        run = experiment.run(Inputs(paths, {}, prepared), cfg)
+        blobs.append(
+            write_metrics(tmp_path / f"{k}.json", experiment.summary(run, cfg)).read_bytes()
+        )
     assert blobs[0] == blobs[1]
     # the fine-tuned model is reported beside its linear probe, paired on the same images
-    summary = experiment.summary(run)
+    summary = experiment.summary(run, cfg)
     assert "frozen: linear probe" in summary["models"]["probe"]["name"]
     gain = summary["finetune_vs_probe"]["macro_f1_difference"]
     tuned, probe = (summary["models"][k]["macro_f1"]["value"] for k in ("transfer", "probe"))
@@ -239,13 +243,8 @@ def test_cpu_runs_repeat_exactly(prepared, tmp_path):
 
 
 def test_checkpoint_round_trip_and_predict(prepared, tmp_path):
-    run = experiment.run(
-        prepared,
-        _cfg(baseline={"enabled": False}),
-        tmp_path / "models",
-        tmp_path / "o",
-        progress=False,
-    )
+    paths = {"models": tmp_path / "models", "data/train": tmp_path / "o"}
+    run = experiment.run(Inputs(paths, {}, prepared), _cfg(baseline={"enabled": False}))
     model, meta = checkpoint.load(tmp_path / "models" / "cnn.pt")
     assert meta["classes"] == run.classes and meta["image_size"] == 32
     for k in range(3):

@@ -18,7 +18,6 @@ declares it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,6 +27,7 @@ from maskutils.fairness.analysis import Audit, analyse, audit_summary, nothing_t
 from maskutils.modeling import crossval, rebalance
 from maskutils.modeling.params import executor_args
 from maskutils.prepare.prepared import Prepared
+from maskutils.stages.contract import Inputs
 
 
 @dataclass
@@ -63,16 +63,12 @@ def mitigation_plan(manifest: pd.DataFrame, params: dict) -> dict:
     return {**plan, "oversample_cap": mit["oversample_cap"]}
 
 
-def run(
-    p: Prepared,
-    params: dict,
-    kfold_dir: Path,
-    out_dir: Path,
-) -> BiasStudy | NothingToAudit:
+def run(inputs: Inputs, params: dict) -> BiasStudy | NothingToAudit:
     """params: the bias stage's. The k-fold stage's folds (and the recipe they used) are read
-    from kfold_dir; the mitigated folds are trained (or resumed) in out_dir, which is made even
-    when none is. A hypothesis declared in `planted` is tested whatever else there is to group
-    by (or its missing column named)."""
+    from data/kfold; the mitigated folds are trained (or resumed) in data/bias, which is made
+    even when none is. A hypothesis declared in `planted` is tested whatever else there is to
+    group by (or its missing column named)."""
+    p, kfold_dir, out_dir = inputs.prepared, inputs.path("data/kfold"), inputs.path("data/bias")
     out_dir.mkdir(parents=True, exist_ok=True)
     before = crossval.load(p, kfold_dir)
     table = before.oof[["image_id", "true"]].copy()

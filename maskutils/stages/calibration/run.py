@@ -11,7 +11,6 @@ have group attributes, each group's calibration is scored too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,7 +19,7 @@ from maskutils.core import calibration as cal
 from maskutils.fairness.audit import KNOWN
 from maskutils.modeling import checkpoint, temperature
 from maskutils.modeling.predict import predict_logits
-from maskutils.prepare.prepared import Prepared
+from maskutils.stages.contract import Inputs
 
 
 @dataclass
@@ -45,8 +44,11 @@ def attributes(manifest: pd.DataFrame, given) -> list[str]:
     return list(given)
 
 
-def run(p: Prepared, model_path: Path, kfold_predictions: Path, params: dict) -> Calibration:
-    model, meta = checkpoint.load(model_path)
+def run(inputs: Inputs, params: dict) -> Calibration:
+    """The studied model (models/study.pt) on the prepared data's validation and test splits,
+    and the k-fold stage's out-of-fold predictions (data/kfold/predictions.csv, if any)."""
+    p, kfold_predictions = inputs.prepared, inputs.path("data/kfold") / "predictions.csv"
+    model, meta = checkpoint.load(inputs.path("models/study.pt"))
     classes = meta["classes"]
     _, y = p.task(meta["task"])
     val, test = p.rows("val"), p.rows("test")

@@ -32,6 +32,7 @@ from maskutils.core.stats import bootstrap_ratio, wilson
 from maskutils.modeling import detectors
 from maskutils.modeling.faces import FaceClassifier, draw, faces_from
 from maskutils.prepare.sources.scenes import synthetic_scenes, voc_scenes
+from maskutils.stages.contract import Inputs
 from maskutils.stages.detect.ap import PRCurve, pr_curve
 
 INCORRECT = ("exclude", "mask")
@@ -310,7 +311,9 @@ def _ratio(k: int, n: int, ci) -> dict:
     return {"value": (k / n) if n else None, "k": int(k), "n": int(n), "ci": ci}
 
 
-def summary(ev: DetectEval, confidence: float = 0.95, reps: int = 1000, seed: int = 0) -> dict:
+def evaluation_summary(
+    ev: DetectEval, confidence: float = 0.95, reps: int = 1000, seed: int = 0
+) -> dict:
     """Plain-JSON metrics for reports/metrics/detect.json.
 
     Intervals: with reps > 0, a percentile bootstrap over scenes (faces in one scene are not
@@ -474,9 +477,11 @@ class DetectRun:
     evals: dict[str, DetectEval]  # detector kind -> its evaluation; the first is the stage's
 
 
-def run(d: dict, model_path: str | Path) -> DetectRun:
-    """Both detectors on the same scenes: `detector` (with classification by the model) and,
-    unless `compare` is none, the `compare` detector with the same size settings."""
+def run(inputs: Inputs, params: dict) -> DetectRun:
+    """Both detectors on the same scenes (`load_scenes`): `detector` (with classification by
+    the studied model, models/study.pt) and, unless `compare` is none, the `compare` detector
+    with the same size settings."""
+    d, model_path = params, inputs.path("models/study.pt")
     scenes, problems = load_scenes(d)
     evals = {}
     kinds = [d["detector"]["kind"]] + ([d["compare"]] if d["compare"] != "none" else [])
@@ -495,12 +500,12 @@ def run(d: dict, model_path: str | Path) -> DetectRun:
     return DetectRun(scenes, problems, evals)
 
 
-def stage_summary(r: DetectRun, d: dict) -> dict:
-    """The metrics file: the stage's detector in full (as `summary`), plus its AP and the
-    recall it keeps at precision >= 0.85, and each detector's headline numbers side by side."""
-    out, side = None, {}
+def summary(r: DetectRun, params: dict) -> dict:
+    """The metrics file: the stage's detector in full (`evaluation_summary`), plus its AP and
+    the recall it keeps at precision >= 0.85, and each detector's headline numbers side by side."""
+    d, out, side = params, None, {}
     for kind, ev in r.evals.items():
-        s = summary(ev, d["confidence"], d["bootstrap"], d["scenes"]["seed"])
+        s = evaluation_summary(ev, d["confidence"], d["bootstrap"], d["scenes"]["seed"])
         c = curve(ev)
         recall, score = c.recall_at_precision(0.85)
         s["ap"] = c.ap()

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from maskutils.prepare.prepared import Prepared
 from maskutils.prepare.quality import duplicate_summary, shortcut_check
+from maskutils.stages.contract import Inputs
 from maskutils.stages.eda.report import class_order, flag_table
 
 
-def run(p: Prepared, params: dict) -> tuple[dict, dict]:
-    """(the metrics file's content, the shortcut check) for the prepared data."""
-    shortcut = shortcut_check(p.manifest, seed=p.info["params"]["seed"])
-    return metrics(p, shortcut, params["shortcut_margin"]), shortcut
+@dataclass
+class Eda:
+    prepared: Prepared
+    shortcut: dict  # the shortcut check (`quality.shortcut_check`)
+
+
+def run(inputs: Inputs, params: dict) -> Eda:
+    """The prepared data and the shortcut check of its file formats and sizes."""
+    p = inputs.prepared
+    return Eda(p, shortcut_check(p.manifest, seed=p.info["params"]["seed"]))
+
+
+def summary(result: Eda, params: dict) -> dict:
+    """The metrics file (reports/metrics/eda.json)."""
+    return metrics(result.prepared, result.shortcut, params["shortcut_margin"])
 
 
 def metrics(p: Prepared, shortcut: dict, margin: float) -> dict:

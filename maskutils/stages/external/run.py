@@ -35,6 +35,7 @@ from maskutils.modeling.predict import predict_proba
 from maskutils.prepare.params import SCHEMA as PREPARE
 from maskutils.prepare.prepared import Prepared, load_prepared
 from maskutils.prepare.run import run as prepare
+from maskutils.stages.contract import Inputs
 from maskutils.stages.external.copies import exact_copies, near_copies, within_set_duplicates
 
 
@@ -64,20 +65,18 @@ class ExternalStudy:
     in_distribution: dict  # the studied model's metrics on the in-distribution test split
     sets: list[ExternalSet]
     mitigation: dict | None  # the plan the mitigated model used (None: no mitigated model)
+    audit_params: dict  # the bias stage's params, which the audits used
 
 
-def run(
-    p: Prepared,
-    model_path: Path,
-    train_dir: Path,
-    params: dict,
-    bias_params: dict,
-    bias_metrics: Path,
-    out_dir: Path,
-) -> ExternalStudy:
-    """params: the external stage's; bias_params: the bias stage's (the audit settings);
-    bias_metrics: reports/metrics/bias.json (the mitigation plan)."""
-    model, meta = checkpoint.load(model_path)
+def run(inputs: Inputs, params: dict) -> ExternalStudy:
+    """params: the external stage's. The studied model (models/study.pt) scores each set; its
+    in-distribution test predictions are read from data/train, the audit settings are the bias
+    stage's params (`inputs.also["bias"]`), the mitigation plan is the one in
+    reports/metrics/bias.json, and each set's copies and removals are written to data/external."""
+    p, bias_params = inputs.prepared, inputs.also["bias"]
+    train_dir, out_dir = inputs.path("data/train"), inputs.path("data/external")
+    bias_metrics = inputs.path("reports/metrics/bias.json")
+    model, meta = checkpoint.load(inputs.path("models/study.pt"))
     cfg, classes, task = meta["params"], meta["classes"], meta["task"]
     ev = _evaluation(params, cfg, classes)
     kind = cfg["model"]
@@ -104,6 +103,7 @@ def run(
         report(inside, classes, **ev),
         sets,
         plan if mitigated is not None else None,
+        bias_params,
     )
 
 
@@ -284,9 +284,10 @@ def _evaluation(params: dict, cfg: dict, classes: list[str]) -> dict:
 HEADLINE = ("n", "accuracy", "macro_f1", "per_class", "positive", "sensitivity", "specificity")
 
 
-def summary(st: ExternalStudy, bias_params: dict) -> dict:
+def summary(st: ExternalStudy, params: dict) -> dict:
     """The metrics file (reports/metrics/external.json): per set its counts, metrics, gap and
     audit; no paths of this machine beyond the params' own."""
+    bias_params = st.audit_params
     return {
         "task": st.task,
         "classes": st.classes,

@@ -37,6 +37,7 @@ from maskutils.core.progress import note
 from maskutils.core.results import plain
 from maskutils.core.stats import bootstrap_mean
 from maskutils.modeling import checkpoint
+from maskutils.stages.contract import Inputs
 from maskutils.stages.gradcam import baselines as B
 from maskutils.stages.gradcam.cams import Cams, compute_cams
 from maskutils.stages.gradcam.measures import (
@@ -353,7 +354,7 @@ def core(ex: Explanation, san: dict, reps: int, confidence: float, seed: int) ->
     }
 
 
-def summary(
+def explanation_summary(
     ex: Explanation,
     san: dict,
     reps: int = 1000,
@@ -421,11 +422,30 @@ def compared_model(path: str | Path, meta: dict, enabled: bool = True) -> tuple 
     return None if other[1]["name"] == meta["name"] else other
 
 
-def run(model: nn.Module, meta: dict, p, g: dict, compare: tuple | None = None):
-    """The stage: maps, measures and sanity checks of the images in `g["splits"]`, the same of a
-    second model where given (`compare`: (model, meta), the from-scratch CNN), the shortcut probe
-    on synthetic data, and the metrics. Returns (explanation, probe or None, probe arrays or
-    None, metrics, the second model's explanation or None)."""
+@dataclass
+class GradcamRun:
+    model_name: str  # the studied model's
+    explanation: Explanation  # its maps and measures per image
+    sanity: dict  # its sanity checks (`sanity`)
+    compare: dict | None  # the second model's name and `core` (None: no second model)
+    other: Explanation | None  # the second model's maps
+    probe: dict | None  # the shortcut probe (None: not synthetic data, or disabled)
+    probe_arrays: dict | None  # its images and maps, for the figure
+
+
+def run(inputs: Inputs, params: dict) -> GradcamRun:
+    """The stage: the studied model (models/study.pt) explained on the prepared data, and beside
+    it the from-scratch CNN (models/cnn.pt) where `compare_cnn` asks and it is another model."""
+    p = inputs.prepared
+    model, meta = checkpoint.load(inputs.path("models/study.pt"))
+    compare = compared_model(inputs.path("models/cnn.pt"), meta, params["compare_cnn"])
+    return analyse(model, meta, p, params, compare)
+
+
+def analyse(model: nn.Module, meta: dict, p, g: dict, compare: tuple | None = None) -> GradcamRun:
+    """Maps, measures and sanity checks of the images in `g["splits"]`, the same of a second
+    model where given (`compare`: (model, meta), the from-scratch CNN), and the shortcut probe
+    on synthetic data."""
     note(f"maps of the {', '.join(g['splits'])} images ({g['method']})")
     ex, san = _explained(model, meta, p, g)
     other, side = None, None
@@ -455,14 +475,20 @@ def run(model: nn.Module, meta: dict, p, g: dict, compare: tuple | None = None):
             g["seed"],
             return_arrays=True,
         )
-    s = summary(
-        ex,
-        san,
+    return GradcamRun(meta["name"], ex, san, side, other, probe, arrays)
+
+
+def summary(result: GradcamRun, params: dict) -> dict:
+    """The metrics file (reports/metrics/gradcam.json): `explanation_summary` of the studied
+    model's maps, with the second model's and the shortcut probe."""
+    g = params
+    return explanation_summary(
+        result.explanation,
+        result.sanity,
         g["bootstrap"],
         g["confidence"],
         g["seed"],
-        shortcut=probe,
+        shortcut=result.probe,
         per_class=g["images_per_class"],
-        compare=side,
+        compare=result.compare,
     )
-    return ex, probe, arrays, s, other

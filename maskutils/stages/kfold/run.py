@@ -11,7 +11,7 @@ from maskutils.core.stats import t_interval
 from maskutils.modeling import build, crossval
 from maskutils.modeling.crossval import KFoldRun
 from maskutils.modeling.params import RECIPE_SCHEMA, executor_args
-from maskutils.prepare.prepared import Prepared
+from maskutils.stages.contract import Inputs
 
 
 def recipe(train_params: str | Path, kfold: dict, models_dir: str | Path = "models") -> dict:
@@ -32,17 +32,23 @@ def recipe_of(given: dict, kfold: dict, origin: str, models_dir: str | Path = "m
     )
 
 
-def run(p: Prepared, cfg: dict, kfold: dict, out_dir: Path) -> KFoldRun:
-    """Cross-validates the recipe (folds already on disk with the same key are resumed) and
-    writes every out-of-fold prediction to out_dir/predictions.csv."""
+def run(inputs: Inputs, params: dict) -> KFoldRun:
+    """The train params' recipe (`inputs.also["train"]`) with k-fold's overrides (`model: best`:
+    the kind in models/study.json), cross-validated in data/kfold (folds already on disk with
+    the same key are resumed), with every out-of-fold prediction in data/kfold/predictions.csv."""
+    kfold, out_dir = params, inputs.path("data/kfold")
+    choice = inputs.path("models/study.json").parent
+    cfg = recipe_of(inputs.also["train"], kfold, "params/train.yaml", choice)
     concurrent = {"auto": None, "on": True, "off": False}[kfold["concurrent"]]
-    res = crossval.run(p, cfg, out_dir, concurrent, **executor_args(kfold))
+    res = crossval.run(inputs.prepared, cfg, out_dir, concurrent, **executor_args(kfold))
     res.oof.to_csv(out_dir / "predictions.csv", index=False)
     return res
 
 
-def summary(run: KFoldRun, confidence: float = 0.95) -> dict:
-    """The metrics file: per fold and across folds (no timings, so equal runs give equal bytes)."""
+def summary(run: KFoldRun, params: dict) -> dict:
+    """The metrics file: per fold and across folds (no timings, so equal runs give equal bytes),
+    with `confidence` intervals across folds."""
+    confidence = params["confidence"]
     cols = ["accuracy", "macro_precision", "macro_recall", "macro_f1"] + [
         f"f1_{c}" for c in run.classes
     ]

@@ -18,6 +18,7 @@ from maskutils.modeling.fit import resolve_device, run_to_end
 from maskutils.modeling.models import cnn_spec, count_parameters
 from maskutils.modeling.predict import predict_proba
 from maskutils.prepare.prepared import Prepared
+from maskutils.stages.contract import Inputs
 
 #: the key of the studied transfer model's linear probe in the results and train.json
 PROBE = "probe"
@@ -55,17 +56,14 @@ class TrainRun:
         return next((r for r in self.results if r.kind == kind), None)
 
 
-def run(
-    p: Prepared,
-    cfg: dict,
-    models_dir: Path,
-    out_dir: Path,
-    progress: bool = True,
-    kept_dir: Path | None = None,
-) -> TrainRun:
-    """Trains every model the params ask for; writes models/, predictions and timings. With
-    `kept_dir`, a model trained before with the same recipe, data and code is loaded from there
-    instead (`modeling.trained`), and every model trained is kept there."""
+def run(inputs: Inputs, params: dict) -> TrainRun:
+    """Trains every model the params ask for; writes `models` and, in `data/train`, predictions
+    and timings. A model trained before with the same recipe, data and code is loaded from
+    `data/train_kept` instead (`modeling.trained`), and every model trained is kept there (when
+    the inputs have no such path, every model is trained and none kept)."""
+    p, cfg = inputs.prepared, params
+    models_dir, out_dir = inputs.path("models"), inputs.path("data/train")
+    kept_dir = inputs.path("data/train_kept") if "data/train_kept" in inputs.paths else None
     classes, y = p.task(cfg["task"])
     split = {name: p.rows(name) for name in ("train", "val", "test")}
     if not len(split["val"]):
@@ -98,7 +96,7 @@ def run(
     results = [
         r
         for kind, backbone in kinds
-        for r in _torch(kind, backbone, data, cfg, models_dir, progress, kept_dir)
+        for r in _torch(kind, backbone, data, cfg, models_dir, kept_dir)
     ]
     kind, chosen = choose(results, cfg["model"])
     study = next(r for r in results if r.kind == kind)
@@ -182,7 +180,7 @@ def _meta(r, p: Prepared, cfg) -> dict:
     )
 
 
-def _torch(kind, backbone, data, cfg, models_dir, progress, kept_dir) -> list[ModelResult]:
+def _torch(kind, backbone, data, cfg, models_dir, kept_dir) -> list[ModelResult]:
     """Trains one torch model of `kind` (`modeling.build`) and evaluates it on the test images;
     for the studied transfer model that fine-tunes, its linear probe (the head on the frozen
     backbone, before fine-tuning) is evaluated too, as the bar fine-tuning must clear."""
@@ -209,7 +207,7 @@ def _torch(kind, backbone, data, cfg, models_dir, progress, kept_dir) -> list[Mo
             cfg,
             len(classes),
         )
-        res = run_to_end(t, epochs, progress, name)
+        res = run_to_end(t, epochs, label=name)
         probe = t.probe() if kind == "transfer" and backbone is None else None
         if kept_dir:
             trained.save(kept_dir, k, res, probe)
@@ -287,7 +285,7 @@ def input_side(r: ModelResult, image_size: int) -> dict:
     return {"input_px": int(side), "upsampled": bool(side > image_size)}
 
 
-def summary(run: TrainRun) -> dict:
+def summary(run: TrainRun, params: dict) -> dict:
     """The metrics file: deterministic numbers only (no timings), so equal runs give equal bytes."""
     out = {
         "task": run.task,

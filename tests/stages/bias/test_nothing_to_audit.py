@@ -13,6 +13,7 @@ from maskutils.core.results import write_metrics
 from maskutils.modeling import crossval
 from maskutils.stages.bias import report as br
 from maskutils.stages.bias import run as bias_study
+from maskutils.stages.contract import Inputs
 from tests.conftest import TINY_CNN, params, prepared_folder
 
 RECIPE = TINY_CNN
@@ -31,7 +32,9 @@ def test_nothing_to_audit_still_makes_the_output_and_says_why(folds, tmp_path):
     p, kfold = folds
     assert not {"gender", "age", "skin_tone"} & set(p.manifest.columns)
     cfg = params("bias", {})
-    study = bias_study.run(p, cfg, kfold, tmp_path / "bias")
+    study = bias_study.run(
+        Inputs({"data/kfold": kfold, "data/bias": tmp_path / "bias"}, {}, p), cfg
+    )
     assert isinstance(study, bias_study.NothingToAudit)
     assert (tmp_path / "bias").is_dir() and not any((tmp_path / "bias").iterdir())  # none trained
     s = bias_study.summary(study, cfg)
@@ -45,5 +48,6 @@ def test_nothing_to_audit_still_makes_the_output_and_says_why(folds, tmp_path):
 def test_a_hypothesis_on_a_column_the_data_lack_names_the_key(folds, tmp_path):
     p, kfold = folds
     planted = {"attribute": "gender", "group": "female", "class": "surgical"}
+    inputs = Inputs({"data/kfold": kfold, "data/bias": tmp_path / "bias"}, {}, p)
     with pytest.raises(KeyError, match="planted.attribute names 'gender'"):
-        bias_study.run(p, params("bias", {"planted": planted}), kfold, tmp_path / "bias")
+        bias_study.run(inputs, params("bias", {"planted": planted}))

@@ -9,6 +9,7 @@ from maskutils.modeling import crossval
 from maskutils.prepare.prepared import load_prepared
 from maskutils.prepare.run import run as prepare
 from maskutils.stages.bias import run as bias_study
+from maskutils.stages.contract import Inputs
 from tests.conftest import params
 
 pytestmark = pytest.mark.slow
@@ -50,7 +51,9 @@ def study(tmp_path_factory):
             "planted": {"attribute": "gender", "group": "female", "class": "cloth"},
         },
     )
-    return bias_study.run(p, audit, out / "kfold", out / "bias")
+    return bias_study.run(
+        Inputs({"data/kfold": out / "kfold", "data/bias": out / "bias"}, {}, p), audit
+    )
 
 
 def test_the_preregistered_test_finds_the_planted_gap(study):

@@ -13,6 +13,7 @@ from maskutils.modeling import temperature
 from maskutils.modeling.evaluate import predictions_table
 from maskutils.stages.calibration import report
 from maskutils.stages.calibration import run as calibration
+from maskutils.stages.contract import Inputs
 from tests.conftest import TINY_CNN, params, prepared_synthetic, save_studied
 
 
@@ -24,12 +25,17 @@ def study(tmp_path_factory):
     return p, root
 
 
+def _inputs(p, root, kfold) -> Inputs:
+    """The studied model in root, the k-fold stage's predictions.csv (if any) in kfold."""
+    return Inputs({"models/study.pt": root / "study.pt", "data/kfold": kfold}, {}, p)
+
+
 def test_the_temperature_is_fitted_on_validation_predictions_only(study, monkeypatch):
     p, root = study
     seen = []
     fit = temperature.fit
     monkeypatch.setattr(temperature, "fit", lambda z, y: seen.append(len(y)) or fit(z, y))
-    c = calibration.run(p, root / "study.pt", root / "none.csv", params("calibration", {}))
+    c = calibration.run(_inputs(p, root, root / "no_kfold"), params("calibration", {}))
     assert seen == [len(p.rows("val"))]
     assert c.temperature > 0 and c.out_of_fold is None
     assert c.test["n"] == len(p.rows("test"))
@@ -44,9 +50,9 @@ def test_the_metrics_file_holds_groups_bins_and_the_folds(study, tmp_path):
     rng = np.random.default_rng(0)
     probs = rng.dirichlet(np.ones(len(classes)), len(pool))
     oof = predictions_table(p.manifest["image_id"].to_numpy()[pool], y[pool], probs, classes)
-    oof.to_csv(tmp_path / "predictions.csv", index=False)
+    oof.to_csv(tmp_path / "predictions.csv", index=False)  # as the k-fold stage writes it
     d = params("calibration", {"min_group": 40, "bootstrap": 200})
-    c = calibration.run(p, root / "study.pt", tmp_path / "predictions.csv", d)
+    c = calibration.run(_inputs(p, root, tmp_path), d)
     s = json.loads(
         write_metrics(tmp_path / "calibration.json", calibration.summary(c, d)).read_text()
     )
@@ -67,5 +73,5 @@ def test_a_named_attribute_the_data_lack_is_an_error_naming_it(study):
     p, root = study
     with pytest.raises(KeyError, match="attributes names 'hair'"):
         calibration.run(
-            p, root / "study.pt", root / "none.csv", params("calibration", {"attributes": ["hair"]})
+            _inputs(p, root, root / "no_kfold"), params("calibration", {"attributes": ["hair"]})
         )

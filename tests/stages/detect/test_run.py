@@ -8,7 +8,7 @@ from maskutils.prepare.sources.scenes import (
     synthetic_scenes,
     voc_scenes,
 )
-from maskutils.stages.detect.run import evaluate, gallery, match, size_bucket, summary
+from maskutils.stages.detect.run import evaluate, evaluation_summary, gallery, match, size_bucket
 from tests.conftest import FixedDetector, save, tiny_model_file
 
 
@@ -98,7 +98,7 @@ def test_voc_evaluation_known_answer(tmp_path):
     #    one false positive; b: both matched, the duplicate box a false positive; c: missed.
     assert ev.faces["matched"].tolist() == [True, True, True, True, True, False]
     assert ev.detections["matched"].tolist() == [True, True, True, False, True, False, True]
-    s = summary(ev, reps=0)
+    s = evaluation_summary(ev, reps=0)
     assert (s["recall"]["k"], s["recall"]["n"]) == (5, 6)
     assert (s["precision"]["k"], s["precision"]["n"]) == (5, 7)
     assert s["recall"]["value"] == pytest.approx(5 / 6) and s["precision"][
@@ -131,13 +131,13 @@ def test_voc_evaluation_known_answer(tmp_path):
     assert (c["oracle_all"]["k"], c["oracle_all"]["n"]) == (2, 5)
     assert s["outcomes"] == {"n": 5, "detected_correct": 2, "detected_wrong": 2, "missed": 1}
     json.dumps(s, allow_nan=False)  # plain JSON
-    assert summary(ev, reps=200, seed=3) == summary(
+    assert evaluation_summary(ev, reps=200, seed=3) == evaluation_summary(
         ev, reps=200, seed=3
     )  # bootstrap is deterministic
     ev2 = evaluate(
         scenes, tiny_model_file(tmp_path / "m.pt", always="no_mask"), detect=det, incorrect="mask"
     )
-    assert summary(ev2, reps=0)["classification"]["matched"]["n"] == 5
+    assert evaluation_summary(ev2, reps=0)["classification"]["matched"]["n"] == 5
 
 
 def test_unreadable_scene_skipped_in_evaluation(tmp_path):
@@ -146,7 +146,9 @@ def test_unreadable_scene_skipped_in_evaluation(tmp_path):
     scenes, _ = voc_scenes(root)
     ev = evaluate(scenes, None, detect=det)
     assert len(ev.problems) == 1 and "b.png" in ev.problems[0]["file"]
-    assert set(ev.faces["scene"]) == {"a", "c"} and "classification" not in summary(ev, reps=0)
+    assert set(ev.faces["scene"]) == {"a", "c"} and "classification" not in evaluation_summary(
+        ev, reps=0
+    )
 
 
 def test_gallery_draws_truth_and_detections(tmp_path):
@@ -163,7 +165,7 @@ def test_no_readable_scene_still_summarises(tmp_path):
     (root / "images" / "a.png").write_bytes(b"not a png")
     _xml(root / "annotations" / "a.xml", "a.png", [("with_mask", (10, 10, 40, 40))])
     scenes, _ = voc_scenes(root)
-    s = summary(
+    s = evaluation_summary(
         evaluate(scenes, tiny_model_file(tmp_path / "m.pt"), detect=FixedDetector({})), reps=100
     )
     assert s["n_unreadable"] == 1 and s["n_faces"] == 0

@@ -16,6 +16,7 @@ from PIL import Image
 from maskutils.core.params import ParamsError
 from maskutils.core.results import write_metrics
 from maskutils.fairness.analysis import unaudited
+from maskutils.stages.contract import Inputs
 from maskutils.stages.external import run as external
 from tests.conftest import (
     TINY_CNN,
@@ -78,15 +79,13 @@ def _folder_set(p, root):
 
 def _run(p, root, sets, **kw):
     cfg = params("external", {"sets": sets, "bootstrap": 200, **kw})
-    return external.run(
-        p,
-        root / "study.pt",
-        root / "train",
-        cfg,
-        params("bias", BIAS),
-        root / "bias.json",
-        root / "out",
-    ), cfg
+    paths = {
+        "models/study.pt": root / "study.pt",
+        "data/train": root / "train",
+        "reports/metrics/bias.json": root / "bias.json",
+        "data/external": root / "out",
+    }
+    return external.run(Inputs(paths, {"bias": params("bias", BIAS)}, p), cfg), cfg
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +114,7 @@ def test_a_folder_set_drops_unknown_classes_copies_and_duplicates(web):
     saved = pd.read_csv(root / "out" / "web" / "removed.csv")
     assert sorted(saved["reason"]) == ["exact copy"] + ["near copy"] * 5
     assert s.audit is None and "no group attributes" in s.unaudited  # no attributes.csv
-    assert external.summary(st, params("bias", BIAS))["sets"]["web"]["bias"] == {
+    assert external.summary(st, params("external", {}))["sets"]["web"]["bias"] == {
         "audited": False,
         "reason": s.unaudited,
     }
@@ -141,7 +140,7 @@ def test_a_synthetic_camera_set_is_audited_before_and_after_mitigation(study):
     assert s.audit is not None and {"gender", "age"} <= set(s.audit.results)
     assert {"before", "after"} <= set(s.audit.table.columns)
     assert st.mitigation["method"] == "reweight"
-    out = write_metrics(root / "external.json", external.summary(st, params("bias", BIAS)))
+    out = write_metrics(root / "external.json", external.summary(st, cfg))
     saved = json.loads(out.read_text())["sets"]["camera"]
     assert saved["bias"]["attributes"]["gender"]["groups"]
     assert saved["counts"] == s.counts and saved["metrics"]["n"] == len(s.table)

@@ -251,7 +251,9 @@ def test_explain_summary_is_plain_json_and_repeats(prepared):
     for _ in range(2):
         ex = E.explain_prepared(model, prepared, batch_size=16, seed=0)
         san = E.sanity(ex, model, 8, 200, 0.95, 0)
-        blobs.append(json.dumps(E.summary(ex, san, reps=200, per_class=2), sort_keys=True))
+        blobs.append(
+            json.dumps(E.explanation_summary(ex, san, reps=200, per_class=2), sort_keys=True)
+        )
     assert blobs[0] == blobs[1]
     s = json.loads(blobs[0])
     assert s["localisation"]["available"] and s["target_layer"] == "features.10"
@@ -292,7 +294,9 @@ def test_real_data_without_roi_skips_localisation(prepared):
     rows = prepared.rows("test")
     classes, y = prepared.task("mask_type")
     ex = E.explain(model, prepared.images[rows], y[rows], classes, real.iloc[rows], batch_size=16)
-    s = json.loads(json.dumps(E.summary(ex, E.sanity(ex, model, 6, 100, 0.95, 0), reps=100)))
+    s = json.loads(
+        json.dumps(E.explanation_summary(ex, E.sanity(ex, model, 6, 100, 0.95, 0), reps=100))
+    )
     assert s["localisation"] == {
         "available": False,
         "reason": "the data carry no ROI boxes (roi_x0..roi_y1)",

@@ -60,7 +60,7 @@ def test_folds_in_processes_equal_sequential_byte_for_byte(prepared, tmp_path):
             .drop(columns=["seconds", "train_images_per_second"])
             .equals(par.histories[k].drop(columns=["seconds", "train_images_per_second"]))
         )
-    assert kfold.summary(seq) == kfold.summary(par)
+    assert kfold.summary(seq, params("kfold", {})) == kfold.summary(par, params("kfold", {}))
 
 
 def test_threads_are_part_of_a_folds_key(prepared, tmp_path):
@@ -86,7 +86,7 @@ def test_oof_covers_every_pool_image_once_and_confusion_sums(prepared, tmp_path)
     assert sorted(run.oof["image_id"]) == sorted(pool["image_id"])
     merged = run.oof.merge(pool[["image_id", "fold"]], on="image_id", suffixes=("", "_manifest"))
     assert (merged["fold"] == merged["fold_manifest"]).all()
-    s = kfold.summary(run)
+    s = kfold.summary(run, params("kfold", {}))
     assert np.array_equal(np.array(s["confusion"]), sum(run.confusions.values()))
     assert s["n"] == len(pool) == sum(r["n"] for r in s["per_fold"])
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from maskutils.modeling import build
+from maskutils.stages.contract import Inputs
 from maskutils.stages.train import run as train
 from tests.conftest import TINY_CNN, params, prepared_synthetic
 
@@ -18,11 +19,21 @@ CFG = {
 }
 
 
+def _inputs(p, root, k: int) -> Inputs:
+    """Run k's models and outputs in folders of their own, the kept models shared."""
+    paths = {
+        "models": root / f"m{k}",
+        "data/train": root / f"o{k}",
+        "data/train_kept": root / "kept",
+    }
+    return Inputs(paths, {}, p)
+
+
 @pytest.fixture(scope="module")
 def first(tmp_path_factory):
     p = prepared_synthetic(tmp_path_factory, 90, 32, 3)
     root = tmp_path_factory.mktemp("kept")
-    run = train.run(p, params("train", CFG), root / "m1", root / "o1", False, root / "kept")
+    run = train.run(_inputs(p, root, 1), params("train", CFG))
     return p, root, run
 
 
@@ -33,7 +44,7 @@ def test_a_second_run_loads_the_kept_model_and_predicts_the_same(first, monkeypa
         raise AssertionError("trained again although the model was kept")
 
     monkeypatch.setattr(build, "trainer", no_training)
-    again = train.run(p, params("train", CFG), root / "m2", root / "o2", False, root / "kept")
+    again = train.run(_inputs(p, root, 2), params("train", CFG))
     a, b = run.by_kind("cnn"), again.by_kind("cnn")
     pd.testing.assert_frame_equal(a.predictions, b.predictions)
     pd.testing.assert_frame_equal(a.history, b.history)
@@ -44,7 +55,7 @@ def test_a_second_run_loads_the_kept_model_and_predicts_the_same(first, monkeypa
 def test_another_recipe_trains_anew(first):
     p, root, run = first
     other = params("train", {**CFG, "lr": CFG.get("lr", 0.001) * 2})
-    again = train.run(p, other, root / "m3", root / "o3", False, root / "kept")
+    again = train.run(_inputs(p, root, 3), other)
     assert len(list((root / "kept").iterdir())) == 2
     assert not np.array_equal(
         run.by_kind("cnn").predictions.filter(like="p_").to_numpy(),
