@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import Callable
 
-from maskutils.core import fmt
+from maskutils.core import fmt, stats
 from maskutils.stages.gradcam import verdicts as gradcam_verdicts
 
 Headline = tuple[str, str]  # (label, formatted value)
@@ -98,7 +98,17 @@ def train_headlines(m: dict, params: dict) -> list[Headline]:
             )
         )
     rows.insert(0, ("task", f"{m['task']} · {len(m['classes'])} classes"))
+    for key, what in (("finetune_vs_probe", "its linear probe"), ("vs_random_init", "random init")):
+        if key in m:
+            d = m[key]["macro_f1_difference"]
+            rows.append((f"verdict: the study's model vs {what} (macro-F1 difference)", beats(d)))
     return rows
+
+
+def beats(d: dict) -> str:
+    """A paired difference (this minus a baseline) and the one rule's verdict (`stats.sign`)."""
+    word = {1: "beats it", 0: "does not beat it: the interval holds 0", -1: "worse", None: "?"}
+    return f"{_ci(d)} · {word[stats.sign(d)]}"
 
 
 def kfold_headlines(m: dict, params: dict) -> list[Headline]:
@@ -309,6 +319,10 @@ def external_headlines(m: dict, params: dict) -> list[Headline]:
                 "removed",
             )
         )
+        if e["gap"]:
+            word = {1: "worse than", 0: "not shown to differ from", -1: "better than", None: "?"}
+            where = word[stats.sign(e["gap"]["macro_f1"])]
+            rows.append((f"verdict: {name}", f"macro-F1 {where} in distribution"))
     return rows
 
 

@@ -227,6 +227,11 @@ def test_cpu_runs_repeat_exactly(prepared, tmp_path):
     tuned, probe = (summary["models"][k]["macro_f1"]["value"] for k in ("transfer", "probe"))
     assert gain["value"] == pytest.approx(tuned - probe, abs=1e-6)
     assert "linear probe" in finetune_text(run) and fmt.ci(gain) in finetune_text(run)
+    # and beside the same network trained from random weights (compare.random_init)
+    pre = summary["vs_random_init"]["macro_f1_difference"]
+    scratch = summary["models"]["scratch"]["macro_f1"]["value"]
+    assert pre["value"] == pytest.approx(tuned - scratch, abs=1e-6)
+    assert "random init" in finetune_text(run) and fmt.ci(pre) in finetune_text(run)
     summary = json.loads(blobs[0])
     assert (
         set(summary["models"]) == {"cnn", "transfer", "probe", "scratch", "baseline"}

@@ -257,6 +257,25 @@ def test_kfold_overrides_that_cannot_change_the_studied_model_say_so(study):
     assert said not in text(_card(reports, params))
 
 
+def test_the_pretrained_weights_verdict_follows_its_interval(study):
+    reports, params = study
+    text = lambda html: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))  # noqa: E731
+
+    def with_random_init(low, high):
+        def edit(doc):
+            d = {"value": (low + high) / 2, "ci_low": low, "ci_high": high}
+            doc["vs_random_init"] = {"macro_f1_difference": d, "accuracy_difference": d, "n": 300}
+
+        return edit
+
+    _edit(reports / "metrics" / "train.json", with_random_init(0.8, 0.9))
+    html = _card(reports, params)
+    assert problems(html, reports / "metrics", params) == []
+    assert "the pretrained weights beat random initialisation" in text(html)
+    _edit(reports / "metrics" / "train.json", with_random_init(-0.05, 0.1))
+    assert "the pretrained weights do not beat random initialisation" in text(_card(*study))
+
+
 def test_missing_files_say_not_run(tmp_path):
     html = write_card(tmp_path / "reports", tmp_path / "params", tmp_path / "card.html").read_text()
     assert problems(html, tmp_path, tmp_path) == [] and offline_problems(html) == []

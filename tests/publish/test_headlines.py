@@ -217,3 +217,27 @@ def test_the_page_says_which_headline_could_not_be_read(tmp_path, capsys):
     assert "<table>" in bias  # the file's top-level numbers still show
     assert page.count('badge ok">ok<') == len(STAGES) - 1  # the other stages read fine
     assert "index: bias: The headline numbers could not be read" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "word"),
+    [(0.02, 0.1, "beats it"), (-0.02, 0.1, "does not beat it"), (-0.1, -0.02, "worse")],
+)
+def test_train_verdicts_follow_the_paired_interval(params, low, high, word):
+    m = copy.deepcopy(committed("train"))
+    d = {"value": (low + high) / 2, "ci_low": low, "ci_high": high}
+    m["finetune_vs_probe"] = m["vs_random_init"] = {"macro_f1_difference": d}
+    rows = dict(rows_of("train", m, params))
+    for what in ("its linear probe", "random init"):
+        shown = rows[f"verdict: the study's model vs {what} (macro-F1 difference)"]
+        assert shown.startswith(f"{fmt.ci(d)} · {word}")
+
+
+def test_an_external_sets_verdict_follows_its_gap(params):
+    m = copy.deepcopy(committed("external"))
+    name = next(iter(m["sets"]))
+    m["sets"][name]["gap"]["macro_f1"] = {"value": 0.01, "ci_low": -0.01, "ci_high": 0.03}
+    rows = dict(rows_of("external", m, params))
+    assert rows[f"verdict: {name}"] == "macro-F1 not shown to differ from in distribution"
+    m["sets"][name]["gap"]["macro_f1"] = {"value": 0.2, "ci_low": 0.1, "ci_high": 0.3}
+    assert dict(rows_of("external", m, params))[f"verdict: {name}"].startswith("macro-F1 worse")

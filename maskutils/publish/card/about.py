@@ -141,7 +141,7 @@ def _comparison(s: Sources) -> dict:
         "rows": rows,
         "confidence": maybe(s, lambda s: s.v(P, "evaluate", "confidence", fmt="pct")),
     }
-    found["paired"] = found["probe"] = None
+    found["paired"] = found["probe"] = found["random"] = None
     if s.has(T, "paired"):
         p = ("paired",)
         a, b = s.get(T, *p, "a"), s.get(T, *p, "b")
@@ -159,6 +159,10 @@ def _comparison(s: Sources) -> dict:
         d = ("finetune_vs_probe", "macro_f1_difference")
         verdict = {1: "beats", 0: "does not beat", -1: "is worse than"}[stats.sign(s.get(T, *d))]
         found["probe"] = {"difference": s.v(T, *d, fmt="ci"), "verdict": verdict}
+    if s.has(T, "vs_random_init"):
+        d = ("vs_random_init", "macro_f1_difference")
+        verdict = {1: "beat", 0: "do not beat", -1: "are worse than"}[stats.sign(s.get(T, *d))]
+        found["random"] = {"difference": s.v(T, *d, fmt="ci"), "verdict": verdict}
     return found
 
 

@@ -106,6 +106,11 @@ def headlines(m: dict, params: dict) -> list[tuple[str, str]]:
             "test Brier score raw -> scaled",
             f"{fmt.ci(t['before']['brier'])} -> {fmt.ci(t['after']['brier'])}",
         ),
+        (
+            "test NLL change, scaled - raw",
+            f"{fmt.ci(t['change_after']['nll'])}: "
+            f"{verdict(t['change_after']['nll'], 'negative log-likelihood')}",
+        ),
     ]
     oof = m["out_of_fold"]
     rows.append(

@@ -199,18 +199,37 @@ def finetune_text(run: TrainRun) -> str:
     head), on the same test images, with the verdict of the interval (Markdown)."""
     pr = run.finetune_vs_probe
     if pr is None:
-        return "_No fine-tuning in this recipe: the studied transfer model is its linear probe._"
+        return (
+            "_No fine-tuning in this recipe: the studied transfer model is its linear probe._"
+            + random_init_text(run)
+        )
     d = pr["macro_f1_difference"]
     verdict = {
         1: "**fine-tuning beats the linear probe**",
         0: "**fine-tuning does not beat the linear probe**: the interval holds 0",
         -1: "**fine-tuning is worse than the linear probe**",
     }[stats.sign(d)]
-    return (
+    text = (
         f"Fine-tuned minus linear probe (frozen ImageNet backbone, the head trained on its "
         f"features), on the same {pr['n']} test images: macro-F1 difference **{fmt.ci(d)}**, "
         f"accuracy **{fmt.ci(pr['accuracy_difference'])}**: {verdict}."
     )
+    return text + random_init_text(run)
+
+
+def random_init_text(run: TrainRun) -> str:
+    """What the pretrained weights add over the same network trained from random weights, on the
+    same test images, with the verdict of the interval (Markdown; empty without that model)."""
+    pr = run.vs_random_init
+    if pr is None:
+        return ""
+    d = pr["macro_f1_difference"]
+    verdict = {
+        1: "**the pretrained weights beat random initialisation**",
+        0: "**the pretrained weights do not beat random initialisation**: the interval holds 0",
+        -1: "**the pretrained weights are worse than random initialisation**",
+    }[stats.sign(d)]
+    return f" Pretrained minus random init, same network and recipe: **{fmt.ci(d)}**: {verdict}."
 
 
 def captions(rows: pd.DataFrame, kind: str) -> list[str]:

@@ -51,6 +51,7 @@ class TrainRun:
     image_size: int = 0  # the side the faces are cached at (prepare)
     image_size_auto: dict | None = None  # how `image_size: auto` chose it (None: a number)
     finetune_vs_probe: dict | None = None  # paired: fine-tuned transfer model minus its probe
+    vs_random_init: dict | None = None  # paired: the transfer model minus the same, random init
 
     def by_kind(self, kind: str) -> ModelResult | None:
         return next((r for r in self.results if r.kind == kind), None)
@@ -122,12 +123,16 @@ def run(inputs: Inputs, params: dict) -> TrainRun:
         )
     if pair is not None:
         pair = {"a": best[0].kind, "b": best[1].kind, **pair}
-    gain = None
-    if probe := next((r for r in results if r.kind == PROBE), None):
-        tuned = next(r for r in results if r.kind == "transfer")
-        gain = paired(
-            tuned.predictions, probe.predictions, classes, ev["reps"], ev["confidence"], ev["seed"]
-        )
+    tuned = next((r for r in results if r.kind == "transfer"), None)
+
+    def minus(kind: str) -> dict | None:
+        """The transfer model minus the model of `kind`, on the same test images (paired)."""
+        other = next((r for r in results if r.kind == kind), None)
+        if tuned is None or other is None:
+            return None
+        args = (classes, ev["reps"], ev["confidence"], ev["seed"])
+        return paired(tuned.predictions, other.predictions, *args)
+
     return TrainRun(
         classes,
         cfg["task"],
@@ -139,7 +144,8 @@ def run(inputs: Inputs, params: dict) -> TrainRun:
         chosen,
         p.info["image_size"],
         p.info.get("image_size_auto"),
-        gain,
+        minus(PROBE),
+        minus("scratch"),
     )
 
 
@@ -325,4 +331,6 @@ def summary(run: TrainRun, params: dict) -> dict:
         out["paired"] = run.paired
     if run.finetune_vs_probe is not None:
         out["finetune_vs_probe"] = run.finetune_vs_probe
+    if run.vs_random_init is not None:
+        out["vs_random_init"] = run.vs_random_init
     return out
