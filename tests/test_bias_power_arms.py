@@ -105,6 +105,21 @@ def test_each_arm_measures_the_mitigations_it_can_judge():
     assert measured_methods({**job, "arm": "shuffled"}) == ["group_prior:1"]
     assert measured_methods({**job, "arm": "null"}) == []
     assert measured_methods({**job, "arm": "planted", "mitigate": False}) == []
+    assert measured_methods({**job, "arm": "shuffled", "retrain_shuffled": True}) == methods
     assert parse_method("group_prior:0.5") == {"method": "group_prior", "strength": 0.5}
-    with pytest.raises(SystemExit, match="--methods"):
-        parse_method("threshold")
+    assert parse_method("worst_reweight:3") == {"method": "worst_reweight", "worst_boost": 3.0}
+    assert parse_method("worst_oversample") == {"method": "worst_oversample"}
+    for label in ("threshold", "both:2"):
+        with pytest.raises(SystemExit, match="--methods"):
+            parse_method(label)
+
+
+def test_a_method_label_names_what_the_bias_params_choose():
+    from maskutils.stages.bias.report import method_label
+
+    mit = {"method": "group_prior", "strength": 1.0, "worst_boost": 3.0, "oversample_cap": 4.0}
+    assert method_label(mit) == "group_prior:1"
+    assert method_label({**mit, "method": "worst_reweight"}) == "worst_reweight:3"
+    assert method_label({**mit, "method": "both"}) == "both"
+    for label in ("group_prior:1", "worst_reweight:3", "both"):
+        assert method_label({**mit, **parse_method(label)}) == label
