@@ -14,8 +14,10 @@ finds are where the features, and the data's mix, make the task hardest.
 from __future__ import annotations
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from maskutils.modeling import frozen
+from maskutils.modeling.local_folds import torch_threads
 from maskutils.modeling.rebalance import group_keys
 from maskutils.prepare.group_kfold import stratified_group_folds
 from maskutils.prepare.prepared import Prepared
@@ -53,11 +55,24 @@ def ranked(keys: np.ndarray, y: np.ndarray, pred: np.ndarray, min_cell: int = MI
 
 
 def find(
-    p: Prepared, cfg: dict, n_classes: int, train_sets: dict, by: list[str], count: int
+    p: Prepared,
+    cfg: dict,
+    n_classes: int,
+    train_sets: dict,
+    by: list[str],
+    count: int,
+    threads: int,
 ) -> dict:
     """Per named set of training rows (`train_sets`: name -> row indices of `p`), its `count`
     worst cells (`ranked`), each found on inner folds of those rows alone; one feature pass of
-    the frozen model over the rows of all sets. `cfg`: the recipe (its seed seeds the folds)."""
+    the frozen model over the rows of all sets. `cfg`: the recipe (its seed seeds the folds).
+    Torch and BLAS compute on `threads` threads, as the folds do: the cells decide what the
+    folds train on, so they must not depend on the machine's core count."""
+    with torch_threads(threads), threadpool_limits(threads):
+        return _find(p, cfg, n_classes, train_sets, by, count)
+
+
+def _find(p: Prepared, cfg: dict, n_classes: int, train_sets: dict, by, count: int) -> dict:
     _, y = p.task(cfg["task"])
     used = np.unique(np.concatenate([np.asarray(r) for r in train_sets.values()]))
     feats = frozen.features(cfg, p.images[used], p.info["image_size"], n_classes)
@@ -67,13 +82,23 @@ def find(
     out = {}
     for k, (name, rows) in enumerate(train_sets.items()):
         rows = np.asarray(rows)
-        n_groups = len(np.unique(dup[rows]))
-        if min(INNER_FOLDS, n_groups) < 2:
-            out[name] = []
-            continue
-        folds = stratified_group_folds(
-            y[rows], dup[rows], min(INNER_FOLDS, n_groups), cfg["seed"] + k
-        )
-        pred = frozen.probe_oof(feats[[at[r] for r in rows]], y[rows], folds, cfg["seed"])
-        out[name] = ranked(keys[rows], y[rows], pred)[:count]
+        x = feats[[at[r] for r in rows]]
+        pred = _inner_predictions(x, y[rows], dup[rows], cfg["seed"] + k, cfg["seed"])
+        out[name] = [] if pred is None else ranked(keys[rows], y[rows], pred)[:count]
     return out
+
+
+def _inner_predictions(x, y, dup, fold_seed: int, seed: int) -> np.ndarray | None:
+    """Each row predicted once by the probe fitted on the other inner folds; None when the rows
+    cannot be split so (fewer than 2 duplicate groups or classes, or an inner fold whose other
+    folds hold a single class): no cell is ranked then."""
+    n = min(INNER_FOLDS, len(np.unique(dup)))
+    if n < 2 or len(np.unique(y)) < 2:
+        return None
+    try:
+        folds = stratified_group_folds(y, dup, n, fold_seed)
+    except ValueError:  # every class smaller than the number of folds
+        return None
+    if any(len(np.unique(y[folds != f])) < 2 for f in np.unique(folds)):
+        return None
+    return frozen.probe_oof(x, y, folds, seed)

@@ -81,7 +81,7 @@ def fold_key(p: Prepared, cfg: dict, fold: dict, mitigation: dict | None, thread
         json.dumps(
             {
                 "cfg": {k: v for k, v in cfg.items() if k not in build.unused_keys(cfg["model"])},
-                "mitigation": mitigation,
+                "mitigation": rebalance.for_fold(mitigation, fold["fold"]),  # its own cells only
                 "threads": threads,
                 **{part: ids[fold[part]].tolist() for part in ("train", "val", "test")},
             },

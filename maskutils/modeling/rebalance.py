@@ -82,8 +82,13 @@ def for_fold(plan: dict | None, fold: int) -> dict | None:
     """A plan with `cells_by_fold` narrowed to one fold's `cells`; any other plan as it is."""
     if not plan or "cells_by_fold" not in plan:
         return plan
+    by_fold = {str(k): v for k, v in plan["cells_by_fold"].items()}
+    if str(fold) not in by_fold:
+        raise KeyError(
+            f"the mitigation plan names no cells for fold {fold} (it has {list(by_fold)})"
+        )
     rest = {k: v for k, v in plan.items() if k != "cells_by_fold"}
-    return {**rest, "cells": plan["cells_by_fold"][str(fold)]}
+    return {**rest, "cells": by_fold[str(fold)]}
 
 
 def worst(manifest: pd.DataFrame, rows: np.ndarray, y: np.ndarray, plan: dict, seed: int):

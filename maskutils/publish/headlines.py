@@ -101,7 +101,7 @@ def train_headlines(m: dict, params: dict) -> list[Headline]:
     for key, what in (("finetune_vs_probe", "its linear probe"), ("vs_random_init", "random init")):
         if key in m:
             d = m[key]["macro_f1_difference"]
-            rows.append((f"verdict: the study's model vs {what} (macro-F1 difference)", beats(d)))
+            rows.append((f"verdict: the transfer model vs {what} (macro-F1 difference)", beats(d)))
     return rows
 
 

@@ -187,7 +187,12 @@ STAGES = [
         GRADCAM,
         "05_gradcam",
         code=TRAINS,
-        reads=("data/prepared", "models/study.pt", "models/cnn.pt", "benchmarks/results"),
+        reads=(
+            "data/prepared",
+            "models/study.pt",
+            "models/cnn.pt",
+            "benchmarks/results/gradcam_grid.json",
+        ),
         note="method and depth: benchmarks/gradcam_grid.py (its record)",
         headline=(
             "localisation.overall.pointing_hit.value",

@@ -19,13 +19,9 @@ HEADER = """\
 # re-runs the stage, which then fails naming the key. data/ and models/ are DVC-cached (dvc push /
 # pull: docs/remote.md); reports and metrics are plain files committed to git (cache: false).
 """
-#: what the card and the index read besides the metrics (the Grad-CAM verdicts' rule)
-PAGE_CODE = (
-    "maskutils/core",
-    "maskutils/publish",
-    "maskutils/stages/gradcam/verdicts.py",
-    "params",
-)
+#: what the card and the index read besides the metrics: the stages' declarations and the
+#: headlines and verdicts their report modules compute
+PAGE_CODE = ("maskutils/core", "maskutils/publish", "maskutils/stages", "params")
 NOT_CACHED = "{cache: false}"
 
 
@@ -40,12 +36,15 @@ def command(st: Stage) -> str:
     return f"maskutils {st.name} --params params/{st.name}.yaml --out {st.writes[0]}"
 
 
-#: what every notebook stage's run is called through (docs/architecture.md, a stage's contract)
-CONTRACT = "maskutils/stages/contract.py"
+#: what every notebook stage's run is called through (docs/architecture.md, a stage's contract),
+#: and the declarations that name its inputs and its headline keys
+CONTRACT = ("maskutils/stages/contract.py", "maskutils/stages/__init__.py")
 
 
 def deps(st: Stage) -> list[str]:
-    own = [f"maskutils/stages/{st.name}", CONTRACT, f"notebooks/{st.notebook}.ipynb"]
+    """Its code, the schemas of the other stages' params it reads, its notebook and its data."""
+    also = [f"maskutils/stages/{name}/params.py" for name, _ in st.params_also]
+    own = [f"maskutils/stages/{st.name}", *CONTRACT, *also, f"notebooks/{st.notebook}.ipynb"]
     own = own if st.notebook else []
     return ["maskutils/core", *(f"maskutils/{c}" for c in st.code), *own, *st.reads]
 

@@ -42,7 +42,7 @@ def test_cells_are_found_from_the_given_rows_alone(prepared):
     fold = p.manifest["fold"].to_numpy()
     train = np.flatnonzero(fold > 0)  # fold 0's training rows; the rest: its test rows, test split
     rest = np.flatnonzero(fold <= 0)
-    first = worst_cells.find(p, cfg, 5, {"fold0": train}, ["age"], 3)["fold0"]
+    first = worst_cells.find(p, cfg, 5, {"fold0": train}, ["age"], 3, threads=1)["fold0"]
     assert first and all(c["shortfall"] > 0 for c in first)
     # every other row's label and group scrambled: the cells do not move
     m = p.manifest.copy()
@@ -51,7 +51,19 @@ def test_cells_are_found_from_the_given_rows_alone(prepared):
     m.loc[rest, "age"] = rng.permutation(m.loc[rest, "age"].to_numpy())
     p.manifest, kept = m, p.manifest
     try:
-        again = worst_cells.find(p, cfg, 5, {"fold0": train}, ["age"], 3)["fold0"]
+        again = worst_cells.find(p, cfg, 5, {"fold0": train}, ["age"], 3, threads=1)["fold0"]
     finally:
         p.manifest = kept
     assert again == first
+
+
+def test_rows_that_cannot_be_split_into_inner_folds_rank_no_cell(prepared):
+    p = prepared
+    cfg = params("train", {"model": "cnn"})
+    y = p.manifest["label"].to_numpy()
+    one_class = np.flatnonzero(y == y[0])[:30]
+    two_groups = np.flatnonzero(p.manifest["dup_group"].isin(p.manifest["dup_group"].iloc[:2]))
+    found = worst_cells.find(
+        p, cfg, 5, {"one class": one_class, "two rows": two_groups[:2]}, ["age"], 3, threads=1
+    )
+    assert found == {"one class": [], "two rows": []}

@@ -229,7 +229,7 @@ def test_train_verdicts_follow_the_paired_interval(params, low, high, word):
     m["finetune_vs_probe"] = m["vs_random_init"] = {"macro_f1_difference": d}
     rows = dict(rows_of("train", m, params))
     for what in ("its linear probe", "random init"):
-        shown = rows[f"verdict: the study's model vs {what} (macro-F1 difference)"]
+        shown = rows[f"verdict: the transfer model vs {what} (macro-F1 difference)"]
         assert shown.startswith(f"{fmt.ci(d)} · {word}")
 
 

@@ -157,11 +157,13 @@ def _comparison(s: Sources) -> dict:
         }
     if s.has(T, "finetune_vs_probe"):
         d = ("finetune_vs_probe", "macro_f1_difference")
-        verdict = {1: "beats", 0: "does not beat", -1: "is worse than"}[stats.sign(s.get(T, *d))]
+        words = {1: "beats", 0: "does not beat", -1: "is worse than", None: "has no verdict on"}
+        verdict = words[stats.sign(s.get(T, *d))]
         found["probe"] = {"difference": s.v(T, *d, fmt="ci"), "verdict": verdict}
     if s.has(T, "vs_random_init"):
         d = ("vs_random_init", "macro_f1_difference")
-        verdict = {1: "beat", 0: "do not beat", -1: "are worse than"}[stats.sign(s.get(T, *d))]
+        words = {1: "beat", 0: "do not beat", -1: "are worse than", None: "have no verdict on"}
+        verdict = words[stats.sign(s.get(T, *d))]
         found["random"] = {"difference": s.v(T, *d, fmt="ci"), "verdict": verdict}
     return found
 

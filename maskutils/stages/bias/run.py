@@ -85,7 +85,7 @@ def run(inputs: Inputs, params: dict) -> BiasStudy | NothingToAudit:
     elif plan["method"] != "none":
         trained_with = plan
         if plan["method"] in rebalance.WORST:
-            plan, trained_with = targeted(p, before, plan)
+            plan, trained_with = targeted(p, before, plan, params["threads"])
         after = crossval.run(p, cfg, out_dir, mitigation=trained_with, **executor_args(params))
         predictions["after"], trained = after.oof, after.trained
     for name, oof in predictions.items():
@@ -101,7 +101,7 @@ def run(inputs: Inputs, params: dict) -> BiasStudy | NothingToAudit:
     )
 
 
-def targeted(p: Prepared, before: crossval.KFoldRun, plan: dict) -> tuple[dict, dict]:
+def targeted(p: Prepared, before: crossval.KFoldRun, plan: dict, threads: int) -> tuple[dict, dict]:
     """(the plan as reported: each fold's worst cells with their inner-fold recalls, the plan
     the folds train with: each fold's cells as [group, class code]). The cells of a fold are
     found on that fold's training rows alone (`fairness.worst_cells`)."""
@@ -109,7 +109,7 @@ def targeted(p: Prepared, before: crossval.KFoldRun, plan: dict) -> tuple[dict, 
     _, y = p.task(cfg["task"])
     folds = crossval.plan(p, y, crossval.VAL_FRACTION, cfg["seed"])
     sets = {str(f["fold"]): f["train"] for f in folds}
-    found = worst_cells.find(p, cfg, len(classes), sets, plan["by"], plan["count"])
+    found = worst_cells.find(p, cfg, len(classes), sets, plan["by"], plan["count"], threads)
     reported = {
         k: [{**c, "class": classes[c["class"]]} for c in cells] for k, cells in found.items()
     }

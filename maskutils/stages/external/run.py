@@ -91,7 +91,7 @@ def run(inputs: Inputs, params: dict) -> ExternalStudy:
         s.unaudited = analysis.nothing_to_audit(s.rows, bias_params)
         if s.unaudited is None:
             if plan is not None and mitigated is None:
-                mitigated = _mitigated(p, cfg, classes, plan)
+                mitigated, plan = _mitigated(p, cfg, classes, plan, bias_params["threads"])
             s.audit = _audit(s, mitigated, bias_params, cfg, p)
         s.gap = gap(inside, s.table, classes, **ev) if len(s.table) else {}
         sets.append(s)
@@ -223,10 +223,10 @@ def _audit(s: ExternalSet, mitigated, bias_params, cfg, p) -> Audit:
     return analysis.analyse(table, s.rows, classes, bias_params, cfg, plant)
 
 
-def _mitigated(p: Prepared, cfg: dict, classes: list[str], plan: dict):
-    """The bias stage's mitigation as a function of a set to its predicted classes: the studied
-    model's probabilities with the group prior correction counted on the train split, or the
-    studied recipe retrained on the train split with the rebalancing."""
+def _mitigated(p: Prepared, cfg: dict, classes: list[str], plan: dict, threads: int):
+    """(the bias stage's mitigation as a function of a set to its predicted classes, the plan it
+    used): the studied model's probabilities with the group prior correction counted on the
+    train split, or the studied recipe retrained on the train split with the rebalancing."""
     task_classes, y = p.task(cfg["task"])
     if task_classes != classes:
         raise ValueError(
@@ -244,23 +244,29 @@ def _mitigated(p: Prepared, cfg: dict, classes: list[str], plan: dict):
             keys = group_prior.group_keys(s.rows, plan["by"]) if known else [None] * len(probs)
             return [classes[k] for k in group_prior.apply(probs, keys, fitted).argmax(1)]
 
-        return corrected
-    model = _retrained(p, y, cfg, classes, plan)
-    return lambda s: [classes[k] for k in predict_proba(model, s.images).argmax(1)]
+        return corrected, plan
+    model, plan = _retrained(p, y, cfg, classes, plan, threads)
+    return (lambda s: [classes[k] for k in predict_proba(model, s.images).argmax(1)]), plan
 
 
-def _retrained(p: Prepared, y: np.ndarray, cfg: dict, classes: list[str], plan: dict):
-    """The studied recipe retrained on the train split with the bias stage's rebalancing (a
-    `worst_*` method: towards the worst cells of the train split, found on its rows alone)."""
+def _retrained(p: Prepared, y, cfg: dict, classes: list[str], plan: dict, threads: int):
+    """(the studied recipe retrained on the train split with the bias stage's rebalancing, the
+    plan it used). A `worst_*` method aims at the worst cells of the train split, found on its
+    rows alone (the plan says which, in place of the bias stage's folds' cells)."""
+    used = plan
     if plan["method"] in rebalance.WORST:
         sets = {"train": p.rows("train")}
-        found = worst_cells.find(p, cfg, len(classes), sets, plan["by"], plan["count"])
-        cells = [[c["group"], c["class"]] for c in found["train"]]
-        plan = {"method": plan["method"], "by": plan["by"], "boost": plan["boost"], "cells": cells}
+        found = worst_cells.find(p, cfg, len(classes), sets, plan["by"], plan["count"], threads)
+        cells = found["train"]
+        keep = ("method", "by", "count", "boost")
+        plan = {k: plan[k] for k in keep} | {"cells": [[c["group"], c["class"]] for c in cells]}
+        used = {k: plan[k] for k in keep} | {
+            "cells": [{**c, "class": classes[c["class"]]} for c in cells]
+        }
     t = build.trainer_for(p, y, p.rows("train"), p.rows("val"), cfg, len(classes), plan)
     tr = cfg["transfer"]
     epochs = tr["head_epochs"] + tr["epochs"] if cfg["model"] == "transfer" else cfg["epochs"]
-    return run_to_end(t, epochs, False, "mitigated model").model
+    return run_to_end(t, epochs, False, "mitigated model").model, used
 
 
 def _plan(params: dict, bias_metrics: Path) -> dict | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from maskutils.core import metrics as m
-from maskutils.core.params import deep_update, read_yaml
+from maskutils.core.params import deep_update
 from maskutils.core.stats import t_interval
 from maskutils.modeling import build, crossval
 from maskutils.modeling.crossval import KFoldRun
@@ -14,14 +14,10 @@ from maskutils.modeling.params import RECIPE_SCHEMA, executor_args
 from maskutils.stages.contract import Inputs
 
 
-def recipe(train_params: str | Path, kfold: dict, models_dir: str | Path = "models") -> dict:
-    """The training recipe of params/train.yaml with `kfold.overrides` applied (both checked);
-    `model: best` becomes the kind the train stage chose (models_dir/study.json)."""
-    return recipe_of(read_yaml(train_params), kfold, str(train_params), models_dir)
-
-
 def recipe_of(given: dict, kfold: dict, origin: str, models_dir: str | Path = "models") -> dict:
-    """`recipe` of train params already read (`origin` names them in errors)."""
+    """The training recipe of train params already read (`origin` names them in errors) with
+    `kfold.overrides` applied (both checked); `model: best` becomes the kind the train stage
+    chose (models_dir/study.json)."""
     base = RECIPE_SCHEMA.validate(
         {k: v for k, v in given.items() if k in RECIPE_SCHEMA.tree}, origin=origin
     )

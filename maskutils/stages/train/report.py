@@ -208,6 +208,7 @@ def finetune_text(run: TrainRun) -> str:
         1: "**fine-tuning beats the linear probe**",
         0: "**fine-tuning does not beat the linear probe**: the interval holds 0",
         -1: "**fine-tuning is worse than the linear probe**",
+        None: "no verdict: the interval is missing",
     }[stats.sign(d)]
     text = (
         f"Fine-tuned minus linear probe (frozen ImageNet backbone, the head trained on its "
@@ -228,8 +229,12 @@ def random_init_text(run: TrainRun) -> str:
         1: "**the pretrained weights beat random initialisation**",
         0: "**the pretrained weights do not beat random initialisation**: the interval holds 0",
         -1: "**the pretrained weights are worse than random initialisation**",
+        None: "no verdict: the interval is missing",
     }[stats.sign(d)]
-    return f" Pretrained minus random init, same network and recipe: **{fmt.ci(d)}**: {verdict}."
+    return (
+        " Pretrained minus the same network from random weights (trained like the CNN, every "
+        f"layer at `lr`), on the same test images: **{fmt.ci(d)}**: {verdict}."
+    )
 
 
 def captions(rows: pd.DataFrame, kind: str) -> list[str]:

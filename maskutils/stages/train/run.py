@@ -3,7 +3,6 @@ the same split and evaluated on the same test images. The notebook only calls `r
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +50,8 @@ class TrainRun:
     image_size: int = 0  # the side the faces are cached at (prepare)
     image_size_auto: dict | None = None  # how `image_size: auto` chose it (None: a number)
     finetune_vs_probe: dict | None = None  # paired: fine-tuned transfer model minus its probe
-    vs_random_init: dict | None = None  # paired: the transfer model minus the same, random init
+    vs_random_init: dict | None = None  # paired: the pretrained transfer model minus the same
+    # network from random weights, trained like the CNN (compare.random_init)
 
     def by_kind(self, kind: str) -> ModelResult | None:
         return next((r for r in self.results if r.kind == kind), None)
@@ -59,7 +59,7 @@ class TrainRun:
 
 def run(inputs: Inputs, params: dict) -> TrainRun:
     """Trains every model the params ask for; writes `models` and, in `data/train`, predictions
-    and timings. A model trained before with the same recipe, data and code is loaded from
+    and histories. A model trained before with the same recipe, data and code is loaded from
     `data/train_kept` instead (`modeling.trained`), and every model trained is kept there (when
     the inputs have no such path, every model is trained and none kept)."""
     p, cfg = inputs.prepared, params
@@ -145,7 +145,7 @@ def run(inputs: Inputs, params: dict) -> TrainRun:
         p.info["image_size"],
         p.info.get("image_size_auto"),
         minus(PROBE),
-        minus("scratch"),
+        minus("scratch") if cfg["transfer"]["weights"] else None,  # else: random vs random
     )
 
 
@@ -245,19 +245,13 @@ def _baseline(data, cfg) -> ModelResult:
 
 
 def _save(results: list[ModelResult], out_dir: Path) -> None:
+    """Each model's test predictions and history: no wall times (the report shows them), so a
+    run that loads its kept models writes the same bytes and the stages after it do not re-run."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for r in results:
         r.predictions.to_csv(out_dir / f"predictions_{r.kind}.csv", index=False)
         if r.history is not None:
             r.history.to_csv(out_dir / f"history_{r.kind}.csv", index=False)
-    timings = {
-        r.kind: {
-            "train_seconds": r.train_seconds,
-            "inference_images_per_second": r.inference_images_per_second,
-        }
-        for r in results
-    }
-    (out_dir / "timings.json").write_text(json.dumps(timings, indent=2))
 
 
 def _torch_result(name, kind, res, data) -> ModelResult:

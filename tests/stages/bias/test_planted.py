@@ -3,6 +3,8 @@ prior correction) narrows it, the planted group gaining (a small profile, traine
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from maskutils.modeling import crossval
@@ -18,7 +20,8 @@ PLANT = {"where": {"gender": "female", "label": "cloth"}, "keep": 0.1}
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory):
+def folds(tmp_path_factory):
+    """(prepared data, folder with its k-fold folds, the audit's params)."""
     out = tmp_path_factory.mktemp("planted")
     prepare(
         params(
@@ -51,6 +54,12 @@ def study(tmp_path_factory):
             "planted": {"attribute": "gender", "group": "female", "class": "cloth"},
         },
     )
+    return p, out, audit
+
+
+@pytest.fixture(scope="module")
+def study(folds):
+    p, out, audit = folds
     return bias_study.run(
         Inputs({"data/kfold": out / "kfold", "data/bias": out / "bias"}, {}, p), audit
     )
@@ -85,3 +94,20 @@ def test_the_metrics_file_holds_intervals_and_words(study):
     assert s["findings"][0].startswith("**Pre-registered**") and "**found**" in s["findings"][0]
     gap = s["attributes"]["gender"]["gaps"]["recall_cloth"]
     assert gap["p_adjusted"] >= gap["p_value"] and "mde" in gap
+
+
+def test_a_worst_cell_mitigation_trains_each_fold_towards_its_own_cells_and_resumes(folds):
+    p, out, audit = folds
+    mit = {**audit["mitigation"], "method": "worst_reweight", "by": ["gender"], "worst_cells": 2}
+    worst = {**audit, "threads": 1, "workers": 1, "mitigation": mit}
+    paths = {"data/kfold": out / "kfold", "data/bias": out / "worst"}
+    first = bias_study.run(Inputs(paths, {}, p), worst)
+    assert sorted(first.trained) == [0, 1, 2]
+    cells = first.plan["cells_by_fold"]
+    assert sorted(cells) == ["0", "1", "2"] and all(len(c) <= 2 for c in cells.values())
+    for c in (c for fold in cells.values() for c in fold):
+        assert c["group"] in ("female", "male") and c["recall"] < c["class_recall"]
+    again = bias_study.run(Inputs(paths, {}, p), worst)
+    assert again.trained == []  # every fold resumed: same cells, same key
+    summary = [json.dumps(bias_study.summary(r, worst), sort_keys=True) for r in (first, again)]
+    assert summary[0] == summary[1]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from maskutils.core.params import ParamsError
+from maskutils.core.params import ParamsError, read_yaml
 from maskutils.core.stats import t_interval
 from maskutils.modeling import crossval
 from maskutils.stages.kfold import run as kfold
@@ -114,16 +114,21 @@ def test_mean_ci_arithmetic():
     assert near_one["ci_high"] == 1.0 and t_interval([1.0, 1.0, 0.97])["ci_high"] > 1.0
 
 
+def _recipe(train, kfold_params: dict, models="models") -> dict:
+    """The k-fold recipe of a train params file, as the stage builds it (`recipe_of`)."""
+    return kfold.recipe_of(read_yaml(train), kfold_params, str(train), models)
+
+
 def test_recipe_takes_train_yaml_and_checks_the_overrides(tmp_path):
     train = tmp_path / "train.yaml"
     train.write_text("epochs: 7\nlr: 0.01\nreport: {dpi: 50}\n")
-    cfg = kfold.recipe(train, {"overrides": {"epochs": 3}})
+    cfg = _recipe(train, {"overrides": {"epochs": 3}})
     assert cfg["epochs"] == 3 and cfg["lr"] == 0.01 and "report" not in cfg
     with pytest.raises(ParamsError, match="unknown key 'epoch'"):
-        kfold.recipe(train, {"overrides": {"epoch": 3}})
+        _recipe(train, {"overrides": {"epoch": 3}})
     train.write_text("lr: fast\n")
     with pytest.raises(ParamsError, match=f"{train}: 'lr' must be float"):
-        kfold.recipe(train, {"overrides": {}})
+        _recipe(train, {"overrides": {}})
 
 
 def test_fold_code_folders_are_the_stage_deps():

@@ -6,6 +6,7 @@ import json
 import pandas as pd
 import pytest
 
+from maskutils.core.params import read_yaml
 from maskutils.modeling import build
 from maskutils.stages.kfold import run as kfold
 from maskutils.stages.train.run import ModelResult, choose
@@ -32,19 +33,24 @@ def test_best_is_the_higher_validation_score_not_the_higher_test_score():
     assert choose(results, "cnn") == ("cnn", None)
 
 
+def _recipe(train, kfold_params: dict, models="models") -> dict:
+    """The k-fold recipe of a train params file, as the stage builds it (`recipe_of`)."""
+    return kfold.recipe_of(read_yaml(train), kfold_params, str(train), models)
+
+
 def test_kfold_recipe_reads_the_train_stages_choice(tmp_path):
     train = tmp_path / "train.yaml"
     train.write_text("model: best\n")
     models = tmp_path / "models"
     with pytest.raises(FileNotFoundError, match=r"study\.json: missing.*run it first"):
-        kfold.recipe(train, {"overrides": {}}, models)
+        _recipe(train, {"overrides": {}}, models)
     models.mkdir()
     for kind in build.CANDIDATES:
         build.write_choice(models, kind, "best")
-        assert kfold.recipe(train, {"overrides": {}}, models)["model"] == kind
+        assert _recipe(train, {"overrides": {}}, models)["model"] == kind
     (models / build.CHOICE).write_text(json.dumps({"model": "scratch"}))
     with pytest.raises(ValueError, match="model is 'scratch'"):
-        kfold.recipe(train, {"overrides": {}}, models)
+        _recipe(train, {"overrides": {}}, models)
     train.write_text("model: cnn\n")  # a named model needs no choice file
     (models / build.CHOICE).unlink()
-    assert kfold.recipe(train, {"overrides": {}}, models)["model"] == "cnn"
+    assert _recipe(train, {"overrides": {}}, models)["model"] == "cnn"
