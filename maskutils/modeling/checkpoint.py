@@ -41,9 +41,13 @@ def save(
         "params": params or {},
         "format": 1,
     }
-    # contiguous: a model trained channels_last and the same weights loaded into a fresh model
-    # give the same bytes, so a stage that loads a kept model re-runs nothing after it
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    # standard strides: a model trained channels_last and the same weights loaded into a fresh
+    # model give the same bytes, so a stage that loads a kept model re-runs nothing after it
+    # (`contiguous()` keeps a channels_last tensor's strides when a dimension has size 1)
+    state = {
+        k: v.detach().cpu().clone(memory_format=torch.contiguous_format)
+        for k, v in model.state_dict().items()
+    }
     torch.save({"meta": meta, "state_dict": state}, path)
     return path
 
