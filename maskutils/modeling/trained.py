@@ -43,17 +43,36 @@ def key(kind: str, backbone: str | None, cfg: dict, images: np.ndarray, ids, y) 
     return h.hexdigest()[:16]
 
 
+def channels_last(model: nn.Module) -> bool:
+    """Whether the model's convolutions are laid out channels_last (as `fit.Trainer` leaves
+    them): a kept model is loaded so, because the layout picks the kernels, and with them the
+    last digits of every probability the stage writes."""
+    return any(
+        p.dim() == 4
+        and not p.is_contiguous()
+        and p.is_contiguous(memory_format=torch.channels_last)
+        for p in model.parameters()
+    )
+
+
 def _save_one(folder: Path, res: FitResult, **extra) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.detach().cpu() for k, v in res.model.state_dict().items()}, folder / "w.pt")
     res.history.to_csv(folder / "history.csv", index=False)
-    meta = {"best_epoch": res.best_epoch, "seconds": res.seconds, **extra}
+    meta = {
+        "best_epoch": res.best_epoch,
+        "seconds": res.seconds,
+        "channels_last": channels_last(res.model),
+        **extra,
+    }
     (folder / "meta.json").write_text(json.dumps(meta))  # last: its presence marks it done
 
 
 def _load_one(folder: Path, model: nn.Module) -> FitResult:
     model.load_state_dict(torch.load(folder / "w.pt", map_location="cpu", weights_only=True))
     meta = json.loads((folder / "meta.json").read_text())
+    if meta.get("channels_last"):
+        model = model.to(memory_format=torch.channels_last)
     history = pd.read_csv(folder / "history.csv")
     return FitResult(model.eval(), history, meta["best_epoch"], meta["seconds"])
 
