@@ -276,6 +276,24 @@ def test_the_pretrained_weights_verdict_follows_its_interval(study):
     assert "the pretrained weights do not beat random initialisation" in text(_card(*study))
 
 
+def test_an_external_sets_verdict_follows_its_gap(study):
+    reports, params = study
+    text = lambda html: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))  # noqa: E731
+    name = next(iter(json.loads((reports / "metrics" / "external.json").read_text())["sets"]))
+
+    def gap(low, high):
+        def edit(doc):
+            doc["sets"][name]["gap"]["macro_f1"] = {"value": 0, "ci_low": low, "ci_high": high}
+
+        return edit
+
+    _edit(reports / "metrics" / "external.json", gap(0.1, 0.3))
+    assert f"on {name} the model is worse than in distribution" in text(_card(reports, params))
+    _edit(reports / "metrics" / "external.json", gap(-0.1, 0.3))
+    said = f"on {name} the model is not shown to differ from in distribution"
+    assert said in text(_card(reports, params))
+
+
 def test_missing_files_say_not_run(tmp_path):
     html = write_card(tmp_path / "reports", tmp_path / "params", tmp_path / "card.html").read_text()
     assert problems(html, tmp_path, tmp_path) == [] and offline_problems(html) == []
