@@ -204,18 +204,24 @@ def finetune_text(run: TrainRun) -> str:
             + random_init_text(run)
         )
     d = pr["macro_f1_difference"]
-    verdict = {
-        1: "**fine-tuning beats the linear probe**",
-        0: "**fine-tuning does not beat the linear probe**: the interval holds 0",
-        -1: "**fine-tuning is worse than the linear probe**",
-        None: "no verdict: the interval is missing",
-    }[stats.sign(d)]
+    verdict = _verdict(d, "fine-tuning", "beats", "is worse than", "the linear probe")
     text = (
         f"Fine-tuned minus linear probe (frozen ImageNet backbone, the head trained on its "
         f"features), on the same {pr['n']} test images: macro-F1 difference **{fmt.ci(d)}**, "
         f"accuracy **{fmt.ci(pr['accuracy_difference'])}**: {verdict}."
     )
     return text + random_init_text(run)
+
+
+def _verdict(d: dict, who: str, beats: str, worse: str, than: str) -> str:
+    """The one rule's verdict on a paired difference (`stats.sign`), in words (Markdown)."""
+    no = "do not beat" if beats == "beat" else "does not beat"
+    return {
+        1: f"**{who} {beats} {than}**",
+        0: f"**{who} {no} {than}**: the interval holds 0",
+        -1: f"**{who} {worse} {than}**",
+        None: "no verdict: the interval is missing",
+    }[stats.sign(d)]
 
 
 def random_init_text(run: TrainRun) -> str:
@@ -225,12 +231,9 @@ def random_init_text(run: TrainRun) -> str:
     if pr is None:
         return ""
     d = pr["macro_f1_difference"]
-    verdict = {
-        1: "**the pretrained weights beat random initialisation**",
-        0: "**the pretrained weights do not beat random initialisation**: the interval holds 0",
-        -1: "**the pretrained weights are worse than random initialisation**",
-        None: "no verdict: the interval is missing",
-    }[stats.sign(d)]
+    verdict = _verdict(
+        d, "the pretrained weights", "beat", "are worse than", "random initialisation"
+    )
     return (
         " Pretrained minus the same network from random weights (trained like the CNN, every "
         f"layer at `lr`), on the same test images: **{fmt.ci(d)}**: {verdict}."
