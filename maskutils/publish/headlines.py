@@ -105,6 +105,14 @@ def train_headlines(m: dict, params: dict) -> list[Headline]:
     return rows
 
 
+def versus(d: dict) -> str | None:
+    """A gap (reference minus this, e.g. in-distribution minus an external set) in words, by the
+    one rule (`stats.sign`); None without an interval. The card says the same."""
+    return {1: "worse than", 0: "not shown to differ from", -1: "better than", None: None}[
+        stats.sign(d)
+    ]
+
+
 def beats(d: dict) -> str:
     """A paired difference (this minus a baseline) and the one rule's verdict (`stats.sign`)."""
     word = {1: "beats it", 0: "does not beat it: the interval holds 0", -1: "worse", None: "?"}
@@ -320,8 +328,7 @@ def external_headlines(m: dict, params: dict) -> list[Headline]:
             )
         )
         if e["gap"]:
-            word = {1: "worse than", 0: "not shown to differ from", -1: "better than", None: "?"}
-            where = word[stats.sign(e["gap"]["macro_f1"])]
+            where = versus(e["gap"]["macro_f1"]) or "?"
             rows.append((f"verdict: {name}", f"macro-F1 {where} in distribution"))
     return rows
 

@@ -4,11 +4,11 @@ with its gap to in-distribution and, where run, its own bias audit."""
 
 from __future__ import annotations
 
-from maskutils.core import stats
 from maskutils.publish.card.about import audited, study, unaudited
 from maskutils.publish.card.calibration import calibration
 from maskutils.publish.card.layout import Phrase, label, metric_order, part
 from maskutils.publish.card.source import Sources, Value
+from maskutils.publish.headlines import versus
 from maskutils.stages.gradcam import verdicts as gradcam_verdicts
 
 T, K, B, X = "train.json", "kfold.json", "bias.json", "external.json"
@@ -240,8 +240,7 @@ def _external_set(s: Sources, at: tuple) -> dict:
     }
     keys = sorted(s.keys(X, *g), key=metric_order(s.get(X, "classes")))
     found["gap"] = [[label(s, X, ("classes",), *g, k), s.v(X, *g, k, fmt="ci")] for k in keys]
-    word = {1: "worse than", 0: "not shown to differ from", -1: "better than", None: None}
-    found["verdict"] = word[stats.sign(s.get(X, *g, "macro_f1") or {})]
+    found["verdict"] = versus(s.get(X, *g, "macro_f1") or {})
     found["audit"] = audit(s, X, (*at, "bias"))
     return found
 
