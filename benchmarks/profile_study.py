@@ -50,7 +50,9 @@ def run(cmd: list[str], cwd: Path) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--profile", required=True, help="a file of params/profiles, without .yaml")
+    ap.add_argument(
+        "--profile", required=True, nargs="+", help="params/profiles files, without .yaml, in order"
+    )
     ap.add_argument("--out", required=True, help="write the record here (JSON)")
     ap.add_argument("--keep", help="keep the project copy here instead of a temporary folder")
     args = ap.parse_args()
@@ -66,7 +68,7 @@ def main() -> None:
             os.symlink(shared, work.parent / "shared")  # params name ../shared/datasets
         run(["dvc", "init", "--no-scm", "-q"], work)
         run(["dvc", "config", "core.analytics", "false"], work)
-        run(["maskutils", "profile", args.profile], work)
+        run(["maskutils", "profile", *args.profile], work)
         seconds = {}
         for name in [s.name for s in STAGES] + ["card", "index"]:
             seconds[name] = run(["dvc", "repro", "--single-item", name], work)
@@ -76,7 +78,7 @@ def main() -> None:
             for p in sorted((work / "reports/headlines").glob("*.json"))
         }
     record = {
-        "profile": args.profile,
+        "profile": " ".join(args.profile),
         "date": date.today().isoformat(),
         "machine": machine(),
         "dvc_repro_seconds": round(sum(seconds.values()), 1),
@@ -84,7 +86,7 @@ def main() -> None:
         "headlines": headlines,
     }
     Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
-    print(f"{args.profile}: {record['dvc_repro_seconds']} s of dvc repro; record {args.out}")
+    print(f"{record['profile']}: {record['dvc_repro_seconds']} s of dvc repro; record {args.out}")
 
 
 if __name__ == "__main__":
