@@ -82,23 +82,22 @@ def main() -> None:
                 raise RuntimeError("the out-of-fold rows differ between variants")
             y_ref, preds[name] = y, pred
             print(f"{name}: {seconds[name]} s", flush=True)
+            rows = bootstrap_f1(y_ref, preds, len(classes), args.bootstrap, 0)
             if args.out:  # written after every variant, so a stopped screen keeps what it measured
-                write(args, info, variants, y_ref, preds, seconds, len(classes))
-    rows = bootstrap_f1(y_ref, preds, len(classes), args.bootstrap, 0)
+                write(args, info, variants, len(y_ref), rows, seconds)
     print(f"\n{args.data}: {len(y_ref)} pool images at {info['image_size']} px, {args.folds} folds")
     for name, r in rows.items():
         print(f"{row_text(r)}    {seconds[name]:7.1f} s  {name}")
 
 
-def write(args, info, variants, y, preds, seconds, n_classes) -> None:
+def write(args, info, variants, n_pool, rows, seconds) -> None:
     """The record of the variants measured so far (each row paired with the first)."""
-    rows = bootstrap_f1(y, preds, n_classes, args.bootstrap, 0)
     record = {
         "data": args.data,
         "task": args.task,
         "folds": args.folds,
         "image_size": info["image_size"],
-        "n_pool": int(len(y)),
+        "n_pool": int(n_pool),
         "machine": machine_line(),
         "variants": variants,
         "rows": {k: {**r, "seconds": seconds[k]} for k, r in rows.items()},
