@@ -355,9 +355,11 @@ def design(params: dict) -> dict:
     """The params that decide the audit's power: prepare's, the bias stage's and the k-fold
     training recipe, less the seed (each run sets its own) and what does not change a result."""
     from maskutils.experiments.compose import recipe
+    from maskutils.modeling import recipes
     from maskutils.stages.bias.report import DESIGN_SKIP
 
-    ours = {"prepare": params["prepare"], "bias": params["bias"], "recipe": recipe(params, 0)}
+    folds = recipes.resolve(recipe(params, 0), {"params": params["prepare"]})  # as crossval.run
+    ours = {"prepare": params["prepare"], "bias": params["bias"], "recipe": folds}
     return {
         stage: {k: v for k, v in ours[stage].items() if k not in skip}
         for stage, skip in DESIGN_SKIP.items()

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from benchmarks.resolution_probe import machine_line
-from maskutils.modeling import build
+from maskutils.modeling import build, recipes
 from maskutils.modeling.fit import run_to_end
 from maskutils.modeling.params import RECIPE_SCHEMA
 from maskutils.prepare.params import SCHEMA as PREPARE
@@ -35,14 +35,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", required=True, help="a class-folder dataset")
     ap.add_argument("--task", default="mask_type", choices=("mask_type", "binary"))
+    ap.add_argument(
+        "--recipe",
+        default="auto",
+        help="params/train.yaml's `recipe` (auto: `photos` on a class-folder set; the records "
+        "made before `recipe` existed ran `synthetic`)",
+    )
     ap.add_argument("--out", help="write the record here (JSON)")
     args = ap.parse_args()
     g = GRADCAM.validate(yaml.safe_load((ROOT / "params/gradcam.yaml").read_text()))
-    cfg = RECIPE_SCHEMA.validate({"task": args.task})
+    cfg = RECIPE_SCHEMA.validate({"task": args.task, "recipe": args.recipe})
     with tempfile.TemporaryDirectory() as tmp:
         source = {"source": {"kind": "folder", "root": args.data}}
         info = prepare(PREPARE.validate(source), Path(tmp) / "prep", progress=False)
         p = load_prepared(Path(tmp) / "prep")
+        cfg = recipes.resolve(cfg, p.info)
         classes, y = p.task(args.task)
         train, val = p.rows("train"), p.rows("val")
         t0 = time.perf_counter()

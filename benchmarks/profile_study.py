@@ -1,7 +1,9 @@
 """A shipped profile's whole study, as a user runs it: `maskutils profile NAME`, then `dvc repro`
 one stage at a time in pipeline order (so each stage's wall time is its own), in a copy of the
 project (git's tracked files; no data, models or DVC cache). Records each stage's seconds, the
-total, and every stage's headline metrics (reports/headlines/*.json).
+total, and every stage's headline metrics (reports/headlines/*.json); `--metrics NAME ...` adds
+those stages' whole metrics files (reports/metrics/NAME.json), e.g. an external set's per-class
+recall, which no headline carries.
 
     python benchmarks/profile_study.py --profile binary4k \
         --out benchmarks/results/study_binary4k_full.json
@@ -48,6 +50,11 @@ def run(cmd: list[str], cwd: Path) -> float:
     return round(time.perf_counter() - t0, 1)
 
 
+def metrics_of(work: Path, stages: list[str]) -> dict:
+    """The whole metrics file of each of `stages` in the project at `work`."""
+    return {s: json.loads((work / "reports/metrics" / f"{s}.json").read_text()) for s in stages}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument(
@@ -55,6 +62,7 @@ def main() -> None:
     )
     ap.add_argument("--out", required=True, help="write the record here (JSON)")
     ap.add_argument("--keep", help="keep the project copy here instead of a temporary folder")
+    ap.add_argument("--metrics", nargs="*", default=[], help="stages whose metrics file to record")
     args = ap.parse_args()
     from maskutils.core.machine import machine
     from maskutils.stages import STAGES
@@ -77,6 +85,7 @@ def main() -> None:
             p.stem: json.loads(p.read_text())
             for p in sorted((work / "reports/headlines").glob("*.json"))
         }
+        metrics = metrics_of(work, args.metrics)
     record = {
         "profile": " ".join(args.profile),
         "date": date.today().isoformat(),
@@ -85,6 +94,8 @@ def main() -> None:
         "stage_seconds": seconds,
         "headlines": headlines,
     }
+    if metrics:
+        record["metrics"] = metrics
     Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
     print(f"{record['profile']}: {record['dvc_repro_seconds']} s of dvc repro; record {args.out}")
 

@@ -15,8 +15,10 @@ fine-tuning (small faces included) reaches the model. `--val-shrink SIDE` adds c
 validation images shrunk to SIDE px, so that the choice sees small faces too.
 
 An arm is NAME=JSON, the recipe keys it overrides (params/train.yaml's layout); without --arm
-the two below run. Each arm is also scored with flip test-time augmentation (the mean of an
-image's and its mirror image's probabilities). Macro-F1 and no-mask recall with bootstrap
+the two below run. An arm that names no `recipe` follows `recipe: auto` (a class-folder set:
+`photos`); the records made before `recipe` existed ran what is now `{"recipe": "synthetic"}`.
+Each arm is also scored with flip test-time augmentation (the mean of an image's and its mirror
+image's probabilities). Macro-F1 and no-mask recall with bootstrap
 intervals, and each row's paired macro-F1 difference to the first, per set.
 """
 
@@ -35,7 +37,7 @@ from benchmarks.resolution_probe import bootstrap_f1, machine_line, row_text
 from maskutils.core import stats
 from maskutils.core.labels import known_label
 from maskutils.core.params import deep_update
-from maskutils.modeling import augment, build
+from maskutils.modeling import augment, build, recipes
 from maskutils.modeling.fit import run_to_end
 from maskutils.modeling.params import RECIPE_SCHEMA
 from maskutils.modeling.predict import predict_proba
@@ -112,6 +114,7 @@ def main() -> None:
         preds, seconds, kept = {name: {} for name in sets}, {}, {}
         for arm, over in arms.items():
             cfg = RECIPE_SCHEMA.validate(deep_update({"task": args.task}, over))
+            cfg = recipes.resolve(cfg, p.info)
             t0 = time.perf_counter()
             model = build.build("transfer", cfg, len(classes), p.info["image_size"])
             tr = build.trainer(

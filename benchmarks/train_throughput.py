@@ -32,7 +32,7 @@ from torchvision import transforms
 
 from maskutils.core.images import decode, resize
 from maskutils.core.labels import MASK_TYPES
-from maskutils.modeling import build
+from maskutils.modeling import build, recipes
 from maskutils.modeling.augment import augment
 from maskutils.modeling.backbones import build_transfer
 from maskutils.modeling.fit import cpu_has_bf16, resolve_device, run_to_end, uses_bf16
@@ -133,7 +133,7 @@ def ours(name: str, args, cached, labels, device, precision: str) -> float:
     """images/s of our trainer (first epoch excluded): the CNN's epochs, or MobileNetV2's
     fine-tuning epochs after one epoch of the head on cached features."""
     cfg = {
-        **RECIPE_SCHEMA.defaults(),
+        **recipes.fill(RECIPE_SCHEMA.defaults(), "synthetic"),
         "precision": precision,
         "epochs": args.epochs,
         "batch_size": args.batch,
@@ -175,7 +175,7 @@ def model_alone(name: str, args, cached, labels, device, precision: str) -> floa
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
     gen = torch.Generator(device=device).manual_seed(0)
-    aug = RECIPE_SCHEMA.defaults()["augment"]
+    aug = recipes.fill(RECIPE_SCHEMA.defaults(), "synthetic")["augment"]
     xb = augment(torch.as_tensor(cached[: args.batch]).to(device), aug, gen)
     xb = xb.contiguous(memory_format=torch.channels_last)
     yb = torch.as_tensor(labels[: args.batch]).to(device)

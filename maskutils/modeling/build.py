@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from maskutils.modeling import augment
+from maskutils.modeling import augment, recipes
 from maskutils.modeling.backbones import build_transfer
 from maskutils.modeling.fit import Trainer, seed_everything
 from maskutils.modeling.models import build_cnn, cnn_spec
@@ -110,6 +110,7 @@ def trainer_for(p, y, train, val, cfg: dict, n_classes: int, mitigation: dict | 
     """A fresh model of the recipe's kind (`cfg["model"]`) and its trainer, on rows `train` of the
     prepared data `p` (labels `y`), validated on rows `val`. `mitigation` rebalances the training
     rows (`modeling.rebalance`, seeded by cfg's seed); an epoch still draws len(train) images."""
+    cfg = recipes.resolve(cfg, p.info)
     rows, weight = rebalance(p.manifest, train, y, mitigation or {"method": "none"}, cfg["seed"])
     if weight is not None:  # every rebalancing weight balances the classes already
         cfg = {**cfg, "class_weights": "none"}

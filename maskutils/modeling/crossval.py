@@ -27,7 +27,7 @@ import torch
 
 from maskutils.core import metrics as m
 from maskutils.core.progress import note
-from maskutils.modeling import build, local_folds, rebalance
+from maskutils.modeling import build, local_folds, rebalance, recipes
 from maskutils.modeling.evaluate import predictions_table
 from maskutils.modeling.fit import resolve_device
 from maskutils.modeling.predict import predict_proba
@@ -131,6 +131,7 @@ def run(
     `workers` processes, `auto`: the cores over `threads`; on a GPU concurrently in this process
     unless `concurrent` says otherwise) or `ray` (a task per fold on the Ray cluster at
     `address`, else $RAY_ADDRESS, else a local Ray instance)."""
+    cfg = recipes.resolve(cfg, p.info)
     classes, y = p.task(cfg["task"])
     threads = threads or torch.get_num_threads()
     concurrent = resolve_device(cfg["device"]).type == "cuda" if concurrent is None else concurrent

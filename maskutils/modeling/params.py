@@ -4,6 +4,7 @@ they sit under the top level of params/train.yaml). Defaults, allowed values and
 from __future__ import annotations
 
 from maskutils.core.params import SEED_RANGE, Param, Schema, auto_or_int, positive_ints
+from maskutils.modeling.recipes import NAMES as RECIPE_NAMES
 
 PRESETS = ("small", "tiny3", "study5_leaky", "study5_relu")
 BACKBONES = (
@@ -64,7 +65,23 @@ RECIPE = [
         check=_class_weights,
         must="'auto', 'none' or a list of non-negative numbers, one per class",
     ),
-    Param("label_smoothing", 0.0, "cross-entropy label smoothing", range=(0.0, 0.5)),
+    Param(
+        "recipe",
+        "auto",
+        "where the settings below that are null come from (`modeling.recipes`): `synthetic` "
+        "(strong augmentation, every layer fine-tuned 4 epochs), `photos` (milder augmentation, "
+        "the last half of the layers 8 epochs, label smoothing 0.1), or `auto`: `photos` for "
+        "class folders, `synthetic` for the synthetic and VOC sources (street-scene crops, "
+        "docs/methods.md)",
+        choices=RECIPE_NAMES,
+    ),
+    Param(
+        "label_smoothing",
+        None,
+        "cross-entropy label smoothing (null: from `recipe`)",
+        nullable=(float, int),
+        range=(0.0, 0.5),
+    ),
     Param(
         "patience",
         6,
@@ -75,16 +92,25 @@ RECIPE = [
     Param("schedule", "onecycle", "learning-rate schedule", choices=("none", "cosine", "onecycle")),
     Param("augment.flip", True, "random horizontal flips"),
     Param(
-        "augment.rotation", 30.0, "maximum rotation (degrees), as in the study", range=(0.0, 180.0)
+        "augment.rotation",
+        None,
+        "maximum rotation (degrees; null: from `recipe`)",
+        nullable=(float, int),
+        range=(0.0, 180.0),
     ),
     Param("augment.brightness", 0.2, "brightness factor drawn from 1 +- this", range=(0.0, 0.9)),
     Param(
-        "augment.crop", 0.8, "random crops keep at least this share of each side", range=(0.3, 1.0)
+        "augment.crop",
+        None,
+        "random crops keep at least this share of each side (null: from `recipe`)",
+        nullable=(float, int),
+        range=(0.3, 1.0),
     ),
     Param(
         "augment.noise",
-        0.03,
-        "Gaussian noise (standard deviation, on 0-1 pixels)",
+        None,
+        "Gaussian noise (standard deviation, on 0-1 pixels; null: from `recipe`)",
+        nullable=(float, int),
         range=(0.0, 1.0),
     ),
     Param(
@@ -204,9 +230,10 @@ RECIPE = [
     Param("transfer.head_lr", 0.003, "phase 1: Adam learning rate of the head", range=(1e-6, 1.0)),
     Param(
         "transfer.epochs",
-        4,
+        None,
         "phase 2: epochs fine-tuning with augmentation (every layer, or `unfreeze`'s share), "
-        "BatchNorm statistics frozen (0: the backbone stays frozen)",
+        "BatchNorm statistics frozen (0: the backbone stays frozen; null: from `recipe`)",
+        nullable=(int,),
         range=(0, 1000),
     ),
     Param("transfer.lr", 0.0003, "phase 2: peak learning rate", range=(1e-7, 1.0)),
@@ -220,9 +247,10 @@ RECIPE = [
     ),
     Param(
         "transfer.unfreeze",
-        1.0,
+        None,
         "phase 2: share of the backbone's weight tensors, counted back from the head, that "
-        "fine-tune; the rest stay frozen (1: every layer)",
+        "fine-tune; the rest stay frozen (1: every layer; null: from `recipe`)",
+        nullable=(float, int),
         range=(0.0, 1.0),
     ),
 ]

@@ -8,6 +8,7 @@ import pytest
 
 from maskutils.fairness import audit as bias
 from maskutils.modeling import rebalance as mitigation
+from maskutils.modeling import recipes
 from tests.conftest import params
 
 CLASSES = ["no_mask", "cloth"]
@@ -190,7 +191,10 @@ def test_uniform_sample_weights_leave_the_loss_unchanged():
 
     x = np.random.default_rng(0).integers(0, 255, (8, 3, 16, 16), dtype=np.uint8)
     y = np.array([0, 1] * 4)
-    cfg = params("train", {"epochs": 1, "class_weights": "none", "device": "cpu", "model": "cnn"})
+    cfg = recipes.fill(
+        params("train", {"epochs": 1, "class_weights": "none", "device": "cpu", "model": "cnn"}),
+        "synthetic",
+    )
     plain = Trainer(build_cnn("tiny3", 2, 16), x, y, x, y, cfg, 2)
     weighted = Trainer(build_cnn("tiny3", 2, 16), x, y, x, y, cfg, 2, sample_weight=np.full(8, 3.0))
     logits, idx = torch.randn(8, 2), torch.arange(8)
@@ -211,7 +215,10 @@ def test_oversampled_rows_train_for_the_same_number_of_steps():
 
     x = np.random.default_rng(0).integers(0, 255, (12, 3, 16, 16), dtype=np.uint8)
     y = np.array([0, 1] * 6)
-    cfg = params("train", {"epochs": 1, "batch_size": 4, "device": "cpu", "model": "cnn"})
+    cfg = recipes.fill(
+        params("train", {"epochs": 1, "batch_size": 4, "device": "cpu", "model": "cnn"}),
+        "synthetic",
+    )
     plain = Trainer(build_cnn("tiny3", 2, 16), x[:8], y[:8], x, y, cfg, 2)
     repeated = Trainer(build_cnn("tiny3", 2, 16), x, y, x, y, cfg, 2, epoch_size=8)
     assert plain.steps == repeated.steps == 2

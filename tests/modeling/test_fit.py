@@ -6,7 +6,7 @@ import torch
 
 from maskutils.core import fmt
 from maskutils.core.results import write_metrics
-from maskutils.modeling import checkpoint
+from maskutils.modeling import checkpoint, recipes
 from maskutils.modeling.augment import augment, shrink, to_float
 from maskutils.modeling.backbones import build_transfer
 from maskutils.modeling.fit import class_weights, fit
@@ -35,17 +35,21 @@ def prepared(tmp_path_factory):
 
 
 def _cfg(**kw):
-    return params(
-        "train",
-        {
-            "epochs": 2,
-            "batch_size": 32,
-            "baseline": {"components": 10},
-            "evaluate": {"bootstrap": 200},
-            "model": "cnn",
-            "transfer": {"backbone": "none"},
-            **kw,
-        },
+    """Train params for trainers built here, without prepared data: the synthetic recipe's."""
+    return recipes.fill(
+        params(
+            "train",
+            {
+                "epochs": 2,
+                "batch_size": 32,
+                "baseline": {"components": 10},
+                "evaluate": {"bootstrap": 200},
+                "model": "cnn",
+                "transfer": {"backbone": "none"},
+                **kw,
+            },
+        ),
+        "synthetic",
     )
 
 
@@ -89,7 +93,7 @@ def test_class_weights():
 
 def test_augment_is_seeded_and_identity_without_changes():
     x = torch.as_tensor(np.stack([face_photo(i, 32).transpose(2, 0, 1) for i in range(4)]))
-    cfg = params("train")["augment"]
+    cfg = _cfg()["augment"]
     a = augment(x, cfg, torch.Generator().manual_seed(1))
     b = augment(x, cfg, torch.Generator().manual_seed(1))
     assert a.shape == (4, 3, 32, 32) and a.dtype == torch.float32 and torch.equal(a, b)

@@ -276,6 +276,27 @@ def test_the_pretrained_weights_verdict_follows_its_interval(study):
     assert "the pretrained weights do not beat random initialisation" in text(_card(*study))
 
 
+def test_the_recipe_used_is_said_with_its_name_and_reason(study):
+    reports, params = study
+    text = lambda html: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))  # noqa: E731
+    html = _card(reports, params)
+    assert problems(html, reports / "metrics", params) == []
+    assert "photos (auto: a folder source): label smoothing 0.1" in text(html)
+    assert "then the last 50% of its weight tensors for 8 epochs" in text(html)
+
+    def every_layer(doc):
+        doc["recipe"]["settings"]["transfer"]["unfreeze"] = 1.0
+        doc["recipe"]["chosen_by"] = None
+
+    _edit(reports / "metrics" / "train.json", every_layer)
+    html = _card(reports, params)
+    assert problems(html, reports / "metrics", params) == []
+    assert "photos: label smoothing" in text(html)
+    assert "then every layer for 8 epochs" in text(html)
+    _edit(reports / "metrics" / "train.json", lambda doc: doc.pop("recipe"))
+    assert "not recorded (a train.json older than its recipe)" in text(_card(reports, params))
+
+
 def test_an_external_sets_verdict_follows_its_gap(study):
     reports, params = study
     text = lambda html: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))  # noqa: E731

@@ -78,7 +78,7 @@ def _studied(s: Sources) -> dict:
 
 
 def _recipe(s: Sources) -> dict:
-    recipe = {"input": maybe(s, _input)}
+    recipe = {"input": maybe(s, _input), "settings": maybe(s, _settings)}
     recipe |= {
         k: raw(s, P, k)
         for k in (
@@ -100,10 +100,27 @@ def _recipe(s: Sources) -> dict:
             "weights": raw(s, P, *t, "weights"),
             "fed": maybe(s, lambda s: s.v(T, "models", "transfer", "input_px")),
             "head_epochs": raw(s, P, *t, "head_epochs"),
-            "epochs": raw(s, P, *t, "epochs"),
             "lr": raw(s, P, *t, "lr"),
         }
     return recipe
+
+
+def _settings(s: Sources) -> dict:
+    """The recipe `recipe` chose (train.json: its name, why, and the settings used)."""
+    r, settings = ("recipe",), ("recipe", "settings")
+    return {
+        "name": s.v(T, *r, "name", fmt="raw"),
+        "chosen_by": s.v(T, *r, "chosen_by", fmt="raw") if s.has(T, *r, "chosen_by") else None,
+        "label_smoothing": s.v(T, *settings, "label_smoothing", fmt="raw"),
+        "augment": {k: s.v(T, *settings, "augment", k, fmt="raw") for k in AUGMENT},
+        "epochs": s.v(T, *settings, "transfer", "epochs", fmt="raw"),
+        "unfreeze": s.v(T, *settings, "transfer", "unfreeze", fmt="pct"),
+        "every_layer": s.get(T, *settings, "transfer", "unfreeze") == 1,
+    }
+
+
+#: the augmentation settings a recipe sets (modeling.recipes)
+AUGMENT = ("rotation", "crop", "noise")
 
 
 def _input(s: Sources) -> dict:

@@ -73,7 +73,8 @@ DESIGN_SKIP = {
     "prepare": ("seed", "workers"),
     # the mitigation decides no detection rate; the record measures each method on its own
     "bias": ("dpi", "executor", "mitigation", "power_study", "ray_address", "threads", "workers"),
-    "recipe": ("seed", "device"),
+    # `recipe` names where the settings came from; the settings themselves are compared
+    "recipe": ("seed", "device", "recipe"),
 }
 
 

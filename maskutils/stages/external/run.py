@@ -28,7 +28,7 @@ from maskutils.core.labels import known_label
 from maskutils.core.progress import note
 from maskutils.fairness import analysis, group_prior, worst_cells
 from maskutils.fairness.analysis import Audit
-from maskutils.modeling import build, checkpoint, rebalance
+from maskutils.modeling import build, checkpoint, rebalance, recipes
 from maskutils.modeling.evaluate import gap, predictions_table, report
 from maskutils.modeling.fit import run_to_end
 from maskutils.modeling.predict import predict_proba
@@ -263,6 +263,7 @@ def _retrained(p: Prepared, y, cfg: dict, classes: list[str], plan: dict, thread
         used = {k: plan[k] for k in keep} | {
             "cells": [{**c, "class": classes[c["class"]]} for c in cells]
         }
+    cfg = recipes.resolve(cfg, p.info)
     t = build.trainer_for(p, y, p.rows("train"), p.rows("val"), cfg, len(classes), plan)
     tr = cfg["transfer"]
     epochs = tr["head_epochs"] + tr["epochs"] if cfg["model"] == "transfer" else cfg["epochs"]

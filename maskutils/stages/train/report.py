@@ -131,7 +131,28 @@ def header(run: TrainRun, image_size: int) -> str:
     split = ", ".join(f"{k} {v}" for k, v in run.split_sizes.items())
     return (
         f"**Task** `{run.task}` · classes: {', '.join(run.classes)} · **device** `{run.device}` · "
-        f"split: {split}\n\n{resolution_text(run, image_size)}"
+        f"split: {split}\n\n{resolution_text(run, image_size)}\n\n{recipe_text(run.recipe)}"
+    )
+
+
+def recipe_text(recipe: dict | None) -> str:
+    """Which recipe (`modeling.recipes`) trained the models, why, and its settings (Markdown)."""
+    if recipe is None:
+        return ""
+    s = recipe["settings"]
+    why = f" ({recipe['chosen_by']})" if recipe["chosen_by"] else " (named in params/train.yaml)"
+    own = recipe["from_params"]
+    tuned = (
+        "every layer"
+        if s["transfer"]["unfreeze"] == 1
+        else (f"the last {s['transfer']['unfreeze']:.0%} of the backbone's weight tensors")
+    )
+    return (
+        f"Recipe **`{recipe['name']}`**{why}: label smoothing {s['label_smoothing']:g}; "
+        f"rotation up to {s['augment']['rotation']:g} degrees, crops keeping at least "
+        f"{s['augment']['crop']:g} of each side, noise {s['augment']['noise']:g}; fine-tuning "
+        f"{tuned} for {s['transfer']['epochs']} epochs."
+        + (f" Set in params/train.yaml instead: {', '.join(f'`{k}`' for k in own)}." if own else "")
     )
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from maskutils.core.progress import note
-from maskutils.modeling import baseline, build, checkpoint, trained
+from maskutils.modeling import baseline, build, checkpoint, recipes, trained
 from maskutils.modeling.evaluate import paired, predictions_table, report
 from maskutils.modeling.fit import resolve_device, run_to_end
 from maskutils.modeling.models import cnn_spec, count_parameters
@@ -52,6 +52,7 @@ class TrainRun:
     finetune_vs_probe: dict | None = None  # paired: fine-tuned transfer model minus its probe
     vs_random_init: dict | None = None  # paired: the pretrained transfer model minus the same
     # network from random weights, trained like the CNN (compare.random_init)
+    recipe: dict | None = None  # the recipe's name, why `auto` chose it, and its settings
 
     def by_kind(self, kind: str) -> ModelResult | None:
         return next((r for r in self.results if r.kind == kind), None)
@@ -62,7 +63,8 @@ def run(inputs: Inputs, params: dict) -> TrainRun:
     and histories. A model trained before with the same recipe, data and code is loaded from
     `data/train_kept` instead (`modeling.trained`), and every model trained is kept there (when
     the inputs have no such path, every model is trained and none kept)."""
-    p, cfg = inputs.prepared, params
+    p = inputs.prepared
+    cfg = recipes.resolve(params, p.info)
     models_dir, out_dir = inputs.path("models"), inputs.path("data/train")
     kept_dir = inputs.path("data/train_kept") if "data/train_kept" in inputs.paths else None
     classes, y = p.task(cfg["task"])
@@ -146,6 +148,7 @@ def run(inputs: Inputs, params: dict) -> TrainRun:
         p.info.get("image_size_auto"),
         minus(PROBE),
         minus("scratch") if cfg["transfer"]["weights"] else None,  # else: random vs random
+        recipes.record(params, cfg, p.info),
     )
 
 
@@ -293,6 +296,7 @@ def summary(run: TrainRun, params: dict) -> dict:
         "split": run.split_sizes,
         "study_model": run.study,
         "resolution": {"cached_px": run.image_size, "auto": run.image_size_auto},
+        "recipe": run.recipe,
         "models": {},
     }
     if run.chosen is not None:

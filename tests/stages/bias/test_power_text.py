@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from maskutils.experiments.compose import recipe
+from maskutils.modeling import recipes
 from maskutils.stages.bias.report import power_text
 from tests.conftest import params
 
@@ -115,3 +116,9 @@ def test_each_committed_power_study_is_the_one_its_profiles_quote(profiles):
     rec = json.loads((ROOT / composed["bias"]["power_study"]).read_text())
     assert rec["profiles"] == profiles and rec["overrides"] == []
     assert rec["design"] == design(composed)
+    # and the bias report of such a run, whose folds recorded the recipe resolved (`recipe: auto`
+    # named as the recipe it chose), quotes it as its own design
+    folds = recipes.resolve(recipe(composed, 0), {"params": composed["prepare"]})
+    path = ROOT / composed["bias"]["power_study"]
+    text = power_text(path, composed["prepare"], composed["bias"], folds)
+    assert "another design" not in text
