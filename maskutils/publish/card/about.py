@@ -105,6 +105,10 @@ def _recipe(s: Sources) -> dict:
     return recipe
 
 
+#: the augmentation settings a recipe sets (modeling.recipes)
+AUGMENT = ("rotation", "crop", "noise")
+
+
 def _settings(s: Sources) -> dict:
     """The recipe `recipe` chose (train.json: its name, why, and the settings used)."""
     r, settings = ("recipe",), ("recipe", "settings")
@@ -117,10 +121,6 @@ def _settings(s: Sources) -> dict:
         "unfreeze": s.v(T, *settings, "transfer", "unfreeze", fmt="pct"),
         "every_layer": s.get(T, *settings, "transfer", "unfreeze") == 1,
     }
-
-
-#: the augmentation settings a recipe sets (modeling.recipes)
-AUGMENT = ("rotation", "crop", "noise")
 
 
 def _input(s: Sources) -> dict:
